@@ -1,0 +1,1 @@
+//! The gateway: OGC and XYZ tile endpoints in front of the render queue.

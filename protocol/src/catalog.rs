@@ -1,0 +1,430 @@
+//! The catalog: which fields exist, per layer and dimensions, and where each
+//! one's bytes are (object key + byte range). Pure data; the embedded role
+//! keeps it in memory with a snapshot file, the distributed one in NATS KV.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::style::{ColorMapName, Units};
+use crate::tms::LonLatBox;
+
+/// Where one field's encoded bytes live: one GRIB2 message in an object.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct FieldRef {
+    pub object_key: String,
+    /// Byte offset of the GRIB2 message in the object.
+    pub offset: u64,
+    /// Length of the whole message in bytes.
+    pub length: u64,
+    /// Index of the field inside the message (GRIB2 messages may repeat
+    /// sections 2–7); 0 for most files.
+    pub submessage: u32,
+}
+
+/// A GRIB parameter, with its readable name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Parameter {
+    pub discipline: u8,
+    pub category: u8,
+    pub number: u8,
+    /// wgrib2-style abbreviation, e.g. `TMP`.
+    pub short_name: String,
+    pub long_name: String,
+    /// Units as the data is stored, e.g. `K`.
+    pub units: String,
+}
+
+/// A level (GRIB fixed surface).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Level {
+    /// GRIB code table 4.5 type.
+    pub type_code: u8,
+    /// Level value in the type's units (m, Pa, …), when it has one.
+    pub value: Option<f64>,
+    /// Readable, e.g. `2 m above ground`.
+    pub label: String,
+}
+
+/// Shape of a field's grid, for capabilities and feature info.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GridSummary {
+    /// GRIB grid definition template number (3.x).
+    pub template: u16,
+    pub ni: u32,
+    pub nj: u32,
+    /// Geographic bounds of the grid.
+    pub bbox: LonLatBox,
+}
+
+/// One field: a parameter on a level at a valid time of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldEntry {
+    pub layer: String,
+    pub parameter: Parameter,
+    pub level: Level,
+    pub run: DateTime<Utc>,
+    pub valid: DateTime<Utc>,
+    /// Value of the `elevation` dimension for levelled layers.
+    pub elevation: Option<String>,
+    pub grid: GridSummary,
+    pub source: FieldRef,
+}
+
+/// Whether a layer's time axis is forecast runs or observation times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LayerKind {
+    /// Dimensions `run` and `forecast`.
+    Model,
+    /// Dimension `time`.
+    Observation,
+}
+
+/// A layer's description and default style.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LayerInfo {
+    pub name: String,
+    pub title: String,
+    pub kind: LayerKind,
+    pub units: Units,
+    pub display_units: Units,
+    pub colormap: ColorMapName,
+    /// Default ramp range in display units.
+    pub range: (f32, f32),
+    /// Values below this (display units) are drawn transparent.
+    pub transparent_below: Option<f32>,
+    /// Unit label of the elevation dimension, when the layer has one.
+    pub elevation_units: Option<String>,
+}
+
+/// Identifies a field within its layer.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct FieldId {
+    pub run: DateTime<Utc>,
+    pub valid: DateTime<Utc>,
+    pub elevation: Option<String>,
+}
+
+/// A layer: its description and its fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LayerEntry {
+    pub info: LayerInfo,
+    pub fields: BTreeMap<FieldId, FieldEntry>,
+    /// Union of the fields' grid bounds.
+    pub bbox: LonLatBox,
+}
+
+/// What a request asks of the dimensions; `None` means "the default".
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DimensionQuery {
+    pub run: Option<DateTime<Utc>>,
+    /// Forecast lead time in hours.
+    pub forecast_hours: Option<f64>,
+    /// Valid (observation) time.
+    pub time: Option<DateTime<Utc>>,
+    pub elevation: Option<String>,
+}
+
+/// Why a dimension query matched nothing.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ResolveError {
+    #[error("unknown layer {0}")]
+    UnknownLayer(String),
+    #[error("no run {0} for this layer")]
+    NoSuchRun(String),
+    #[error("no field for {dimension}={value} in this layer")]
+    NoSuchValue {
+        dimension: &'static str,
+        value: String,
+    },
+    #[error("the layer has no data")]
+    Empty,
+}
+
+/// All layers, by name.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Catalog {
+    pub layers: BTreeMap<String, LayerEntry>,
+}
+
+impl Catalog {
+    /// Adds a field (replacing one with the same identity), creating its
+    /// layer from `info` when new.
+    pub fn insert(&mut self, info: &LayerInfo, field: FieldEntry) {
+        let layer = self
+            .layers
+            .entry(info.name.clone())
+            .or_insert_with(|| LayerEntry {
+                info: info.clone(),
+                fields: BTreeMap::new(),
+                bbox: field.grid.bbox,
+            });
+        layer.bbox = union(layer.bbox, field.grid.bbox);
+        let id = FieldId {
+            run: field.run,
+            valid: field.valid,
+            elevation: field.elevation.clone(),
+        };
+        layer.fields.insert(id, field);
+    }
+
+    pub fn layer(&self, name: &str) -> Option<&LayerEntry> {
+        self.layers.get(name)
+    }
+
+    /// Finds the field a request means. Defaults: the latest run; the valid
+    /// time nearest `now`; the first elevation.
+    pub fn resolve(
+        &self,
+        layer: &str,
+        q: &DimensionQuery,
+        now: DateTime<Utc>,
+    ) -> Result<&FieldEntry, ResolveError> {
+        let entry = self
+            .layers
+            .get(layer)
+            .ok_or_else(|| ResolveError::UnknownLayer(layer.to_owned()))?;
+        entry.resolve(q, now)
+    }
+}
+
+impl LayerEntry {
+    /// Distinct runs, newest last.
+    pub fn runs(&self) -> Vec<DateTime<Utc>> {
+        let mut v: Vec<_> = self.fields.keys().map(|k| k.run).collect();
+        v.dedup();
+        v
+    }
+
+    /// Distinct valid times of `run`, ascending.
+    pub fn valid_times(&self, run: DateTime<Utc>) -> Vec<DateTime<Utc>> {
+        let mut v: Vec<_> = self
+            .fields
+            .keys()
+            .filter(|k| k.run == run)
+            .map(|k| k.valid)
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    /// Distinct valid times over all runs, ascending.
+    pub fn all_valid_times(&self) -> Vec<DateTime<Utc>> {
+        let mut v: Vec<_> = self.fields.keys().map(|k| k.valid).collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    /// Distinct elevations, in ascending numeric order where numeric.
+    pub fn elevations(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .fields
+            .keys()
+            .filter_map(|k| k.elevation.clone())
+            .collect();
+        v.sort_by(|a, b| match (a.parse::<f64>(), b.parse::<f64>()) {
+            (Ok(x), Ok(y)) => x.total_cmp(&y),
+            _ => a.cmp(b),
+        });
+        v.dedup();
+        v
+    }
+
+    /// See [`Catalog::resolve`].
+    pub fn resolve(
+        &self,
+        q: &DimensionQuery,
+        now: DateTime<Utc>,
+    ) -> Result<&FieldEntry, ResolveError> {
+        let elevations = self.elevations();
+        let elevation = match &q.elevation {
+            Some(e) if !elevations.iter().any(|x| same_level(x, e)) => {
+                return Err(ResolveError::NoSuchValue {
+                    dimension: "elevation",
+                    value: e.clone(),
+                });
+            }
+            Some(e) => elevations.iter().find(|x| same_level(x, e)).cloned(),
+            None => elevations.first().cloned(),
+        };
+        let candidates = || self.fields.values().filter(|f| f.elevation == elevation);
+
+        let run = match q.run {
+            Some(r) => {
+                if !candidates().any(|f| f.run == r) {
+                    return Err(ResolveError::NoSuchRun(r.to_rfc3339()));
+                }
+                r
+            }
+            None if q.time.is_some() && self.info.kind == LayerKind::Observation => {
+                let t = q.time.unwrap_or(now);
+                return candidates().find(|f| f.valid == t).ok_or_else(|| {
+                    ResolveError::NoSuchValue {
+                        dimension: "time",
+                        value: t.to_rfc3339(),
+                    }
+                });
+            }
+            None => candidates()
+                .map(|f| f.run)
+                .max()
+                .ok_or(ResolveError::Empty)?,
+        };
+        let in_run = || candidates().filter(move |f| f.run == run);
+        if let Some(h) = q.forecast_hours {
+            let secs = (h * 3600.0).round() as i64;
+            return in_run()
+                .find(|f| (f.valid - f.run).num_seconds() == secs)
+                .ok_or_else(|| ResolveError::NoSuchValue {
+                    dimension: "forecast",
+                    value: format!("{h}"),
+                });
+        }
+        if let Some(t) = q.time {
+            return in_run()
+                .find(|f| f.valid == t)
+                .ok_or_else(|| ResolveError::NoSuchValue {
+                    dimension: "time",
+                    value: t.to_rfc3339(),
+                });
+        }
+        in_run()
+            .min_by_key(|f| (f.valid - now).num_seconds().abs())
+            .ok_or(ResolveError::Empty)
+    }
+}
+
+fn same_level(a: &str, b: &str) -> bool {
+    match (a.parse::<f64>(), b.parse::<f64>()) {
+        (Ok(x), Ok(y)) => (x - y).abs() < 1e-9,
+        _ => a == b,
+    }
+}
+
+fn union(a: LonLatBox, b: LonLatBox) -> LonLatBox {
+    LonLatBox {
+        west: a.west.min(b.west),
+        south: a.south.min(b.south),
+        east: a.east.max(b.east),
+        north: a.north.max(b.north),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, TimeZone};
+
+    fn info(kind: LayerKind) -> LayerInfo {
+        LayerInfo {
+            name: "gfs_TMP_2m".into(),
+            title: "Temperature".into(),
+            kind,
+            units: Units::Kelvin,
+            display_units: Units::Celsius,
+            colormap: ColorMapName::Temperature,
+            range: (-40.0, 45.0),
+            transparent_below: None,
+            elevation_units: None,
+        }
+    }
+
+    fn field(run: DateTime<Utc>, h: i64, elevation: Option<&str>) -> FieldEntry {
+        FieldEntry {
+            layer: "gfs_TMP_2m".into(),
+            parameter: Parameter {
+                discipline: 0,
+                category: 0,
+                number: 0,
+                short_name: "TMP".into(),
+                long_name: "Temperature".into(),
+                units: "K".into(),
+            },
+            level: Level {
+                type_code: 103,
+                value: Some(2.0),
+                label: "2 m above ground".into(),
+            },
+            run,
+            valid: run + Duration::hours(h),
+            elevation: elevation.map(str::to_owned),
+            grid: GridSummary {
+                template: 0,
+                ni: 4,
+                nj: 3,
+                bbox: LonLatBox {
+                    west: 0.0,
+                    south: -10.0,
+                    east: 30.0,
+                    north: 10.0,
+                },
+            },
+            source: FieldRef {
+                object_key: format!("f{h}"),
+                offset: 0,
+                length: 1,
+                submessage: 0,
+            },
+        }
+    }
+
+    #[test]
+    fn defaults_pick_latest_run_and_nearest_valid_time() {
+        let r0 = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
+        let r1 = r0 + Duration::hours(6);
+        let mut c = Catalog::default();
+        for h in 0..6 {
+            c.insert(&info(LayerKind::Model), field(r0, h, None));
+            c.insert(&info(LayerKind::Model), field(r1, h, None));
+        }
+        let now = r1 + Duration::minutes(130);
+        let f = c
+            .resolve("gfs_TMP_2m", &DimensionQuery::default(), now)
+            .unwrap();
+        assert_eq!((f.run, f.valid), (r1, r1 + Duration::hours(2)));
+
+        let q = DimensionQuery {
+            run: Some(r0),
+            forecast_hours: Some(5.0),
+            ..Default::default()
+        };
+        let f = c.resolve("gfs_TMP_2m", &q, now).unwrap();
+        assert_eq!((f.run, f.valid), (r0, r0 + Duration::hours(5)));
+
+        let q = DimensionQuery {
+            forecast_hours: Some(7.0),
+            ..Default::default()
+        };
+        assert!(matches!(
+            c.resolve("gfs_TMP_2m", &q, now),
+            Err(ResolveError::NoSuchValue { .. })
+        ));
+        assert!(matches!(
+            c.resolve("nope", &DimensionQuery::default(), now),
+            Err(ResolveError::UnknownLayer(_))
+        ));
+        assert_eq!(c.layers["gfs_TMP_2m"].runs(), vec![r0, r1]);
+    }
+
+    #[test]
+    fn elevations_are_numeric_and_matched_numerically() {
+        let r0 = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
+        let mut c = Catalog::default();
+        for e in ["850", "1000", "50000"] {
+            c.insert(&info(LayerKind::Model), field(r0, 0, Some(e)));
+        }
+        let l = &c.layers["gfs_TMP_2m"];
+        assert_eq!(l.elevations(), vec!["850", "1000", "50000"]);
+        let q = DimensionQuery {
+            elevation: Some("1000.0".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            l.resolve(&q, r0).unwrap().elevation.as_deref(),
+            Some("1000")
+        );
+    }
+}

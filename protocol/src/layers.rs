@@ -1,0 +1,188 @@
+//! The layer catalogue: how GRIB messages become named layers with default
+//! styles. A TOML file the user can extend; wxfarm ships `config/layers.toml`
+//! and merges the user's file over it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::LayerKind;
+use crate::style::{ColorMapName, Units};
+
+/// The shipped catalogue.
+pub const DEFAULT_LAYERS_TOML: &str = include_str!("../../config/layers.toml");
+
+/// Names a model from a message's section 1 (and discipline).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelRule {
+    /// Layer-name prefix, e.g. `gfs`.
+    pub name: String,
+    /// Originating centre (code table C-11).
+    pub centre: u16,
+    /// Generating process identifiers (section 4); empty matches any.
+    #[serde(default)]
+    pub processes: Vec<u8>,
+    /// Discipline, when the model is told apart by it (MRMS uses 209).
+    pub discipline: Option<u8>,
+    /// Grid definition template, when that tells models apart.
+    pub grid_template: Option<u16>,
+    #[serde(default = "default_kind")]
+    pub kind: LayerKind,
+}
+
+fn default_kind() -> LayerKind {
+    LayerKind::Model
+}
+
+/// Names and styles a parameter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ParameterRule {
+    pub discipline: u8,
+    pub category: u8,
+    pub number: u8,
+    pub short_name: String,
+    pub long_name: String,
+    /// Units of the stored data, as text (`K`).
+    pub units: String,
+    pub colormap: ColorMapName,
+    /// Default ramp range, in `display_units`.
+    pub range: (f32, f32),
+    /// Display units; defaults to the data's.
+    pub display_units: Option<String>,
+    pub transparent_below: Option<f32>,
+}
+
+/// Names a level (GRIB code table 4.5 type, and value).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LevelRule {
+    pub type_code: u8,
+    /// The level value in the type's SI unit; `None` matches any value.
+    pub value: Option<f64>,
+    /// Layer-name suffix, e.g. `2m`, `msl`, `isbl`.
+    pub suffix: String,
+    /// Readable text; `{value}` is replaced by the level value.
+    pub label: String,
+    /// When set, values become the `elevation` dimension, divided by this
+    /// factor (e.g. Pa → hPa: 100) and labelled with `elevation_units`.
+    pub elevation_divisor: Option<f64>,
+    pub elevation_units: Option<String>,
+}
+
+/// The whole catalogue.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LayerCatalogue {
+    #[serde(default, rename = "model")]
+    pub models: Vec<ModelRule>,
+    #[serde(default, rename = "parameter")]
+    pub parameters: Vec<ParameterRule>,
+    #[serde(default, rename = "level")]
+    pub levels: Vec<LevelRule>,
+}
+
+/// A catalogue file that does not parse.
+#[derive(Debug, thiserror::Error)]
+#[error("layer catalogue: {0}")]
+pub struct LayerCatalogueError(#[from] toml::de::Error);
+
+impl LayerCatalogue {
+    /// The shipped catalogue.
+    pub fn builtin() -> Self {
+        // The shipped file is tested to parse (see tests below).
+        Self::parse(DEFAULT_LAYERS_TOML).unwrap_or_default()
+    }
+
+    pub fn parse(text: &str) -> Result<Self, LayerCatalogueError> {
+        Ok(toml::from_str(text)?)
+    }
+
+    /// Adds `other`'s rules in front of this catalogue's, so they win.
+    pub fn merge_over(&mut self, other: LayerCatalogue) {
+        let mut models = other.models;
+        models.append(&mut self.models);
+        self.models = models;
+        let mut params = other.parameters;
+        params.append(&mut self.parameters);
+        self.parameters = params;
+        let mut levels = other.levels;
+        levels.append(&mut self.levels);
+        self.levels = levels;
+    }
+
+    /// The first model rule matching, if any.
+    pub fn model(
+        &self,
+        centre: u16,
+        process: u8,
+        discipline: u8,
+        grid_template: u16,
+    ) -> Option<&ModelRule> {
+        self.models.iter().find(|m| {
+            m.centre == centre
+                && (m.processes.is_empty() || m.processes.contains(&process))
+                && m.discipline.is_none_or(|d| d == discipline)
+                && m.grid_template.is_none_or(|t| t == grid_template)
+        })
+    }
+
+    pub fn parameter(&self, discipline: u8, category: u8, number: u8) -> Option<&ParameterRule> {
+        self.parameters
+            .iter()
+            .find(|p| p.discipline == discipline && p.category == category && p.number == number)
+    }
+
+    pub fn level(&self, type_code: u8, value: Option<f64>) -> Option<&LevelRule> {
+        self.levels.iter().find(|l| {
+            l.type_code == type_code
+                && match (l.value, value) {
+                    (None, _) => true,
+                    (Some(a), Some(b)) => (a - b).abs() < 1e-6,
+                    (Some(_), None) => false,
+                }
+        })
+    }
+}
+
+impl ParameterRule {
+    /// Display units, parsed; the data's units when unset or unknown.
+    pub fn display_units(&self) -> Units {
+        self.display_units
+            .as_deref()
+            .and_then(Units::parse)
+            .unwrap_or_else(|| Units::parse(&self.units).unwrap_or(Units::Other))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_catalogue_parses_and_knows_temperature() {
+        let c = LayerCatalogue::parse(DEFAULT_LAYERS_TOML).expect("config/layers.toml parses");
+        let t = c.parameter(0, 0, 0).expect("TMP");
+        assert_eq!(t.short_name, "TMP");
+        assert_eq!(t.display_units(), Units::Celsius);
+        assert_eq!(
+            c.level(103, Some(2.0)).map(|l| l.suffix.as_str()),
+            Some("2m")
+        );
+    }
+
+    #[test]
+    fn user_rules_win() {
+        let mut c = LayerCatalogue::builtin();
+        let user = LayerCatalogue::parse(
+            r#"[[parameter]]
+discipline = 0
+category = 0
+number = 0
+short_name = "T"
+long_name = "Air temperature"
+units = "K"
+colormap = "generic"
+range = [200.0, 320.0]
+"#,
+        )
+        .unwrap();
+        c.merge_over(user);
+        assert_eq!(c.parameter(0, 0, 0).unwrap().short_name, "T");
+    }
+}

@@ -1,0 +1,26 @@
+//! Shared types of wxfarm's roles: what a tile is ([`TileKey`]), where its
+//! data lives ([`catalog`]), how it is drawn ([`style`]), how a render is
+//! requested ([`job`], [`queue`]) and how that travels ([`codec`]).
+//!
+//! Nothing here does I/O: the embedded `serve` and the distributed roles use
+//! these types unchanged.
+
+pub mod catalog;
+pub mod codec;
+pub mod job;
+pub mod key;
+pub mod layers;
+pub mod queue;
+pub mod style;
+pub mod tms;
+
+pub use catalog::{Catalog, FieldEntry, FieldRef};
+pub use job::{Priority, RenderError, RenderJob};
+pub use key::{ImageFormat, TileKey};
+pub use queue::RenderQueue;
+pub use style::StyleSpec;
+pub use tms::TileMatrixSetId;
+
+/// Bumped whenever rendering changes its output for the same inputs; part of
+/// every cache key so a new release never serves an old rendering.
+pub const RENDER_VERSION: u32 = 1;

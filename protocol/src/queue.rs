@@ -1,0 +1,21 @@
+//! The seam between "a tile is needed" and "a worker draws it": the
+//! embedded `serve` uses an in-process queue, the farm NATS JetStream.
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+use crate::{RenderError, RenderJob};
+
+/// Submits render jobs and awaits their encoded tile.
+///
+/// Implementations bound their queues: when full they fail fast with
+/// [`RenderError::Overloaded`] rather than buffer without limit.
+#[async_trait]
+pub trait RenderQueue: Send + Sync + 'static {
+    /// Renders `job`, returning the encoded image.
+    async fn render(&self, job: RenderJob) -> Result<Bytes, RenderError>;
+
+    /// Queues `job` without waiting for it (prefetch and warming).
+    /// Returns `false` when it was dropped because the queue is full.
+    fn enqueue(&self, job: RenderJob) -> bool;
+}

@@ -1,0 +1,300 @@
+//! How a field is drawn: [`StyleSpec`] (resolved per request), named colour
+//! maps and unit conversion. Shared so legends and renders agree.
+
+use serde::{Deserialize, Serialize};
+
+/// An RGBA colour.
+pub type Rgba = [u8; 4];
+
+/// The drawing method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum StyleKind {
+    /// Continuous (or banded) colour ramp.
+    Gradient,
+}
+
+impl StyleKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Gradient => "gradient",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "gradient" | "default" => Some(Self::Gradient),
+            _ => None,
+        }
+    }
+}
+
+/// A fully resolved style: everything the renderer needs besides the data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StyleSpec {
+    pub kind: StyleKind,
+    pub colormap: ColorMapName,
+    /// Value range mapped onto the ramp, in `display_units`.
+    pub range: (f32, f32),
+    /// Units of the decoded data.
+    pub data_units: Units,
+    /// Units the range (and legends) are expressed in.
+    pub display_units: Units,
+    /// Discrete bands instead of a continuous ramp.
+    pub bands: Option<u16>,
+    /// Colour above the range; `None` clamps to the last ramp colour.
+    pub above_max: Option<Rgba>,
+    /// Colour below the range; `None` clamps to the first ramp colour.
+    pub below_min: Option<Rgba>,
+    /// Values below this (in display units) are transparent, e.g. light
+    /// precipitation or reflectivity under 5 dBZ.
+    pub transparent_below: Option<f32>,
+}
+
+/// Physical units wxfarm converts between.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Units {
+    Kelvin,
+    Celsius,
+    Fahrenheit,
+    MetresPerSecond,
+    Knots,
+    Pascal,
+    Hectopascal,
+    /// kg m⁻² s⁻¹, numerically mm/s of water.
+    KgPerSquareMetrePerSecond,
+    MillimetresPerHour,
+    /// Anything else: no conversion is possible.
+    Other,
+}
+
+impl Units {
+    /// Parses the spellings found in GRIB tables and requests.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "K" | "kelvin" => Self::Kelvin,
+            "C" | "degC" | "°C" | "celsius" => Self::Celsius,
+            "F" | "degF" | "°F" | "fahrenheit" => Self::Fahrenheit,
+            "m/s" | "m s-1" | "m s**-1" | "ms-1" => Self::MetresPerSecond,
+            "kt" | "kts" | "knots" => Self::Knots,
+            "Pa" => Self::Pascal,
+            "hPa" | "mb" => Self::Hectopascal,
+            "kg m-2 s-1" | "kg/m^2/s" | "kg m**-2 s**-1" => Self::KgPerSquareMetrePerSecond,
+            "mm/h" | "mm/hr" => Self::MillimetresPerHour,
+            _ => return None,
+        })
+    }
+
+    /// The symbol shown in legends and feature info.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Self::Kelvin => "K",
+            Self::Celsius => "°C",
+            Self::Fahrenheit => "°F",
+            Self::MetresPerSecond => "m/s",
+            Self::Knots => "kt",
+            Self::Pascal => "Pa",
+            Self::Hectopascal => "hPa",
+            Self::KgPerSquareMetrePerSecond => "kg m⁻² s⁻¹",
+            Self::MillimetresPerHour => "mm/h",
+            Self::Other => "",
+        }
+    }
+
+    /// The linear map `v ↦ a·v + b` from `self` to `to`, or `None` when the
+    /// two measure different quantities.
+    pub fn conversion_to(self, to: Units) -> Option<(f32, f32)> {
+        use Units::*;
+        if self == to {
+            return Some((1.0, 0.0));
+        }
+        // Every quantity goes through its SI base unit.
+        let to_base = |u: Units| -> Option<(u8, f64, f64)> {
+            Some(match u {
+                Kelvin => (0, 1.0, 0.0),
+                Celsius => (0, 1.0, 273.15),
+                Fahrenheit => (0, 5.0 / 9.0, 273.15 - 32.0 * 5.0 / 9.0),
+                MetresPerSecond => (1, 1.0, 0.0),
+                Knots => (1, 1852.0 / 3600.0, 0.0),
+                Pascal => (2, 1.0, 0.0),
+                Hectopascal => (2, 100.0, 0.0),
+                KgPerSquareMetrePerSecond => (3, 1.0, 0.0),
+                MillimetresPerHour => (3, 1.0 / 3600.0, 0.0),
+                Other => return None,
+            })
+        };
+        let (qa, a1, b1) = to_base(self)?;
+        let (qb, a2, b2) = to_base(to)?;
+        if qa != qb {
+            return None;
+        }
+        // base = a1·v + b1; out = (base − b2) / a2
+        Some(((a1 / a2) as f32, ((b1 - b2) / a2) as f32))
+    }
+}
+
+/// The named colour maps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ColorMapName {
+    Temperature,
+    Precipitation,
+    /// NWS radar reflectivity.
+    Reflectivity,
+    Pressure,
+    Wind,
+    Humidity,
+    /// Perceptually uniform default (viridis-like).
+    Generic,
+}
+
+impl ColorMapName {
+    pub const ALL: [ColorMapName; 7] = [
+        Self::Temperature,
+        Self::Precipitation,
+        Self::Reflectivity,
+        Self::Pressure,
+        Self::Wind,
+        Self::Humidity,
+        Self::Generic,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Temperature => "temperature",
+            Self::Precipitation => "precipitation",
+            Self::Reflectivity => "reflectivity",
+            Self::Pressure => "pressure",
+            Self::Wind => "wind",
+            Self::Humidity => "humidity",
+            Self::Generic => "generic",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.name() == s)
+    }
+
+    /// Colour stops as (position in 0..=1, colour), ascending.
+    pub fn stops(self) -> &'static [(f32, Rgba)] {
+        match self {
+            Self::Temperature => &[
+                (0.00, [145, 0, 161, 255]),
+                (0.15, [60, 40, 200, 255]),
+                (0.30, [40, 130, 240, 255]),
+                (0.45, [90, 220, 230, 255]),
+                (0.55, [120, 210, 90, 255]),
+                (0.70, [250, 230, 60, 255]),
+                (0.85, [245, 120, 30, 255]),
+                (1.00, [180, 10, 30, 255]),
+            ],
+            Self::Precipitation => &[
+                (0.00, [200, 235, 255, 255]),
+                (0.20, [80, 170, 250, 255]),
+                (0.40, [20, 90, 220, 255]),
+                (0.60, [40, 180, 60, 255]),
+                (0.75, [250, 220, 40, 255]),
+                (0.90, [240, 80, 30, 255]),
+                (1.00, [170, 0, 170, 255]),
+            ],
+            // NWS reflectivity steps over 5..75 dBZ (the default range).
+            Self::Reflectivity => &[
+                (0.000, [4, 233, 231, 255]),
+                (0.071, [1, 159, 244, 255]),
+                (0.143, [3, 0, 244, 255]),
+                (0.214, [2, 253, 2, 255]),
+                (0.286, [1, 197, 1, 255]),
+                (0.357, [0, 142, 0, 255]),
+                (0.429, [253, 248, 2, 255]),
+                (0.500, [229, 188, 0, 255]),
+                (0.571, [253, 149, 0, 255]),
+                (0.643, [253, 0, 0, 255]),
+                (0.714, [212, 0, 0, 255]),
+                (0.786, [188, 0, 0, 255]),
+                (0.857, [248, 0, 253, 255]),
+                (0.929, [152, 84, 198, 255]),
+                (1.000, [253, 253, 253, 255]),
+            ],
+            Self::Pressure => &[
+                (0.0, [60, 40, 140, 255]),
+                (0.5, [235, 235, 235, 255]),
+                (1.0, [160, 40, 40, 255]),
+            ],
+            Self::Wind => &[
+                (0.0, [230, 245, 250, 255]),
+                (0.25, [100, 200, 230, 255]),
+                (0.5, [60, 180, 80, 255]),
+                (0.75, [240, 200, 40, 255]),
+                (1.0, [200, 30, 90, 255]),
+            ],
+            Self::Humidity => &[
+                (0.0, [150, 90, 40, 255]),
+                (0.5, [240, 240, 200, 255]),
+                (1.0, [20, 110, 60, 255]),
+            ],
+            Self::Generic => &[
+                (0.00, [68, 1, 84, 255]),
+                (0.25, [59, 82, 139, 255]),
+                (0.50, [33, 145, 140, 255]),
+                (0.75, [94, 201, 98, 255]),
+                (1.00, [253, 231, 37, 255]),
+            ],
+        }
+    }
+
+    /// The ramp colour at position `t` in 0..=1 (linear between stops).
+    pub fn color_at(self, t: f32) -> Rgba {
+        let stops = self.stops();
+        let t = t.clamp(0.0, 1.0);
+        let i = stops
+            .iter()
+            .position(|&(p, _)| p >= t)
+            .unwrap_or(stops.len() - 1);
+        if i == 0 {
+            return stops[0].1;
+        }
+        let (p0, c0) = stops[i - 1];
+        let (p1, c1) = stops[i];
+        let f = if p1 > p0 { (t - p0) / (p1 - p0) } else { 0.0 };
+        let mut out = [0u8; 4];
+        for k in 0..4 {
+            out[k] = (f32::from(c0[k]) + f * (f32::from(c1[k]) - f32::from(c0[k]))).round() as u8;
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unit_conversions() {
+        let (a, b) = Units::Kelvin.conversion_to(Units::Celsius).unwrap();
+        assert!((a * 273.15 + b).abs() < 1e-4);
+        let (a, b) = Units::Kelvin.conversion_to(Units::Fahrenheit).unwrap();
+        assert!((a * 373.15 + b - 212.0).abs() < 1e-3);
+        let (a, b) = Units::MetresPerSecond.conversion_to(Units::Knots).unwrap();
+        assert!((a * 10.0 + b - 19.4384).abs() < 1e-3);
+        let (a, _) = Units::KgPerSquareMetrePerSecond
+            .conversion_to(Units::MillimetresPerHour)
+            .unwrap();
+        assert!((a - 3600.0).abs() < 1e-3);
+        assert!(Units::Kelvin.conversion_to(Units::Knots).is_none());
+        assert!(Units::Other.conversion_to(Units::Kelvin).is_none());
+    }
+
+    #[test]
+    fn ramps_hit_their_stops_and_interpolate() {
+        for cmap in ColorMapName::ALL {
+            let stops = cmap.stops();
+            assert_eq!(stops[0].0, 0.0);
+            assert_eq!(stops[stops.len() - 1].0, 1.0);
+            for &(p, c) in stops {
+                assert_eq!(cmap.color_at(p), c, "{}", cmap.name());
+            }
+            assert_eq!(ColorMapName::parse(cmap.name()), Some(cmap));
+        }
+        let mid = ColorMapName::Pressure.color_at(0.25);
+        assert_eq!(mid, [148, 138, 188, 255]);
+    }
+}

@@ -1,0 +1,1 @@
+//! The scheduler: ingest (scan files into the catalog) and sample data.

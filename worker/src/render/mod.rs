@@ -1,0 +1,1 @@
+//! Drawing tiles from grids: sample → style → encode.
