@@ -1,0 +1,221 @@
+//! Sampling: the source grid value under every output pixel.
+//!
+//! Lat/lon grids into either tile matrix set are separable (column from
+//! longitude, row from latitude), so a tile needs two 1-D index tables.
+//! Other grids use GDAL's approximate-transformer idea: evaluate the exact
+//! transform on a coarse lattice and interpolate inside each lattice cell,
+//! falling back to exact evaluation where the interpolation would be off by
+//! more than [`MAX_LATTICE_ERROR_PX`].
+
+use protocol::TileMatrixSetId;
+
+use crate::data::Grid;
+
+/// Largest tolerated error of the interpolated lattice, in output pixels.
+pub const MAX_LATTICE_ERROR_PX: f64 = 0.125;
+/// Lattice spacing in output pixels.
+const LATTICE_STEP: usize = 16;
+
+/// An output tile's pixel grid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TileFrame {
+    pub tms: TileMatrixSetId,
+    pub z: u8,
+    pub x: u32,
+    pub y: u32,
+    pub size: u32,
+}
+
+impl TileFrame {
+    fn lons(&self) -> Vec<f64> {
+        self.tms.pixel_lons(self.z, self.x, self.size)
+    }
+    fn lats(&self) -> Vec<f64> {
+        self.tms.pixel_lats(self.z, self.y, self.size)
+    }
+}
+
+/// Fractional source-grid coordinates of every pixel, row-major; NaN where
+/// the pixel falls outside the grid.
+#[derive(Debug, Clone)]
+pub struct PixelCoords {
+    pub size: usize,
+    pub i: Vec<f32>,
+    pub j: Vec<f32>,
+}
+
+/// Grid coordinates of each pixel centre of `frame`.
+pub fn pixel_coords(grid: &Grid, frame: &TileFrame) -> PixelCoords {
+    if grid.is_separable() {
+        separable_coords(grid, frame)
+    } else {
+        lattice_coords(grid, frame)
+    }
+}
+
+fn separable_coords(grid: &Grid, frame: &TileFrame) -> PixelCoords {
+    let n = frame.size as usize;
+    let col: Vec<f32> = frame
+        .lons()
+        .into_iter()
+        .map(|lon| grid.locate_lon(lon).map_or(f32::NAN, |i| i as f32))
+        .collect();
+    let row: Vec<f32> = frame
+        .lats()
+        .into_iter()
+        .map(|lat| grid.locate_lat(lat).map_or(f32::NAN, |j| j as f32))
+        .collect();
+    let mut i = Vec::with_capacity(n * n);
+    let mut j = Vec::with_capacity(n * n);
+    for &r in &row {
+        i.extend_from_slice(&col);
+        j.extend(std::iter::repeat_n(r, n));
+    }
+    PixelCoords { size: n, i, j }
+}
+
+fn exact(grid: &Grid, lons: &[f64], lats: &[f64], px: usize, py: usize) -> Option<(f64, f64)> {
+    grid.locate(lons[px], lats[py])
+}
+
+fn lattice_coords(grid: &Grid, frame: &TileFrame) -> PixelCoords {
+    let n = frame.size as usize;
+    let (lons, lats) = (frame.lons(), frame.lats());
+    let mut out = PixelCoords {
+        size: n,
+        i: vec![f32::NAN; n * n],
+        j: vec![f32::NAN; n * n],
+    };
+    let step = LATTICE_STEP.min(n);
+    for cy in (0..n).step_by(step) {
+        for cx in (0..n).step_by(step) {
+            let (x1, y1) = ((cx + step).min(n) - 1, (cy + step).min(n) - 1);
+            fill_cell(grid, &lons, &lats, (cx, cy, x1, y1), &mut out);
+        }
+    }
+    out
+}
+
+/// Fills pixels `x0..=x1` × `y0..=y1` by interpolating the exact transform
+/// at the cell's corners when that is accurate enough, exactly otherwise.
+fn fill_cell(
+    grid: &Grid,
+    lons: &[f64],
+    lats: &[f64],
+    (x0, y0, x1, y1): (usize, usize, usize, usize),
+    out: &mut PixelCoords,
+) {
+    let n = out.size;
+    let corners = [
+        exact(grid, lons, lats, x0, y0),
+        exact(grid, lons, lats, x1, y0),
+        exact(grid, lons, lats, x0, y1),
+        exact(grid, lons, lats, x1, y1),
+    ];
+    let interpolable = x1 > x0 && y1 > y0 && corners.iter().all(Option::is_some);
+    if interpolable {
+        let [a, b, c, d] = corners.map(|p| p.unwrap_or_default());
+        let lerp = |fx: f64, fy: f64| {
+            let top = (a.0 + (b.0 - a.0) * fx, a.1 + (b.1 - a.1) * fx);
+            let bot = (c.0 + (d.0 - c.0) * fx, c.1 + (d.1 - c.1) * fx);
+            (top.0 + (bot.0 - top.0) * fy, top.1 + (bot.1 - top.1) * fy)
+        };
+        // Check the interpolation where it is worst for a smooth transform:
+        // the centre and the edge midpoints. Error is measured in output
+        // pixels: grid cells per output pixel come from the cell's extent.
+        let (w, h) = ((x1 - x0) as f64, (y1 - y0) as f64);
+        let cells_per_px = ((b.0 - a.0).hypot(b.1 - a.1) / w).max((c.0 - a.0).hypot(c.1 - a.1) / h);
+        let probes = [(0.5, 0.5), (0.5, 0.0), (0.0, 0.5), (1.0, 0.5), (0.5, 1.0)];
+        let accurate = cells_per_px > 0.0
+            && probes.iter().all(|&(fx, fy)| {
+                let px = x0 + (fx * w).round() as usize;
+                let py = y0 + (fy * h).round() as usize;
+                let (fx, fy) = ((px - x0) as f64 / w, (py - y0) as f64 / h);
+                match exact(grid, lons, lats, px, py) {
+                    Some(e) => {
+                        let g = lerp(fx, fy);
+                        (g.0 - e.0).hypot(g.1 - e.1) / cells_per_px <= MAX_LATTICE_ERROR_PX
+                    }
+                    None => false,
+                }
+            });
+        if accurate {
+            for py in y0..=y1 {
+                let fy = (py - y0) as f64 / h;
+                for px in x0..=x1 {
+                    let (gi, gj) = lerp((px - x0) as f64 / w, fy);
+                    let k = py * n + px;
+                    // Interpolated positions may leave the grid near its edge.
+                    if gi >= -0.5
+                        && gj >= -0.5
+                        && gi <= grid.ni as f64 - 0.5
+                        && gj <= grid.nj as f64 - 0.5
+                    {
+                        out.i[k] = gi as f32;
+                        out.j[k] = gj as f32;
+                    }
+                }
+            }
+            return;
+        }
+    }
+    for py in y0..=y1 {
+        for px in x0..=x1 {
+            if let Some((gi, gj)) = exact(grid, lons, lats, px, py) {
+                out.i[py * n + px] = gi as f32;
+                out.j[py * n + px] = gj as f32;
+            }
+        }
+    }
+}
+
+/// Bilinear value at fractional grid position (i, j); nearest neighbour
+/// where a neighbour is missing, so data edges stay crisp rather than
+/// vanishing; NaN outside.
+pub fn value_at(grid: &Grid, i: f32, j: f32) -> f32 {
+    if i.is_nan() || j.is_nan() {
+        return f32::NAN;
+    }
+    let ni = grid.ni as isize;
+    let nj = grid.nj as isize;
+    let wraps = grid.wraps_globally();
+    let (fi, fj) = (i.floor(), j.floor());
+    let (ti, tj) = (i - fi, j - fj);
+    let (i0, j0) = (fi as isize, fj as isize);
+    let col = |c: isize| -> Option<usize> {
+        if wraps {
+            Some(c.rem_euclid(ni) as usize)
+        } else {
+            (0..ni).contains(&c).then_some(c as usize)
+        }
+    };
+    let at = |c: isize, r: isize| -> f32 {
+        match (col(c), (0..nj).contains(&r)) {
+            (Some(c), true) => grid.values[r as usize * grid.ni + c],
+            _ => f32::NAN,
+        }
+    };
+    let (v00, v10, v01, v11) = (
+        at(i0, j0),
+        at(i0 + 1, j0),
+        at(i0, j0 + 1),
+        at(i0 + 1, j0 + 1),
+    );
+    if v00.is_nan() || v10.is_nan() || v01.is_nan() || v11.is_nan() {
+        return at(i.round() as isize, j.round() as isize);
+    }
+    let top = v00 + (v10 - v00) * ti;
+    let bottom = v01 + (v11 - v01) * ti;
+    top + (bottom - top) * tj
+}
+
+/// The grid's value under every pixel of `frame`, row-major; NaN = no data.
+pub fn sample(grid: &Grid, frame: &TileFrame) -> Vec<f32> {
+    let coords = pixel_coords(grid, frame);
+    coords
+        .i
+        .iter()
+        .zip(&coords.j)
+        .map(|(&i, &j)| value_at(grid, i, j))
+        .collect()
+}
