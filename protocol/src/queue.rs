@@ -19,3 +19,12 @@ pub trait RenderQueue: Send + Sync + 'static {
     /// Returns `false` when it was dropped because the queue is full.
     fn enqueue(&self, job: RenderJob) -> bool;
 }
+
+/// Where rendered tiles are stored for later requests: the gateway's
+/// in-process cache when embedded, Redis in the farm. Jobs queued without a
+/// waiting client (prefetch, warming) are useful only through it.
+#[async_trait]
+pub trait TileSink: Send + Sync + 'static {
+    /// Stores `bytes` under the tile's cache key.
+    async fn put(&self, cache_key: &str, bytes: Bytes);
+}

@@ -5,4 +5,5 @@
 //! - [`render`]: sampling a grid onto a tile, styling, PNG encoding.
 
 pub mod data;
+pub mod local_queue;
 pub mod render;

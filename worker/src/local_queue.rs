@@ -1,0 +1,161 @@
+//! The embedded render queue: bounded, priority-ordered, in-process.
+//!
+//! One dispatcher takes a render slot *before* taking a job, then takes the
+//! highest-priority job waiting. Taking the job first would let a warming
+//! job grab the next free slot while an interactive one arrives behind it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use protocol::{Priority, RenderError, RenderJob, RenderQueue, TileSink};
+use tokio::sync::{Semaphore, mpsc, oneshot};
+
+/// Something that turns a job into tile bytes: the worker's render service.
+#[async_trait]
+pub trait JobRenderer: Send + Sync + 'static {
+    async fn render(&self, job: &RenderJob) -> Result<Bytes, RenderError>;
+}
+
+type Reply = oneshot::Sender<Result<Bytes, RenderError>>;
+
+struct Envelope {
+    job: RenderJob,
+    reply: Option<Reply>,
+}
+
+/// Counters of what the queue did, for metrics and tests.
+#[derive(Debug, Default)]
+pub struct QueueStats {
+    pub rendered: AtomicU64,
+    pub failed: AtomicU64,
+    pub rejected: AtomicU64,
+}
+
+/// In-process [`RenderQueue`].
+pub struct LocalQueue {
+    senders: [mpsc::Sender<Envelope>; 3],
+    stats: Arc<QueueStats>,
+}
+
+impl LocalQueue {
+    /// Starts `slots` concurrent renders fed from per-priority queues of
+    /// `capacity` jobs each. Results go to `sink` as well as to waiters.
+    pub fn start(
+        renderer: Arc<dyn JobRenderer>,
+        sink: Option<Arc<dyn TileSink>>,
+        slots: usize,
+        capacity: usize,
+    ) -> Self {
+        let (tx_i, rx_i) = mpsc::channel(capacity);
+        let (tx_p, rx_p) = mpsc::channel(capacity);
+        let (tx_w, rx_w) = mpsc::channel(capacity);
+        let stats = Arc::new(QueueStats::default());
+        let dispatcher = Dispatcher {
+            receivers: [rx_i, rx_p, rx_w],
+            slots: Arc::new(Semaphore::new(slots.max(1))),
+            renderer,
+            sink,
+            stats: stats.clone(),
+        };
+        tokio::spawn(dispatcher.run());
+        Self {
+            senders: [tx_i, tx_p, tx_w],
+            stats,
+        }
+    }
+
+    pub fn stats(&self) -> &Arc<QueueStats> {
+        &self.stats
+    }
+
+    fn sender(&self, p: Priority) -> &mpsc::Sender<Envelope> {
+        &self.senders[p as usize]
+    }
+
+    /// Jobs waiting per priority (interactive, prefetch, warm).
+    pub fn depths(&self) -> [usize; 3] {
+        self.senders
+            .each_ref()
+            .map(|s| s.max_capacity() - s.capacity())
+    }
+}
+
+#[async_trait]
+impl RenderQueue for LocalQueue {
+    async fn render(&self, job: RenderJob) -> Result<Bytes, RenderError> {
+        let (tx, rx) = oneshot::channel();
+        let sender = self.sender(job.priority);
+        if sender
+            .try_send(Envelope {
+                job,
+                reply: Some(tx),
+            })
+            .is_err()
+        {
+            self.stats.rejected.fetch_add(1, Ordering::Relaxed);
+            return Err(RenderError::Overloaded("render queue full".into()));
+        }
+        rx.await
+            .map_err(|_| RenderError::Internal("render task ended without a result".into()))?
+    }
+
+    fn enqueue(&self, job: RenderJob) -> bool {
+        let ok = self
+            .sender(job.priority)
+            .try_send(Envelope { job, reply: None })
+            .is_ok();
+        if !ok {
+            self.stats.rejected.fetch_add(1, Ordering::Relaxed);
+        }
+        ok
+    }
+}
+
+struct Dispatcher {
+    receivers: [mpsc::Receiver<Envelope>; 3],
+    slots: Arc<Semaphore>,
+    renderer: Arc<dyn JobRenderer>,
+    sink: Option<Arc<dyn TileSink>>,
+    stats: Arc<QueueStats>,
+}
+
+impl Dispatcher {
+    async fn run(mut self) {
+        loop {
+            let Ok(permit) = self.slots.clone().acquire_owned().await else {
+                return;
+            };
+            let [rx_i, rx_p, rx_w] = &mut self.receivers;
+            let envelope = tokio::select! {
+                biased;
+                Some(e) = rx_i.recv() => e,
+                Some(e) = rx_p.recv() => e,
+                Some(e) = rx_w.recv() => e,
+                else => return, // every sender is gone: the queue was dropped
+            };
+            let (renderer, sink, stats) =
+                (self.renderer.clone(), self.sink.clone(), self.stats.clone());
+            tokio::spawn(async move {
+                let result = renderer.render(&envelope.job).await;
+                drop(permit);
+                match &result {
+                    Ok(bytes) => {
+                        stats.rendered.fetch_add(1, Ordering::Relaxed);
+                        if let Some(sink) = &sink {
+                            sink.put(&envelope.job.key.cache_key(), bytes.clone()).await;
+                        }
+                    }
+                    Err(e) => {
+                        stats.failed.fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!(key = %envelope.job.key.cache_key(), error = %e, "render failed");
+                    }
+                }
+                if let Some(reply) = envelope.reply {
+                    let _ = reply.send(result); // the waiter may have timed out
+                }
+            });
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! The in-process queue: priority order, bounds, sink, errors.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use chrono::{TimeZone, Utc};
+use protocol::style::{ColorMapName, StyleKind, Units};
+use protocol::{
+    ImageFormat, Priority, RenderError, RenderJob, RenderQueue, StyleSpec, TileKey,
+    TileMatrixSetId, TileSink,
+};
+use tokio::sync::Semaphore;
+use worker::local_queue::{JobRenderer, LocalQueue};
+
+/// Renders nothing until `gate` gives a permit; records the order of jobs.
+struct Gated {
+    gate: Arc<Semaphore>,
+    order: Mutex<Vec<u32>>,
+}
+
+#[async_trait]
+impl JobRenderer for Gated {
+    async fn render(&self, job: &RenderJob) -> Result<Bytes, RenderError> {
+        self.gate
+            .acquire()
+            .await
+            .map_err(|e| RenderError::Internal(e.to_string()))?
+            .forget();
+        self.order
+            .lock()
+            .map_err(|e| RenderError::Internal(e.to_string()))?
+            .push(job.key.x);
+        if job.key.x == 999 {
+            return Err(RenderError::Data("corrupt".into()));
+        }
+        Ok(Bytes::from(job.key.x.to_string()))
+    }
+}
+
+#[derive(Default)]
+struct Sink(Mutex<Vec<String>>);
+
+#[async_trait]
+impl TileSink for Sink {
+    async fn put(&self, key: &str, _bytes: Bytes) {
+        self.0.lock().expect("sink lock").push(key.to_owned());
+    }
+}
+
+fn job(x: u32, priority: Priority) -> RenderJob {
+    let run = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
+    let key = TileKey {
+        layer: "l".into(),
+        style: "gradient".into(),
+        style_params: String::new(),
+        tms: TileMatrixSetId::WebMercatorQuad,
+        z: 10,
+        x,
+        y: 0,
+        tile_size: 256,
+        run,
+        valid: run,
+        elevation: None,
+        format: ImageFormat::Png,
+    };
+    let style = StyleSpec {
+        kind: StyleKind::Gradient,
+        colormap: ColorMapName::Generic,
+        range: (0.0, 1.0),
+        data_units: Units::Other,
+        display_units: Units::Other,
+        bands: None,
+        above_max: None,
+        below_min: None,
+        transparent_below: None,
+    };
+    RenderJob::new(key, vec![], style, priority)
+}
+
+async fn settle() {
+    for _ in 0..20 {
+        tokio::task::yield_now().await;
+    }
+}
+
+#[tokio::test]
+async fn interactive_jobs_overtake_queued_warming() {
+    let gate = Arc::new(Semaphore::new(0));
+    let renderer = Arc::new(Gated {
+        gate: gate.clone(),
+        order: Mutex::new(vec![]),
+    });
+    let sink = Arc::new(Sink::default());
+    let queue = Arc::new(LocalQueue::start(
+        renderer.clone(),
+        Some(sink.clone()),
+        1,
+        16,
+    ));
+    // The first warm job occupies the only slot; three more wait.
+    for x in 1..=4 {
+        assert!(queue.enqueue(job(x, Priority::Warm)));
+    }
+    settle().await;
+    let q = queue.clone();
+    let interactive = tokio::spawn(async move { q.render(job(100, Priority::Interactive)).await });
+    settle().await;
+    gate.add_permits(5);
+    let bytes = interactive.await.expect("join").expect("render");
+    assert_eq!(&bytes[..], b"100");
+    while renderer.order.lock().unwrap().len() < 5 {
+        settle().await;
+    }
+    assert_eq!(*renderer.order.lock().unwrap(), vec![1, 100, 2, 3, 4]);
+    settle().await;
+    assert_eq!(
+        sink.0.lock().unwrap().len(),
+        5,
+        "every result reaches the sink"
+    );
+}
+
+#[tokio::test]
+async fn a_full_queue_rejects_instead_of_growing() {
+    let gate = Arc::new(Semaphore::new(0));
+    let renderer = Arc::new(Gated {
+        gate: gate.clone(),
+        order: Mutex::new(vec![]),
+    });
+    let queue = LocalQueue::start(renderer, None, 1, 2);
+    assert!(queue.enqueue(job(1, Priority::Prefetch)));
+    settle().await; // job 1 is now rendering, holding the slot
+    assert!(queue.enqueue(job(2, Priority::Prefetch)));
+    assert!(queue.enqueue(job(3, Priority::Prefetch)));
+    assert!(
+        !queue.enqueue(job(4, Priority::Prefetch)),
+        "capacity 2 is full"
+    );
+    assert_eq!(queue.depths(), [0, 2, 0]);
+    let err = queue.render(job(5, Priority::Prefetch)).await.unwrap_err();
+    assert!(matches!(err, RenderError::Overloaded(_)));
+}
+
+#[tokio::test]
+async fn render_errors_reach_the_waiter() {
+    let gate = Arc::new(Semaphore::new(10));
+    let renderer = Arc::new(Gated {
+        gate,
+        order: Mutex::new(vec![]),
+    });
+    let queue = LocalQueue::start(renderer, None, 2, 4);
+    let err = queue
+        .render(job(999, Priority::Interactive))
+        .await
+        .unwrap_err();
+    assert_eq!(err, RenderError::Data("corrupt".into()));
+    assert_eq!(
+        &queue.render(job(7, Priority::Interactive)).await.unwrap()[..],
+        b"7"
+    );
+}
