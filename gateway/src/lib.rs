@@ -1,1 +1,20 @@
 //! The gateway: OGC and XYZ tile endpoints in front of the render queue.
+//!
+//! - [`app`]: routes, viewer, layer list
+//! - [`handlers`]: WMTS KVP/REST, XYZ, capabilities
+//! - [`tiles`]: request → catalog → L1 / render → response
+//! - [`params`]: KVP parsing, dimensions, style options
+//! - [`cache`]: L1 tile cache with single-flight
+//! - [`ogc`]: capabilities XML and exception reports
+
+pub mod app;
+pub mod cache;
+pub mod handlers;
+pub mod ogc;
+pub mod params;
+pub mod state;
+pub mod tiles;
+
+pub use app::router;
+pub use cache::TileCache;
+pub use state::{GatewayConfig, GatewayState};

@@ -297,6 +297,40 @@ impl LayerEntry {
     }
 }
 
+/// The catalog as the roles share it: readers take a cheap snapshot, ingest
+/// swaps in a new version, so a request never sees a half-applied update.
+#[derive(Debug, Clone, Default)]
+pub struct SharedCatalog(std::sync::Arc<std::sync::RwLock<std::sync::Arc<Catalog>>>);
+
+impl SharedCatalog {
+    pub fn new(catalog: Catalog) -> Self {
+        Self(std::sync::Arc::new(std::sync::RwLock::new(
+            std::sync::Arc::new(catalog),
+        )))
+    }
+
+    /// The current version.
+    pub fn snapshot(&self) -> std::sync::Arc<Catalog> {
+        // A poisoned lock still holds a consistent Arc: writers only swap it.
+        match self.0.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Applies `f` to a copy of the current version and publishes it.
+    pub fn update<R>(&self, f: impl FnOnce(&mut Catalog) -> R) -> R {
+        let mut guard = match self.0.write() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let mut next = (**guard).clone();
+        let r = f(&mut next);
+        *guard = std::sync::Arc::new(next);
+        r
+    }
+}
+
 fn same_level(a: &str, b: &str) -> bool {
     match (a.parse::<f64>(), b.parse::<f64>()) {
         (Ok(x), Ok(y)) => (x - y).abs() < 1e-9,

@@ -1,0 +1,106 @@
+//! The router, the map viewer and the layer list it reads.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Json, Response};
+use axum::routing::get;
+use serde::Serialize;
+
+use crate::handlers;
+use crate::state::GatewayState;
+
+/// All gateway routes.
+pub fn router(state: GatewayState) -> Router {
+    Router::new()
+        .route("/", get(viewer))
+        .route("/assets/leaflet.js", get(leaflet_js))
+        .route("/assets/leaflet.css", get(leaflet_css))
+        .route("/api/layers", get(layers))
+        .route("/wmts", get(handlers::wmts_kvp))
+        .route(
+            "/wmts/1.0.0/WMTSCapabilities.xml",
+            get(handlers::wmts_capabilities_rest),
+        )
+        .route(
+            "/wmts/1.0.0/{layer}/{style}/{tms}/{z}/{row}/{file}",
+            get(handlers::wmts_rest),
+        )
+        .route("/tiles/{layer}/{style}/{z}/{x}/{file}", get(handlers::xyz))
+        .route("/healthz", get(handlers::healthz))
+        .fallback(handlers::not_found)
+        .with_state(state)
+}
+
+async fn viewer() -> Html<&'static str> {
+    Html(include_str!("../assets/viewer.html"))
+}
+
+async fn leaflet_js() -> Response {
+    static_asset(
+        "text/javascript",
+        include_str!("../assets/leaflet/leaflet.js"),
+    )
+}
+
+async fn leaflet_css() -> Response {
+    static_asset("text/css", include_str!("../assets/leaflet/leaflet.css"))
+}
+
+fn static_asset(mime: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, mime),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// One layer as the viewer needs it.
+#[derive(Debug, Serialize)]
+pub struct LayerSummary {
+    pub name: String,
+    pub title: String,
+    pub kind: protocol::catalog::LayerKind,
+    pub units: &'static str,
+    pub latest_run: Option<String>,
+    /// Lead hours of the latest run.
+    pub forecasts: Vec<f64>,
+    /// Valid times (observation layers).
+    pub times: Vec<String>,
+    pub elevations: Vec<String>,
+    pub bbox: [f64; 4],
+}
+
+async fn layers(State(state): State<GatewayState>) -> Json<Vec<LayerSummary>> {
+    let catalog = state.catalog.snapshot();
+    let iso = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let list = catalog
+        .layers
+        .values()
+        .map(|l| {
+            let latest = l.runs().last().copied();
+            LayerSummary {
+                name: l.info.name.clone(),
+                title: l.info.title.clone(),
+                kind: l.info.kind,
+                units: l.info.display_units.symbol(),
+                latest_run: latest.map(iso),
+                forecasts: latest
+                    .map(|r| {
+                        l.valid_times(r)
+                            .into_iter()
+                            .map(|v| (v - r).num_minutes() as f64 / 60.0)
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                times: l.all_valid_times().into_iter().map(iso).collect(),
+                elevations: l.elevations(),
+                bbox: [l.bbox.west, l.bbox.south, l.bbox.east, l.bbox.north],
+            }
+        })
+        .collect();
+    Json(list)
+}

@@ -1,0 +1,285 @@
+//! HTTP handlers: WMTS (KVP and REST), XYZ, capabilities, health.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::header::{self, HeaderMap, HeaderValue};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use protocol::{ImageFormat, TileMatrixSetId};
+
+use crate::ogc::{OgcError, wmts_capabilities};
+use crate::params::{Kvp, StyleParams, dimensions, parse_u32};
+use crate::state::GatewayState;
+use crate::tiles::{TileRequest, TileResponse, get_tile};
+
+/// `GET /wmts?SERVICE=WMTS&REQUEST=...`
+pub async fn wmts_kvp(
+    State(state): State<GatewayState>,
+    headers: HeaderMap,
+    Query(raw): Query<HashMap<String, String>>,
+) -> Response {
+    let kvp = Kvp::new(raw);
+    let result = async {
+        match kvp.get("service") {
+            Some(s) if s.eq_ignore_ascii_case("WMTS") => {}
+            Some(s) => {
+                return Err(OgcError::invalid_parameter(
+                    "service",
+                    format!("unsupported service {s:?}"),
+                ));
+            }
+            None => return Err(OgcError::missing_parameter("service")),
+        }
+        let request = kvp.require("request")?;
+        if request.eq_ignore_ascii_case("GetCapabilities") {
+            return Ok(capabilities_response(&state, &headers));
+        }
+        if !request.eq_ignore_ascii_case("GetTile") {
+            return Err(OgcError::operation_not_supported(request));
+        }
+        if let Some(v) = kvp.get("version").filter(|v| *v != "1.0.0") {
+            return Err(OgcError::invalid_parameter(
+                "version",
+                format!("unsupported version {v:?}"),
+            ));
+        }
+        let tms_name = kvp.require("tilematrixset")?;
+        let tms = TileMatrixSetId::parse(tms_name).ok_or_else(|| {
+            OgcError::invalid_parameter(
+                "tilematrixset",
+                format!("unknown TileMatrixSet {tms_name:?}"),
+            )
+        })?;
+        let format_name = kvp.require("format")?;
+        let format = ImageFormat::parse(format_name).ok_or_else(|| {
+            OgcError::invalid_parameter("format", format!("unsupported format {format_name:?}"))
+        })?;
+        let req = TileRequest {
+            layer: kvp.require("layer")?.to_owned(),
+            style: style_or_default(kvp.require("style")?),
+            tms,
+            z: tile_matrix(kvp.require("tilematrix")?)?,
+            y: kvp.require_u32("tilerow")?,
+            x: kvp.require_u32("tilecol")?,
+            tile_size: tile_size(&state, &kvp)?,
+            format,
+            dims: dimensions(&kvp)?,
+            style_params: StyleParams::from_kvp(&kvp)?,
+        };
+        Ok(tile_response(&state, &headers, &req).await)
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `GET /wmts/1.0.0/{layer}/{style}/{tms}/{z}/{row}/{col}.png`
+pub async fn wmts_rest(
+    State(state): State<GatewayState>,
+    headers: HeaderMap,
+    Path((layer, style, tms, z, row, file)): Path<(String, String, String, String, String, String)>,
+    Query(raw): Query<HashMap<String, String>>,
+) -> Response {
+    let kvp = Kvp::new(raw);
+    let result = async {
+        let tms = TileMatrixSetId::parse(&tms).ok_or_else(|| {
+            OgcError::invalid_parameter("tilematrixset", format!("unknown TileMatrixSet {tms:?}"))
+        })?;
+        let (col, format) = split_extension(&file, "tilecol")?;
+        let req = TileRequest {
+            layer,
+            style: style_or_default(&style),
+            tms,
+            z: tile_matrix(&z)?,
+            y: parse_u32("tilerow", &row)?,
+            x: parse_u32("tilecol", col)?,
+            tile_size: tile_size(&state, &kvp)?,
+            format,
+            dims: dimensions(&kvp)?,
+            style_params: StyleParams::from_kvp(&kvp)?,
+        };
+        Ok::<_, OgcError>(tile_response(&state, &headers, &req).await)
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `GET /tiles/{layer}/{style}/{z}/{x}/{y}.png` (Web Mercator, XYZ order).
+pub async fn xyz(
+    State(state): State<GatewayState>,
+    headers: HeaderMap,
+    Path((layer, style, z, x, file)): Path<(String, String, String, String, String)>,
+    Query(raw): Query<HashMap<String, String>>,
+) -> Response {
+    let kvp = Kvp::new(raw);
+    let result = async {
+        let (y, format) = split_extension(&file, "y")?;
+        let req = TileRequest {
+            layer,
+            style: style_or_default(&style),
+            tms: TileMatrixSetId::WebMercatorQuad,
+            z: parse_u32("z", &z)?,
+            x: parse_u32("x", &x)?,
+            y: parse_u32("y", y)?,
+            tile_size: tile_size(&state, &kvp)?,
+            format,
+            dims: dimensions(&kvp)?,
+            style_params: StyleParams::from_kvp(&kvp)?,
+        };
+        Ok::<_, OgcError>(tile_response(&state, &headers, &req).await)
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `GET /wmts/1.0.0/WMTSCapabilities.xml`
+pub async fn wmts_capabilities_rest(
+    State(state): State<GatewayState>,
+    headers: HeaderMap,
+) -> Response {
+    capabilities_response(&state, &headers)
+}
+
+/// A path no route matched.
+pub async fn not_found(uri: Uri) -> Response {
+    let mut e = OgcError::invalid_parameter("path", format!("no resource at {}", uri.path()))
+        .into_response();
+    *e.status_mut() = StatusCode::NOT_FOUND;
+    e
+}
+
+fn capabilities_response(state: &GatewayState, headers: &HeaderMap) -> Response {
+    let base = base_url(state, headers);
+    let xml = wmts_capabilities(&state.catalog.snapshot(), &base, Utc::now());
+    (
+        [
+            (header::CONTENT_TYPE, "application/xml"),
+            (header::CACHE_CONTROL, "public, max-age=30"),
+        ],
+        xml,
+    )
+        .into_response()
+}
+
+/// The URL clients reach us at: configured, or from the request's Host.
+pub fn base_url(state: &GatewayState, headers: &HeaderMap) -> String {
+    if let Some(u) = &state.config.public_url {
+        return u.trim_end_matches('/').to_owned();
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+        })
+        .unwrap_or("localhost:8080");
+    let scheme = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .filter(|s| *s == "https")
+        .unwrap_or("http");
+    format!("{scheme}://{host}")
+}
+
+async fn tile_response(state: &GatewayState, headers: &HeaderMap, req: &TileRequest) -> Response {
+    match get_tile(state, req).await {
+        Ok(tile) => tile_ok(state, headers, tile),
+        Err(e) => e.into_response(),
+    }
+}
+
+fn tile_ok(state: &GatewayState, headers: &HeaderMap, tile: TileResponse) -> Response {
+    let cache_control = if tile.immutable {
+        "public, max-age=31536000, immutable".to_owned()
+    } else {
+        format!("public, max-age={}", state.config.latest_max_age.as_secs())
+    };
+    let etag = HeaderValue::from_str(&tile.etag).unwrap_or(HeaderValue::from_static("\"0\""));
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim() == tile.etag || t.trim() == "*")
+        });
+    let common = [
+        (header::ETAG, etag),
+        (
+            header::CACHE_CONTROL,
+            HeaderValue::from_str(&cache_control).unwrap_or(HeaderValue::from_static("no-cache")),
+        ),
+        (
+            header::HeaderName::from_static("x-cache"),
+            HeaderValue::from_static(tile.tier.as_str()),
+        ),
+        (
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        ),
+    ];
+    if matches {
+        return (StatusCode::NOT_MODIFIED, common).into_response();
+    }
+    (
+        common,
+        [(header::CONTENT_TYPE, tile.format.mime())],
+        tile.bytes,
+    )
+        .into_response()
+}
+
+fn style_or_default(s: &str) -> String {
+    if s.is_empty() || s.eq_ignore_ascii_case("default") {
+        "gradient".to_owned()
+    } else {
+        s.to_owned()
+    }
+}
+
+/// TileMatrix identifiers are the zoom level; `EPSG:3857:5` style
+/// prefixes (GeoServer's) are accepted too.
+fn tile_matrix(v: &str) -> Result<u32, OgcError> {
+    let z = v.rsplit(':').next().unwrap_or(v);
+    z.parse()
+        .map_err(|_| OgcError::invalid_parameter("tilematrix", format!("unknown TileMatrix {v:?}")))
+}
+
+fn split_extension<'a>(file: &'a str, locator: &str) -> Result<(&'a str, ImageFormat), OgcError> {
+    let (stem, ext) = file.rsplit_once('.').ok_or_else(|| {
+        OgcError::invalid_parameter("format", format!("{file:?} lacks a format extension"))
+    })?;
+    let format = ImageFormat::parse(ext).ok_or_else(|| {
+        OgcError::invalid_parameter("format", format!("unsupported format {ext:?}"))
+    })?;
+    if stem.is_empty() {
+        return Err(OgcError::missing_parameter(locator));
+    }
+    Ok((stem, format))
+}
+
+fn tile_size(state: &GatewayState, kvp: &Kvp) -> Result<u32, OgcError> {
+    match kvp.get("tilesize") {
+        None => Ok(256),
+        Some(v) => {
+            let n = parse_u32("tilesize", v)?;
+            if n == 256 || n == 512 && state.config.max_tile_size >= 512 {
+                Ok(n)
+            } else {
+                Err(OgcError::invalid_parameter(
+                    "tilesize",
+                    format!(
+                        "tile size must be 256 or 512 (at most {}), got {n}",
+                        state.config.max_tile_size
+                    ),
+                ))
+            }
+        }
+    }
+}
+
+/// `GET /healthz`
+pub async fn healthz() -> &'static str {
+    "ok"
+}

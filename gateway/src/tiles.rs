@@ -1,0 +1,232 @@
+//! Serving one tile: resolve the request against the catalog, look in L1,
+//! render through the queue on a miss (one render per key), and answer
+//! with cache validators.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use chrono::Utc;
+use protocol::catalog::{DimensionQuery, LayerInfo};
+use protocol::style::{StyleKind, Units};
+use protocol::{
+    FieldEntry, ImageFormat, Priority, RenderError, RenderJob, StyleSpec, TileKey, TileMatrixSetId,
+};
+
+use crate::ogc::OgcError;
+use crate::params::StyleParams;
+use crate::state::GatewayState;
+
+/// A tile request after URL parsing, before catalog resolution.
+#[derive(Debug, Clone)]
+pub struct TileRequest {
+    pub layer: String,
+    pub style: String,
+    pub tms: TileMatrixSetId,
+    pub z: u32,
+    pub x: u32,
+    pub y: u32,
+    pub tile_size: u32,
+    pub format: ImageFormat,
+    pub dims: DimensionQuery,
+    pub style_params: StyleParams,
+}
+
+/// Where a tile came from, for the `X-Cache` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheTier {
+    L1,
+    Miss,
+}
+
+impl CacheTier {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::L1 => "L1",
+            Self::Miss => "MISS",
+        }
+    }
+}
+
+/// A tile ready to send.
+#[derive(Debug, Clone)]
+pub struct TileResponse {
+    pub bytes: Bytes,
+    pub format: ImageFormat,
+    pub etag: String,
+    pub tier: CacheTier,
+    /// The run was named in the request, so the bytes never change.
+    pub immutable: bool,
+}
+
+/// Builds the resolved key and job for a request.
+pub fn plan(state: &GatewayState, req: &TileRequest) -> Result<(RenderJob, bool), OgcError> {
+    let z = u8::try_from(req.z)
+        .ok()
+        .filter(|&z| z <= protocol::tms::MAX_ZOOM)
+        .ok_or_else(|| {
+            OgcError::tile_out_of_range(
+                "tilematrix",
+                format!("TileMatrix {} does not exist", req.z),
+            )
+        })?;
+    if req.x >= req.tms.matrix_width(z) {
+        return Err(OgcError::tile_out_of_range(
+            "tilecol",
+            format!(
+                "TileCol {} is outside 0..{}",
+                req.x,
+                req.tms.matrix_width(z)
+            ),
+        ));
+    }
+    if req.y >= req.tms.matrix_height(z) {
+        return Err(OgcError::tile_out_of_range(
+            "tilerow",
+            format!(
+                "TileRow {} is outside 0..{}",
+                req.y,
+                req.tms.matrix_height(z)
+            ),
+        ));
+    }
+    let catalog = state.catalog.snapshot();
+    let layer = catalog
+        .layer(&req.layer)
+        .ok_or_else(|| OgcError::unknown_layer(&req.layer))?;
+    let field: &FieldEntry = layer.resolve(&req.dims, Utc::now())?;
+    let style = style_spec(&layer.info, &req.style, &req.style_params)?;
+    let key = TileKey {
+        layer: req.layer.clone(),
+        style: req.style.clone(),
+        style_params: req.style_params.canonical(),
+        tms: req.tms,
+        z,
+        x: req.x,
+        y: req.y,
+        tile_size: req.tile_size,
+        run: field.run,
+        valid: field.valid,
+        elevation: field.elevation.clone(),
+        format: req.format,
+    };
+    let immutable = req.dims.run.is_some()
+        || layer.info.kind == protocol::catalog::LayerKind::Observation && req.dims.time.is_some();
+    Ok((
+        RenderJob::new(
+            key,
+            vec![field.source.clone()],
+            style,
+            Priority::Interactive,
+        ),
+        immutable,
+    ))
+}
+
+/// The layer's default style bent by the request's options.
+pub fn style_spec(info: &LayerInfo, style: &str, p: &StyleParams) -> Result<StyleSpec, OgcError> {
+    let kind = StyleKind::parse(style).ok_or_else(|| {
+        OgcError::invalid_parameter(
+            "style",
+            format!("unknown style {style:?} (known: gradient)"),
+        )
+    })?;
+    let display_units = match p.units {
+        Some(u) if info.units.conversion_to(u).is_none() => {
+            return Err(OgcError::invalid_parameter(
+                "units",
+                format!("cannot convert {} to {}", info.units.symbol(), u.symbol()),
+            ));
+        }
+        Some(u) => u,
+        None => info.display_units,
+    };
+    // A default range is in the layer's display units: carry it over.
+    let range = p
+        .range
+        .unwrap_or_else(|| match info.display_units.conversion_to(display_units) {
+            Some((a, b)) => (info.range.0 * a + b, info.range.1 * a + b),
+            None => info.range,
+        });
+    let transparent_below =
+        info.transparent_below
+            .map(|t| match info.display_units.conversion_to(display_units) {
+                Some((a, b)) => t * a + b,
+                None => t,
+            });
+    Ok(StyleSpec {
+        kind,
+        colormap: info.colormap,
+        range,
+        data_units: info.units,
+        display_units: if info.units == Units::Other {
+            Units::Other
+        } else {
+            display_units
+        },
+        bands: p.bands,
+        above_max: p.above_max,
+        below_min: p.below_min,
+        transparent_below,
+    })
+}
+
+/// Serves a tile: L1, else one render through the queue.
+pub async fn get_tile(state: &GatewayState, req: &TileRequest) -> Result<TileResponse, OgcError> {
+    let (job, immutable) = plan(state, req)?;
+    let key = job.key.cache_key();
+    let etag = etag_of(&key);
+    let format = job.key.format;
+    let queue = state.queue.clone();
+    let timeout = state.config.render_timeout;
+    let (bytes, rendered) = state
+        .tiles
+        .get_or_render(key, async move {
+            render_with_deadline(queue, job, timeout).await
+        })
+        .await
+        .map_err(|e| render_error(&e))?;
+    let tier = if rendered {
+        CacheTier::Miss
+    } else {
+        CacheTier::L1
+    };
+    Ok(TileResponse {
+        bytes,
+        format,
+        etag,
+        tier,
+        immutable,
+    })
+}
+
+async fn render_with_deadline(
+    queue: Arc<dyn protocol::RenderQueue>,
+    job: RenderJob,
+    timeout: Duration,
+) -> Result<Bytes, RenderError> {
+    match tokio::time::timeout(timeout, queue.render(job)).await {
+        Ok(r) => r,
+        Err(_) => Err(RenderError::Timeout(timeout.as_millis() as u64)),
+    }
+}
+
+fn render_error(e: &RenderError) -> OgcError {
+    match e {
+        RenderError::Overloaded(_) | RenderError::Timeout(_) => {
+            OgcError::server_busy(Duration::from_secs(1))
+        }
+        RenderError::Invalid(m) => OgcError::invalid_parameter("style", m.clone()),
+        RenderError::Data(_) => OgcError::internal("the layer's source data could not be read"),
+        RenderError::Internal(_) => OgcError::internal("rendering failed"),
+    }
+}
+
+/// A strong validator: the key determines the bytes (it carries the render
+/// version), so hashing the key is as good as hashing the image.
+pub fn etag_of(cache_key: &str) -> String {
+    let mut h = DefaultHasher::new();
+    cache_key.hash(&mut h);
+    format!("\"{:016x}\"", h.finish())
+}
