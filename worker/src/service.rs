@@ -1,0 +1,49 @@
+//! [`RenderService`]: a job in, tile bytes out. The same code serves the
+//! embedded queue and the farm's job loop.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use protocol::{RenderError, RenderJob};
+
+use crate::data::source::{GridSource, SourceError};
+use crate::local_queue::JobRenderer;
+use crate::render::render_tile;
+
+/// Fetches, decodes (through the grid cache) and renders.
+#[derive(Clone)]
+pub struct RenderService {
+    source: GridSource,
+}
+
+impl RenderService {
+    pub fn new(source: GridSource) -> Self {
+        Self { source }
+    }
+
+    pub fn source(&self) -> &GridSource {
+        &self.source
+    }
+
+    /// Renders `job`; the CPU work runs on the blocking pool.
+    pub async fn render(&self, job: &RenderJob) -> Result<Bytes, RenderError> {
+        let grids = futures::future::try_join_all(job.sources.iter().map(|f| self.source.grid(f)))
+            .await
+            .map_err(|e: SourceError| RenderError::Data(e.to_string()))?;
+        let job = job.clone();
+        tokio::task::spawn_blocking(move || {
+            let refs: Vec<_> = grids.iter().map(Arc::as_ref).collect();
+            render_tile(&refs, &job).map(Bytes::from)
+        })
+        .await
+        .map_err(|e| RenderError::Internal(format!("render task: {e}")))?
+    }
+}
+
+#[async_trait]
+impl JobRenderer for RenderService {
+    async fn render(&self, job: &RenderJob) -> Result<Bytes, RenderError> {
+        RenderService::render(self, job).await
+    }
+}
