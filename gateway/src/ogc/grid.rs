@@ -197,4 +197,83 @@ mod tests {
         let r = tile_range(M, 5, &bx(10.0, 10.0, 10.0, 10.0));
         assert_eq!((r.max_col - r.min_col, r.max_row - r.min_row), (0, 0));
     }
+
+    fn layer_with(bbox: LonLatBox, ni: u32) -> LayerEntry {
+        use protocol::catalog::*;
+        use protocol::style::{ColorMapName, Units};
+        let t = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
+        let info = LayerInfo {
+            name: "l".into(),
+            title: "l".into(),
+            kind: LayerKind::Model,
+            units: Units::Other,
+            display_units: Units::Other,
+            colormap: ColorMapName::Temperature,
+            range: (0.0, 1.0),
+            transparent_below: None,
+            elevation_units: None,
+        };
+        let field = FieldEntry {
+            layer: "l".into(),
+            parameter: Parameter {
+                discipline: 0,
+                category: 0,
+                number: 0,
+                short_name: "X".into(),
+                long_name: "X".into(),
+                units: "1".into(),
+            },
+            level: Level {
+                type_code: 1,
+                value: None,
+                label: "surface".into(),
+            },
+            run: t,
+            valid: t,
+            elevation: None,
+            grid: GridSummary {
+                template: 0,
+                ni,
+                nj: 2,
+                bbox,
+            },
+            source: FieldRef {
+                object_key: "k".into(),
+                offset: 0,
+                length: 1,
+                submessage: 0,
+            },
+        };
+        let mut c = protocol::Catalog::default();
+        c.insert(&info, field);
+        c.layers.remove("l").unwrap()
+    }
+
+    #[test]
+    fn layer_boxes_are_normalised_to_plus_minus_180() {
+        let n = |b, ni| {
+            let r = layer_wgs84_box(&layer_with(b, ni));
+            (r.west, r.south, r.east, r.north)
+        };
+        // 0..359.75 at 0.25° wraps round the globe.
+        assert_eq!(
+            n(bx(0.0, -90.0, 359.75, 90.0), 1440),
+            (-180.0, -90.0, 180.0, 90.0)
+        );
+        // Wholly east of 180°: shifted (HRRR-like box in 0..360 longitudes).
+        assert_eq!(
+            n(bx(230.0, 20.0, 300.0, 55.0), 1799),
+            (-130.0, 20.0, -60.0, 55.0)
+        );
+        // Across the antimeridian: widened, never wrapped.
+        assert_eq!(
+            n(bx(170.0, -50.0, 190.0, -30.0), 81),
+            (-180.0, -50.0, 180.0, -30.0)
+        );
+        // Already in range, and latitudes clamped.
+        assert_eq!(
+            n(bx(-10.0, -95.0, 10.0, 95.0), 21),
+            (-10.0, -90.0, 10.0, 90.0)
+        );
+    }
 }
