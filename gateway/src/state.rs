@@ -3,8 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use protocol::RenderQueue;
 use protocol::catalog::SharedCatalog;
+use protocol::{RenderQueue, TileStore};
 
 use crate::cache::TileCache;
 
@@ -38,6 +38,9 @@ impl Default for GatewayConfig {
 pub struct GatewayState {
     pub catalog: SharedCatalog,
     pub queue: Arc<dyn RenderQueue>,
+    /// L1, in-process.
     pub tiles: TileCache,
+    /// L2, shared between gateways (Redis in the farm; none when embedded).
+    pub l2: Option<Arc<dyn TileStore>>,
     pub config: Arc<GatewayConfig>,
 }

@@ -4,6 +4,7 @@
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -37,6 +38,7 @@ pub struct TileRequest {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CacheTier {
     L1,
+    L2,
     Miss,
 }
 
@@ -44,6 +46,8 @@ impl CacheTier {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::L1 => "L1",
+            Self::L2 => "L2",
+            Self::L2 => "L2",
             Self::Miss => "MISS",
         }
     }
@@ -172,7 +176,9 @@ pub fn style_spec(info: &LayerInfo, style: &str, p: &StyleParams) -> Result<Styl
     })
 }
 
-/// Serves a tile: L1, else one render through the queue.
+/// Serves a tile: L1, else L2, else one render through the queue. The L2
+/// lookup and the render run inside L1's single-flight, so concurrent
+/// requests for one key cost one lookup and at most one render.
 pub async fn get_tile(state: &GatewayState, req: &TileRequest) -> Result<TileResponse, OgcError> {
     let (job, immutable) = plan(state, req)?;
     let key = job.key.cache_key();
@@ -180,17 +186,36 @@ pub async fn get_tile(state: &GatewayState, req: &TileRequest) -> Result<TileRes
     let format = job.key.format;
     let queue = state.queue.clone();
     let timeout = state.config.render_timeout;
-    let (bytes, rendered) = state
+    let l2 = state.l2.clone();
+    let lookup_key = key.clone();
+    let from_l2 = Arc::new(AtomicBool::new(false));
+    let from_l2_in = from_l2.clone();
+    let (bytes, loaded) = state
         .tiles
         .get_or_render(key, async move {
+            if let Some(l2) = &l2 {
+                match l2.get(&lookup_key).await {
+                    Ok(Some(bytes)) => {
+                        from_l2_in.store(true, Ordering::Relaxed);
+                        return Ok(bytes);
+                    }
+                    Ok(None) => {}
+                    Err(e) => tracing::debug!(error = %e, "L2 unavailable, rendering without it"),
+                }
+            }
             render_with_deadline(queue, job, timeout).await
         })
         .await
-        .map_err(|e| render_error(&e))?;
-    let tier = if rendered {
-        CacheTier::Miss
-    } else {
-        CacheTier::L1
+        .map_err(|e| {
+            if matches!(*e, RenderError::Data(_) | RenderError::Internal(_)) {
+                tracing::warn!(error = %e, "tile failed");
+            }
+            render_error(&e)
+        })?;
+    let tier = match (loaded, from_l2.load(Ordering::Relaxed)) {
+        (false, _) => CacheTier::L1,
+        (true, true) => CacheTier::L2,
+        (true, false) => CacheTier::Miss,
     };
     Ok(TileResponse {
         bytes,

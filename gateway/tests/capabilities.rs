@@ -5,8 +5,8 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::*;
+use gateway::ogc::wmts_capabilities;
 use roxmltree::{Document, Node};
-use wxfarm_gateway::ogc::wmts_capabilities;
 
 const WMTS: &str = "http://www.opengis.net/wmts/1.0";
 const OWS: &str = "http://www.opengis.net/ows/1.1";

@@ -4,8 +4,8 @@
 mod common;
 
 use common::*;
+use gateway::ogc::wmts_capabilities;
 use roxmltree::Document;
-use wxfarm_gateway::ogc::wmts_capabilities;
 
 /// Size of a realistic document: 12 global model layers (4 runs × 121
 /// leads), 4 regional model layers with 10 pressure levels (4 runs × 19

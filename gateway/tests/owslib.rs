@@ -9,7 +9,7 @@ use std::io::Write as _;
 use std::process::{Command, Stdio};
 
 use common::*;
-use wxfarm_gateway::ogc::wmts_capabilities;
+use gateway::ogc::wmts_capabilities;
 
 /// Reads the document from stdin and asserts what a client must see.
 const SCRIPT: &str = r#"

@@ -28,3 +28,11 @@ pub trait TileSink: Send + Sync + 'static {
     /// Stores `bytes` under the tile's cache key.
     async fn put(&self, cache_key: &str, bytes: Bytes);
 }
+
+/// A shared tile cache (L2, Redis in the farm) that can also be read.
+#[async_trait]
+pub trait TileStore: TileSink {
+    /// The stored tile, `Ok(None)` when absent, `Err` when the store is
+    /// unreachable (callers then carry on without it).
+    async fn get(&self, cache_key: &str) -> Result<Option<Bytes>, String>;
+}
