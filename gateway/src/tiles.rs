@@ -47,7 +47,6 @@ impl CacheTier {
         match self {
             Self::L1 => "L1",
             Self::L2 => "L2",
-            Self::L2 => "L2",
             Self::Miss => "MISS",
         }
     }
