@@ -1,5 +1,9 @@
 //! [`Grid`]: decoded values plus where each one is on Earth.
 
+use protocol::tms::LonLatBox;
+
+use super::projection::{PoleRotation, Projection};
+
 /// A decoded field.
 ///
 /// `values[j * ni + i]` is grid point (i, j). Decoding normalises the scan
@@ -11,6 +15,11 @@ pub struct Grid {
     pub nj: usize,
     pub values: Vec<f32>,
     pub geometry: GridGeometry,
+    /// Whether vector components (u/v) are relative to the grid's own x/y
+    /// axes rather than to east/north (bit 5 of GRIB2 flag table 3.3).
+    /// Projected grids from NCEP usually set it, so winds must be rotated
+    /// before they are drawn on a map.
+    pub winds_grid_relative: bool,
 }
 
 /// How grid indices map to the Earth.
@@ -24,6 +33,79 @@ pub enum GridGeometry {
         dlon: f64,
         dlat: f64,
     },
+    /// Gaussian grid (template 3.40): regular in longitude, with row j at
+    /// latitude `lats[j]` (monotonic, either direction).
+    Gaussian {
+        lon0: f64,
+        dlon: f64,
+        lats: Vec<f64>,
+    },
+    /// Rotated lat/lon (template 3.1): regular in the rotated frame, where
+    /// (i, j) is at rotated `lon0 + i·dlon`, `lat0 + j·dlat`.
+    RotatedLatLon {
+        lon0: f64,
+        lat0: f64,
+        dlon: f64,
+        dlat: f64,
+        rotation: PoleRotation,
+    },
+    /// A grid regular on a projection plane (templates 3.20, 3.30): (i, j)
+    /// is at plane metres `x0 + i·dx`, `y0 + j·dy`; `dx > 0`, `dy` may be
+    /// negative.
+    Projected {
+        projection: Projection,
+        x0: f64,
+        y0: f64,
+        dx: f64,
+        dy: f64,
+    },
+}
+
+/// Fractional column of `lon` on a row of `ni` points from `lon0` every
+/// `dlon` degrees; longitudes are brought into the row's range.
+fn lon_index(lon: f64, lon0: f64, dlon: f64, ni: usize, wraps: bool) -> Option<f64> {
+    let i = (lon - lon0).rem_euclid(360.0) / dlon;
+    let ni = ni as f64;
+    if wraps || i <= ni - 0.5 {
+        Some(i)
+    } else if i >= 360.0 / dlon - 0.5 {
+        Some(i - 360.0 / dlon) // just west of the first column
+    } else {
+        None
+    }
+}
+
+/// Fractional index of `v` along monotonic samples, extrapolating half a
+/// step past either end; `None` outside.
+fn index_in(samples: &[f64], v: f64) -> Option<f64> {
+    let n = samples.len();
+    let j = match n {
+        0 => return None,
+        1 => return ((v - samples[0]).abs() < 1e-9).then_some(0.0),
+        _ => {
+            let ascending = samples[n - 1] > samples[0];
+            // Index of the first sample past `v` in scan direction.
+            let k = samples.partition_point(|&s| if ascending { s < v } else { s > v });
+            let k = k.clamp(1, n - 1);
+            let (a, b) = (samples[k - 1], samples[k]);
+            (k - 1) as f64 + (v - a) / (b - a)
+        }
+    };
+    (j >= -0.5 && j <= n as f64 - 0.5).then_some(j)
+}
+
+/// The sample at fractional index `j`, interpolating linearly and
+/// extrapolating with the end spacing.
+fn sample_at(samples: &[f64], j: f64) -> f64 {
+    match samples.len() {
+        0 => f64::NAN,
+        1 => samples[0],
+        n => {
+            let k = (j.floor().max(0.0) as usize).min(n - 2);
+            let (a, b) = (samples[k], samples[k + 1]);
+            a + (j - k as f64) * (b - a)
+        }
+    }
 }
 
 impl Grid {
@@ -38,67 +120,265 @@ impl Grid {
 
     /// Decoded size in bytes, for the cache's weigher.
     pub fn size_bytes(&self) -> usize {
-        self.values.len() * std::mem::size_of::<f32>() + std::mem::size_of::<Self>()
+        let extra = match &self.geometry {
+            GridGeometry::Gaussian { lats, .. } => lats.len() * std::mem::size_of::<f64>(),
+            _ => 0,
+        };
+        self.values.len() * std::mem::size_of::<f32>() + std::mem::size_of::<Self>() + extra
     }
 
     /// Whether the grid's columns close around the globe, so column `ni`
-    /// is column 0 again.
+    /// is column 0 again (in the rotated frame for rotated grids).
     pub fn wraps_globally(&self) -> bool {
         match self.geometry {
-            GridGeometry::LatLon { dlon, .. } => {
+            GridGeometry::LatLon { dlon, .. }
+            | GridGeometry::Gaussian { dlon, .. }
+            | GridGeometry::RotatedLatLon { dlon, .. } => {
                 ((self.ni as f64) * dlon - 360.0).abs() < dlon * 0.5
             }
+            GridGeometry::Projected { .. } => false,
         }
     }
 
     /// Whether [`Self::locate_lon`] and [`Self::locate_lat`] apply: column
     /// depends only on longitude, row only on latitude.
     pub fn is_separable(&self) -> bool {
-        matches!(self.geometry, GridGeometry::LatLon { .. })
+        matches!(
+            self.geometry,
+            GridGeometry::LatLon { .. } | GridGeometry::Gaussian { .. }
+        )
     }
 
     /// Fractional column of a longitude on a separable grid (any longitude
-    /// is brought into the grid's range); `None` outside the grid.
+    /// is brought into the grid's range); `None` outside the grid or on a
+    /// grid that is not separable.
     pub fn locate_lon(&self, lon: f64) -> Option<f64> {
         match self.geometry {
-            GridGeometry::LatLon { lon0, dlon, .. } => {
-                let i = (lon - lon0).rem_euclid(360.0) / dlon;
-                let ni = self.ni as f64;
-                if self.wraps_globally() || i <= ni - 0.5 {
-                    Some(i)
-                } else if i >= 360.0 / dlon - 0.5 {
-                    Some(i - 360.0 / dlon) // just west of the first column
-                } else {
-                    None
-                }
+            GridGeometry::LatLon { lon0, dlon, .. } | GridGeometry::Gaussian { lon0, dlon, .. } => {
+                lon_index(lon, lon0, dlon, self.ni, self.wraps_globally())
             }
+            _ => None,
         }
     }
 
-    /// Fractional row of a latitude on a separable grid; `None` outside.
+    /// Fractional row of a latitude on a separable grid; `None` outside or
+    /// on a grid that is not separable.
     pub fn locate_lat(&self, lat: f64) -> Option<f64> {
-        match self.geometry {
+        match &self.geometry {
             GridGeometry::LatLon { lat0, dlat, .. } => {
                 let j = (lat - lat0) / dlat;
                 (j >= -0.5 && j <= self.nj as f64 - 0.5).then_some(j)
             }
+            GridGeometry::Gaussian { lats, .. } => index_in(lats, lat),
+            _ => None,
         }
     }
 
     /// Fractional grid index of a geographic point; `None` outside.
     pub fn locate(&self, lon: f64, lat: f64) -> Option<(f64, f64)> {
-        Some((self.locate_lon(lon)?, self.locate_lat(lat)?))
+        match &self.geometry {
+            GridGeometry::LatLon { .. } | GridGeometry::Gaussian { .. } => {
+                Some((self.locate_lon(lon)?, self.locate_lat(lat)?))
+            }
+            GridGeometry::RotatedLatLon {
+                lon0,
+                lat0,
+                dlon,
+                dlat,
+                rotation,
+            } => {
+                let (lon_r, lat_r) = rotation.to_rotated(lon, lat);
+                let i = lon_index(lon_r, *lon0, *dlon, self.ni, self.wraps_globally())?;
+                let j = (lat_r - lat0) / dlat;
+                (j >= -0.5 && j <= self.nj as f64 - 0.5).then_some((i, j))
+            }
+            GridGeometry::Projected {
+                projection,
+                x0,
+                y0,
+                dx,
+                dy,
+            } => {
+                let (x, y) = projection.forward(lon, lat)?;
+                let (i, j) = ((x - x0) / dx, (y - y0) / dy);
+                let inside = |v: f64, n: usize| v >= -0.5 && v <= n as f64 - 0.5;
+                (inside(i, self.ni) && inside(j, self.nj)).then_some((i, j))
+            }
+        }
     }
 
-    /// Geographic position (lon, lat) of a fractional grid index.
+    /// Geographic position (lon, lat) of a fractional grid index. Longitudes
+    /// of lat/lon grids keep the grid's own range (e.g. 0..360); those of
+    /// rotated and projected grids are in [−180, 180).
     pub fn lonlat(&self, i: f64, j: f64) -> (f64, f64) {
-        match self.geometry {
+        match &self.geometry {
             GridGeometry::LatLon {
                 lon0,
                 lat0,
                 dlon,
                 dlat,
             } => (lon0 + i * dlon, lat0 + j * dlat),
+            GridGeometry::Gaussian { lon0, dlon, lats } => (lon0 + i * dlon, sample_at(lats, j)),
+            GridGeometry::RotatedLatLon {
+                lon0,
+                lat0,
+                dlon,
+                dlat,
+                rotation,
+            } => rotation.to_geographic(lon0 + i * dlon, lat0 + j * dlat),
+            GridGeometry::Projected {
+                projection,
+                x0,
+                y0,
+                dx,
+                dy,
+            } => projection.inverse(x0 + i * dx, y0 + j * dy),
         }
+    }
+
+    /// Geographic bounds of the grid's cells (half a step beyond the outer
+    /// points). `west` is in [−180, 180) and `east > west`; `east` exceeds
+    /// 180 when the grid crosses the antimeridian. Grids that circle the
+    /// globe or contain a pole span −180..180.
+    pub fn bounding_box(&self) -> LonLatBox {
+        let (ni, nj) = (self.ni as f64, self.nj as f64);
+        if self.is_separable() {
+            let (_, lat_a) = self.lonlat(0.0, -0.5);
+            let (_, lat_b) = self.lonlat(0.0, nj - 0.5);
+            let (south, north) = (lat_a.min(lat_b).max(-90.0), lat_a.max(lat_b).min(90.0));
+            if self.wraps_globally() {
+                return LonLatBox {
+                    west: -180.0,
+                    south,
+                    east: 180.0,
+                    north,
+                };
+            }
+            let (west, _) = self.lonlat(-0.5, 0.0);
+            let (east, _) = self.lonlat(ni - 0.5, 0.0);
+            let w = (west + 180.0).rem_euclid(360.0) - 180.0;
+            return LonLatBox {
+                west: w,
+                south,
+                east: w + (east - west),
+                north,
+            };
+        }
+        self.sampled_bounding_box()
+    }
+
+    /// Bounds of a non-separable grid from points along its border, with
+    /// longitudes unwrapped along the way so that crossing the antimeridian
+    /// does not read as a 360° span.
+    fn sampled_bounding_box(&self) -> LonLatBox {
+        const PER_EDGE: usize = 128;
+        let (ni, nj) = (self.ni as f64, self.nj as f64);
+        // A walk around the border, edge after edge, so that unwrapping
+        // compares neighbours.
+        let step = |k: usize| k as f64 / PER_EDGE as f64;
+        let border = (0..PER_EDGE)
+            .map(|k| (-0.5 + step(k) * ni, -0.5))
+            .chain((0..PER_EDGE).map(|k| (ni - 0.5, -0.5 + step(k) * nj)))
+            .chain((0..PER_EDGE).map(|k| (ni - 0.5 - step(k) * ni, nj - 0.5)))
+            .chain((0..PER_EDGE).map(|k| (-0.5, nj - 0.5 - step(k) * nj)));
+        let (mut west, mut east) = (f64::INFINITY, f64::NEG_INFINITY);
+        let (mut south, mut north) = (f64::INFINITY, f64::NEG_INFINITY);
+        let mut prev: Option<f64> = None;
+        for (i, j) in border {
+            let (mut lon, lat) = self.lonlat(i, j);
+            if !(lon.is_finite() && lat.is_finite()) {
+                continue;
+            }
+            if let Some(p) = prev {
+                lon = p + (lon - p + 180.0).rem_euclid(360.0) - 180.0;
+            }
+            prev = Some(lon);
+            west = west.min(lon);
+            east = east.max(lon);
+            south = south.min(lat);
+            north = north.max(lat);
+        }
+        let north_pole = self.locate(0.0, 90.0).is_some();
+        let south_pole = self.locate(0.0, -90.0).is_some();
+        if north_pole {
+            north = 90.0;
+        }
+        if south_pole {
+            south = -90.0;
+        }
+        if north_pole || south_pole || east - west >= 360.0 || !west.is_finite() {
+            return LonLatBox {
+                west: -180.0,
+                south: south.max(-90.0),
+                east: 180.0,
+                north: north.min(90.0),
+            };
+        }
+        let w = (west + 180.0).rem_euclid(360.0) - 180.0;
+        LonLatBox {
+            west: w,
+            south,
+            east: w + (east - west),
+            north,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grid(geometry: GridGeometry, ni: usize, nj: usize) -> Grid {
+        Grid {
+            ni,
+            nj,
+            values: vec![0.0; ni * nj],
+            geometry,
+            winds_grid_relative: false,
+        }
+    }
+
+    #[test]
+    fn gaussian_rows_locate_and_interpolate() {
+        let lats = vec![60.0, 20.0, -20.0, -60.0];
+        let g = grid(
+            GridGeometry::Gaussian {
+                lon0: 0.0,
+                dlon: 90.0,
+                lats,
+            },
+            4,
+            4,
+        );
+        assert_eq!(g.locate_lat(40.0), Some(0.5));
+        assert_eq!(g.locate_lat(-60.0), Some(3.0));
+        assert_eq!(g.locate_lat(79.0), Some(-0.475));
+        assert_eq!(g.locate_lat(85.0), None);
+        assert_eq!(g.lonlat(1.0, 2.5), (90.0, -40.0));
+        assert!(g.wraps_globally() && g.is_separable());
+        let b = g.bounding_box();
+        assert_eq!(
+            (b.west, b.east, b.south, b.north),
+            (-180.0, 180.0, -80.0, 80.0)
+        );
+    }
+
+    #[test]
+    fn regional_latlon_box_crossing_antimeridian() {
+        let g = grid(
+            GridGeometry::LatLon {
+                lon0: 170.0,
+                lat0: 10.0,
+                dlon: 1.0,
+                dlat: -1.0,
+            },
+            21,
+            11,
+        );
+        let b = g.bounding_box();
+        assert_eq!(
+            (b.west, b.east, b.south, b.north),
+            (169.5, 190.5, -0.5, 10.5)
+        );
     }
 }

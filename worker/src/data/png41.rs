@@ -1,0 +1,199 @@
+//! Our own unpacking of PNG-packed fields (data template 5.41).
+//!
+//! The grib crate (0.20.2) splits the decoded PNG into values of the bit
+//! width section 5 declares. Producers do not always keep the two in step
+//! (MRMS files declare 8, 16 or 24 bits), and a PNG whose real depth differs
+//! from the declared one then decodes into garbage. The PNG header is the
+//! authority on how its pixels are laid out, so we read the samples at the
+//! PNG's own depth and apply the simple-packing formula
+//! `(R + X·2^E) / 10^D` ourselves.
+
+use grib::def::grib2::template::param_set::SimplePacking;
+
+/// Unpacks `count` values from the PNG stream `payload` (section 7 without
+/// its 5-octet header).
+pub(crate) fn unpack(
+    payload: &[u8],
+    simple: &SimplePacking,
+    count: usize,
+) -> Result<Vec<f32>, String> {
+    let scale = Scale::new(simple);
+    if simple.num_bits == 0 {
+        // As wgrib2: a zero width means a constant field of the reference
+        // value, whatever section 7 carries.
+        return Ok(vec![scale.apply(0); count]);
+    }
+    let mut reader = png::Decoder::new(std::io::Cursor::new(payload))
+        .read_info()
+        .map_err(|e| format!("PNG header: {e}"))?;
+    let info = reader.info();
+    let (width, height) = (info.width as usize, info.height as usize);
+    let channels = match info.color_type {
+        png::ColorType::Grayscale => 1,
+        png::ColorType::GrayscaleAlpha => 2,
+        png::ColorType::Rgb => 3,
+        png::ColorType::Rgba => 4,
+        png::ColorType::Indexed => return Err("PNG is palette-indexed".into()),
+    };
+    let bits = info.bit_depth as usize * channels;
+    let pixels = width.checked_mul(height).ok_or("PNG size overflows")?;
+    if pixels < count {
+        return Err(format!(
+            "PNG holds {pixels} pixels, section 5 declares {count} values"
+        ));
+    }
+    let mut buf = vec![0u8; reader.output_buffer_size().ok_or("PNG too large")?];
+    let frame = reader
+        .next_frame(&mut buf)
+        .map_err(|e| format!("PNG data: {e}"))?;
+    let mut out = Vec::with_capacity(count);
+    for row in buf.chunks_exact(frame.line_size.max(1)).take(height) {
+        let need = (count - out.len()).min(width);
+        if need == 0 {
+            break;
+        }
+        // Samples are big-endian and pixels are packed MSB first, so each
+        // pixel is one `bits`-wide big-endian integer.
+        match bits {
+            8 => out.extend(row.iter().take(need).map(|&b| scale.apply(u32::from(b)))),
+            16 => out.extend(
+                row.chunks_exact(2)
+                    .take(need)
+                    .map(|p| scale.apply(u32::from(u16::from_be_bytes([p[0], p[1]])))),
+            ),
+            24 => out.extend(
+                row.chunks_exact(3)
+                    .take(need)
+                    .map(|p| scale.apply(u32::from_be_bytes([0, p[0], p[1], p[2]]))),
+            ),
+            32 => out.extend(
+                row.chunks_exact(4)
+                    .take(need)
+                    .map(|p| scale.apply(u32::from_be_bytes([p[0], p[1], p[2], p[3]]))),
+            ),
+            _ => out.extend((0..need).map(|k| scale.apply(read_bits(row, k * bits, bits)))),
+        }
+    }
+    if out.len() != count {
+        return Err(format!("PNG yielded {} of {count} values", out.len()));
+    }
+    Ok(out)
+}
+
+/// The `width`-bit big-endian integer at bit `start` of `row` (widths up
+/// to 32; bits past the end read as 0).
+fn read_bits(row: &[u8], start: usize, width: usize) -> u32 {
+    (start..start + width).fold(0u32, |acc, b| {
+        let byte = row.get(b / 8).copied().unwrap_or(0);
+        (acc << 1) | u32::from((byte >> (7 - b % 8)) & 1)
+    })
+}
+
+/// The simple-packing formula, in f64 so that the only rounding is the
+/// final one to f32.
+struct Scale {
+    reference: f64,
+    binary: f64,
+    decimal: f64,
+}
+
+impl Scale {
+    fn new(s: &SimplePacking) -> Self {
+        Self {
+            reference: f64::from(s.ref_val),
+            binary: 2f64.powi(i32::from(s.exp)),
+            decimal: 10f64.powi(-i32::from(s.dec)),
+        }
+    }
+
+    fn apply(&self, x: u32) -> f32 {
+        ((self.reference + f64::from(x) * self.binary) * self.decimal) as f32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn encode(w: u32, h: u32, color: png::ColorType, depth: png::BitDepth, data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut enc = png::Encoder::new(&mut out, w, h);
+        enc.set_color(color);
+        enc.set_depth(depth);
+        let mut writer = enc.write_header().unwrap();
+        writer.write_image_data(data).unwrap();
+        writer.finish().unwrap();
+        out
+    }
+
+    fn packing(num_bits: u8) -> SimplePacking {
+        SimplePacking {
+            ref_val: -10.0,
+            exp: 1,
+            dec: 1,
+            num_bits,
+        }
+    }
+
+    #[test]
+    fn reads_at_the_png_depth_not_the_declared_one() {
+        // A 24-bit RGB image declared as 16 bits, and an 8-bit one declared
+        // as 24: both must read at the PNG's depth.
+        let rgb = encode(
+            2,
+            1,
+            png::ColorType::Rgb,
+            png::BitDepth::Eight,
+            &[0, 1, 2, 1, 0, 0],
+        );
+        let v = unpack(&rgb[..], &packing(16), 2).unwrap();
+        assert_eq!(
+            v,
+            vec![
+                ((-10.0 + 258.0 * 2.0) / 10.0) as f32,
+                ((-10.0 + 65536.0 * 2.0) / 10.0) as f32
+            ]
+        );
+        let grey = encode(
+            3,
+            1,
+            png::ColorType::Grayscale,
+            png::BitDepth::Eight,
+            &[0, 5, 255],
+        );
+        let v = unpack(&grey[..], &packing(24), 3).unwrap();
+        assert_eq!(v, vec![-1.0, 0.0, 50.0]);
+    }
+
+    #[test]
+    fn sub_byte_depths_respect_row_padding() {
+        // 3 pixels of 4 bits per row: each row is padded to 2 bytes.
+        let img = encode(
+            3,
+            2,
+            png::ColorType::Grayscale,
+            png::BitDepth::Four,
+            &[0x12, 0x30, 0x45, 0x60],
+        );
+        let v = unpack(&img[..], &packing(4), 6).unwrap();
+        let want: Vec<f32> = [1u32, 2, 3, 4, 5, 6]
+            .iter()
+            .map(|&x| ((-10.0 + x as f64 * 2.0) / 10.0) as f32)
+            .collect();
+        assert_eq!(v, want);
+    }
+
+    #[test]
+    fn garbage_is_an_error() {
+        assert!(unpack(b"not a png", &packing(8), 4).is_err());
+        let grey = encode(
+            2,
+            1,
+            png::ColorType::Grayscale,
+            png::BitDepth::Eight,
+            &[0, 5],
+        );
+        assert!(unpack(&grey[..], &packing(8), 3).is_err());
+        assert!(unpack(&grey[..grey.len() - 20], &packing(8), 2).is_err());
+    }
+}
