@@ -7,3 +7,4 @@
 pub mod data;
 pub mod local_queue;
 pub mod render;
+pub mod service;

@@ -27,6 +27,7 @@ fn gfs_like(f: impl Fn(f64, f64) -> f32) -> Grid {
         nj,
         values,
         geometry,
+        winds_grid_relative: false,
     }
 }
 
@@ -184,6 +185,7 @@ fn missing_data_is_transparent_and_outside_regional_grids_too() {
         nj,
         values,
         geometry,
+        winds_grid_relative: false,
     };
     let tms = TileMatrixSetId::WorldCRS84Quad;
     // z3 CRS84 tiles are 22.5° wide: x=3 covers −112.5..−90, y=2 covers 45..22.5 N.

@@ -15,7 +15,7 @@ use super::grid::Grid;
 use super::{png41, scan, sect3};
 
 /// Data templates we decode (GRIB2 code table 5.0).
-const SUPPORTED_DATA: [u16; 7] = [0, 2, 3, 40, 41, 42, 200];
+pub(crate) const SUPPORTED_DATA: [u16; 7] = [0, 2, 3, 40, 41, 42, 200];
 /// MRMS's local discipline (NOAA/NSSL tables).
 const MRMS_DISCIPLINE: u8 = 209;
 /// MRMS writes these as ordinary values: −999 "no radar coverage" and −99

@@ -7,13 +7,16 @@
 
 pub mod decode;
 pub mod grid;
+pub mod index;
 pub mod inspect;
 mod png41;
 pub mod projection;
 mod scan;
 mod sect3;
+pub mod source;
 
 pub use decode::{DecodeError, MessageId, decode_message, decode_raw};
 pub use grid::{Grid, GridGeometry};
+pub use index::{FieldIndex, index_fields};
 pub use inspect::{MessageSummary, list_messages};
 pub use sect3::gaussian_latitudes;

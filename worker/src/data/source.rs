@@ -53,15 +53,28 @@ impl GridSource {
 
     async fn load(&self, field: &FieldRef) -> Result<Arc<Grid>, SourceError> {
         let key = field.object_key.clone();
-        let fetch_err = |message: String| SourceError::Fetch { key: key.clone(), message };
+        let fetch_err = |message: String| SourceError::Fetch {
+            key: key.clone(),
+            message,
+        };
         let path = Path::parse(&field.object_key).map_err(|e| fetch_err(e.to_string()))?;
         let range = field.offset..field.offset + field.length;
-        let bytes = self.store.get_range(&path, range).await.map_err(|e| fetch_err(e.to_string()))?;
+        let bytes = self
+            .store
+            .get_range(&path, range)
+            .await
+            .map_err(|e| fetch_err(e.to_string()))?;
         let submessage = field.submessage as usize;
         let grid = tokio::task::spawn_blocking(move || decode_message(&bytes, submessage))
             .await
-            .map_err(|e| SourceError::Decode { key: key.clone(), message: e.to_string() })?
-            .map_err(|e| SourceError::Decode { key: key.clone(), message: e.to_string() })?;
+            .map_err(|e| SourceError::Decode {
+                key: key.clone(),
+                message: e.to_string(),
+            })?
+            .map_err(|e| SourceError::Decode {
+                key: key.clone(),
+                message: e.to_string(),
+            })?;
         Ok(Arc::new(grid))
     }
 }
