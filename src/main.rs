@@ -1,1 +1,67 @@
-fn main() {}
+//! `wxfarm`: one binary, one role per subcommand.
+
+mod inspect;
+mod serve;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "wxfarm", version, about = "Weather map tile render farm")]
+struct Cli {
+    /// Log format.
+    #[arg(long, global = true, default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run every role in one process on a local data folder.
+    Serve(serve::ServeArgs),
+    /// Add GRIB2 files (optionally .gz/.xz) to a data folder's catalog.
+    Ingest(serve::IngestArgs),
+    /// List a GRIB2 file's fields, or dump one field's values.
+    Inspect(inspect::InspectArgs),
+    /// Write the sample forecast and radar data into DIR.
+    DemoData {
+        dir: PathBuf,
+        /// Forecast reference time (RFC 3339); default: today 00Z.
+        #[arg(long)]
+        run: Option<String>,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Forecast hours (f000..=fNNN).
+        #[arg(long, default_value_t = 24)]
+        hours: u32,
+    },
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    init_tracing(&cli.log_format);
+    match cli.command {
+        Command::Serve(args) => runtime()?.block_on(serve::serve(args)),
+        Command::Ingest(args) => runtime()?.block_on(serve::ingest(args)),
+        Command::Inspect(args) => inspect::run(&args),
+        Command::DemoData { dir, run, seed, hours } => serve::demo_data(&dir, run.as_deref(), seed, hours),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
+fn init_tracing(format: &str) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}

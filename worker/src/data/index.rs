@@ -36,6 +36,9 @@ pub struct FieldIndex {
     pub ni: u32,
     pub nj: u32,
     pub bbox: LonLatBox,
+    /// The range the packing can represent (min, max): a default colour
+    /// scale for parameters the layer catalogue does not know.
+    pub packed_range: Option<(f64, f64)>,
 }
 
 /// Indexes every field of `bytes`. A field the worker could not decode
@@ -110,6 +113,7 @@ fn index_field(bytes: &[u8], f: &RawField<'_>) -> Result<FieldIndex, DecodeError
         ni: spec.ni as u32,
         nj: spec.nj as u32,
         bbox: shape.bounding_box(),
+        packed_range: packed_range(s5),
     })
 }
 
@@ -167,4 +171,22 @@ fn scaled_value(scale: u8, value: &[u8]) -> Option<f64> {
         i32::from(scale)
     };
     Some(f64::from(raw) / 10f64.powi(factor))
+}
+
+/// Every supported data template starts with the simple-packing block:
+/// reference value R (IEEE f32), binary scale E, decimal scale D (both
+/// sign-magnitude i16) and bits per value; values are (R + X·2^E)·10^−D
+/// for X in 0..2^bits.
+fn packed_range(s5: &[u8]) -> Option<(f64, f64)> {
+    let b = s5.get(11..20)?;
+    let r = f64::from(f32::from_be_bytes(b[0..4].try_into().ok()?));
+    let signed = |hi: u8, lo: u8| {
+        let m = i32::from(u16::from_be_bytes([hi & 0x7f, lo]));
+        if hi & 0x80 != 0 { -m } else { m }
+    };
+    let (e, d, bits) = (signed(b[4], b[5]), signed(b[6], b[7]), i32::from(b[8]));
+    let scale = 10f64.powi(-d);
+    let max_packed = if bits == 0 { 0.0 } else { 2f64.powi(bits.min(52)) - 1.0 };
+    let (lo, hi) = (r * scale, (r + max_packed * 2f64.powi(e)) * scale);
+    (lo.is_finite() && hi.is_finite()).then_some((lo, hi))
 }

@@ -1,0 +1,185 @@
+//! `wxfarm serve` (every role in one process, embedded infrastructure),
+//! `wxfarm ingest` and `wxfarm demo-data`.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use object_store::ObjectStore;
+use object_store::local::LocalFileSystem;
+use protocol::catalog::SharedCatalog;
+use protocol::layers::LayerCatalogue;
+use scheduler::Ingestor;
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Data folder (the object store); every GRIB2 file in it is served.
+    #[arg(long, default_value = "data-demo")]
+    data: PathBuf,
+    #[arg(long, default_value = "0.0.0.0:8080", env = "WXFARM_LISTEN")]
+    listen: SocketAddr,
+    /// Extra layer catalogue (TOML), merged over the built-in one.
+    #[arg(long)]
+    layers: Option<PathBuf>,
+    /// Public URL for capabilities documents (default: from the Host header).
+    #[arg(long, env = "WXFARM_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// L1 tile cache size.
+    #[arg(long, default_value_t = 256)]
+    tile_cache_mb: u64,
+    /// Decoded grid cache size.
+    #[arg(long, default_value_t = 2048)]
+    grid_cache_mb: u64,
+    /// Concurrent renders (default: the number of cores).
+    #[arg(long)]
+    render_slots: Option<usize>,
+    /// Jobs waiting per priority before requests get 503.
+    #[arg(long, default_value_t = 512)]
+    queue_capacity: usize,
+    /// How often to look for new files in the data folder (seconds; 0: never).
+    #[arg(long, default_value_t = 10)]
+    poll_secs: u64,
+    /// How long a request waits for its render (milliseconds).
+    #[arg(long, default_value_t = 15_000)]
+    render_timeout_ms: u64,
+}
+
+#[derive(Args)]
+pub struct IngestArgs {
+    /// GRIB2 files (.gz/.xz are decompressed).
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Data folder to add them to (a running `serve` on it picks them up).
+    #[arg(long, default_value = "data-demo")]
+    data: PathBuf,
+    #[arg(long)]
+    layers: Option<PathBuf>,
+}
+
+fn layer_catalogue(extra: Option<&Path>) -> Result<LayerCatalogue> {
+    let mut layers = LayerCatalogue::builtin();
+    if let Some(p) = extra {
+        let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+        layers.merge_over(LayerCatalogue::parse(&text).with_context(|| format!("{}", p.display()))?);
+    }
+    Ok(layers)
+}
+
+fn local_store(dir: &Path) -> Result<Arc<dyn ObjectStore>> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(Arc::new(LocalFileSystem::new_with_prefix(dir).with_context(|| format!("opening {}", dir.display()))?))
+}
+
+/// Ingests what is new in the store; logs each file's outcome. Returns the
+/// keys that failed, so polling does not retry them every time.
+async fn scan_and_log(ingestor: &Ingestor, failed: &mut BTreeSet<String>) {
+    for result in ingestor.scan(None, failed).await {
+        match result {
+            Ok(r) => tracing::info!(object = %r.object_key, fields = r.fields_added, layers = ?r.layers, rejected = r.rejected.len(), "ingested"),
+            Err(e) => {
+                tracing::error!(error = %e, "file rejected");
+                if let scheduler::IngestError::NotGrib { key, .. } | scheduler::IngestError::Read { key, .. } = &e {
+                    failed.insert(key.clone());
+                }
+            }
+        }
+    }
+}
+
+pub async fn serve(args: ServeArgs) -> Result<()> {
+    let store = local_store(&args.data)?;
+    let catalog = SharedCatalog::default();
+    let ingestor = Ingestor::new(store.clone(), layer_catalogue(args.layers.as_deref())?, catalog.clone());
+    let mut failed = BTreeSet::new();
+    scan_and_log(&ingestor, &mut failed).await;
+    let n_layers = catalog.snapshot().layers.len();
+    if n_layers == 0 {
+        tracing::warn!(data = %args.data.display(), "no layers yet: add GRIB2 files (wxfarm ingest, or `wxfarm demo-data DIR`)");
+    }
+    if args.poll_secs > 0 {
+        let ingestor = ingestor.clone();
+        let every = Duration::from_secs(args.poll_secs);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                scan_and_log(&ingestor, &mut failed).await;
+            }
+        });
+    }
+
+    let tiles = gateway::TileCache::new(args.tile_cache_mb << 20, Duration::from_secs(24 * 3600));
+    let source = worker::data::source::GridSource::new(store, args.grid_cache_mb << 20);
+    let renderer = Arc::new(worker::service::RenderService::new(source));
+    let slots = args.render_slots.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
+    let queue = worker::local_queue::LocalQueue::start(renderer, Some(Arc::new(tiles.clone())), slots, args.queue_capacity);
+    let state = gateway::GatewayState {
+        catalog,
+        queue: Arc::new(queue),
+        tiles,
+        l2: None,
+        config: Arc::new(gateway::GatewayConfig {
+            public_url: args.public_url,
+            render_timeout: Duration::from_millis(args.render_timeout_ms),
+            ..Default::default()
+        }),
+    };
+    let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, layers = n_layers, render_slots = slots, "wxfarm serving: open http://{addr}/");
+    // One line on stdout, for scripts and tests that start us on port 0.
+    println!("listening on http://{addr}");
+    axum::serve(listener, gateway::router(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
+
+pub async fn ingest(args: IngestArgs) -> Result<()> {
+    let store = local_store(&args.data)?;
+    let ingestor = Ingestor::new(store, layer_catalogue(args.layers.as_deref())?, SharedCatalog::default());
+    let mut failures = 0;
+    for path in &args.paths {
+        let name = path.file_name().and_then(|n| n.to_str()).with_context(|| format!("{}: no file name", path.display()))?;
+        let bytes = tokio::fs::read(path).await.with_context(|| format!("reading {}", path.display()))?;
+        match ingestor.ingest_bytes(name, bytes.into()).await {
+            Ok(r) => {
+                println!("{}: {} fields into layers {:?}", path.display(), r.fields_added, r.layers);
+                for rejected in &r.rejected {
+                    println!("  skipped {rejected}");
+                }
+            }
+            Err(e) => {
+                eprintln!("{}: rejected: {e}", path.display());
+                failures += 1;
+            }
+        }
+    }
+    if failures > 0 {
+        bail!("{failures} of {} files rejected", args.paths.len());
+    }
+    Ok(())
+}
+
+pub fn demo_data(dir: &Path, run: Option<&str>, seed: u64, hours: u32) -> Result<()> {
+    let run = match run {
+        Some(r) => chrono::DateTime::parse_from_rfc3339(r).with_context(|| format!("--run {r:?}"))?.with_timezone(&chrono::Utc),
+        None => chrono::Utc::now().date_naive().and_hms_opt(0, 0, 0).context("midnight")?.and_utc(),
+    };
+    let opts = scheduler::demo::DemoOptions { run, seed, hours, ..Default::default() };
+    let started = std::time::Instant::now();
+    let report = scheduler::demo::write_demo_data(dir, &opts).with_context(|| format!("writing sample data to {}", dir.display()))?;
+    eprintln!(
+        "wrote {} files ({} MB) to {} in {:.1} s",
+        report.files.len(),
+        report.total_bytes() >> 20,
+        dir.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
