@@ -1,1 +1,3 @@
 //! The scheduler: ingest (scan files into the catalog) and sample data.
+
+pub mod demo;
