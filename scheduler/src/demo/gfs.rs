@@ -216,7 +216,7 @@ fn gauss(x: f64, mu: f64, sigma: f64) -> f64 {
 /// subpolar lows.
 fn base_pressure(lat: f64) -> f64 {
     101_300.0 + 700.0 * gauss(lat.abs(), 32.0, 12.0)
-        - 1500.0 * gauss(lat.abs(), 62.0, 10.0)
+        - 1000.0 * gauss(lat.abs(), 62.0, 12.0)
         - 250.0 * gauss(lat, 0.0, 10.0)
 }
 
