@@ -353,10 +353,10 @@ fn precipitation(
             s.lon + 3.0 / s.lat.to_radians().cos(),
         );
         let c = unit_vector(lat_c, lon_c);
-        let r = 0.7 * s.radius_km * 1000.0 / EARTH_RADIUS_M;
+        let r = 0.8 * s.radius_km * 1000.0 / EARTH_RADIUS_M;
         let depth = (-s.amplitude_pa / 2500.0).min(1.5);
-        // Only rows within reach: g > 0.35 ⇔ d < 1.45 σ.
-        let reach_deg = (1.45 * r).to_degrees() + 0.5;
+        // Only rows within reach: w > 0.3 ⇔ d < 1.56 σ.
+        let reach_deg = (1.56 * r).to_degrees() + 0.5;
         for j in 0..g.nj {
             let lat = g.lat(j);
             if (lat - lat_c).abs() > reach_deg {
@@ -366,13 +366,13 @@ fn precipitation(
                 let p = unit_vector(lat, g.lon(i));
                 let d2 = (p[0] - c[0]).powi(2) + (p[1] - c[1]).powi(2) + (p[2] - c[2]).powi(2);
                 let w = (-0.5 * d2 / (r * r)).exp();
-                if w <= 0.35 {
+                if w <= 0.3 {
                     continue;
                 }
                 // Rain bands drifting with time.
                 let t = lead_hours * 0.05;
                 let n = bands.fbm(p[0] * 25.0 + t, p[1] * 25.0, p[2] * 25.0 - t, 3);
-                let mm_per_hour = 10.0 * depth * (w - 0.35) / 0.65 * (0.5 + 0.5 * (3.0 * n).tanh());
+                let mm_per_hour = 10.0 * depth * (w - 0.3) / 0.7 * (0.5 + 0.5 * (3.0 * n).tanh());
                 if mm_per_hour >= 0.05 {
                     let k = (j * g.ni + i) as usize;
                     out[k] = out[k].max(mm_per_hour / 3600.0);

@@ -188,6 +188,10 @@ struct Cell {
     pulse_dbz: f64,
     period_min: f64,
     phase: f64,
+    /// Amplitude and feature size of the noise that breaks the smooth blob
+    /// into bands and ragged edges.
+    texture_dbz: f64,
+    texture_km: f64,
 }
 
 /// Seeded storm systems: each a broad stratiform shield with a handful of
@@ -217,6 +221,8 @@ fn storm_cells(opts: &DemoOptions) -> Vec<Cell> {
             pulse_dbz: 2.0,
             period_min: r.range(90.0, 180.0),
             phase: r.range(0.0, 6.3),
+            texture_dbz: 9.0,
+            texture_km: 25.0,
         });
         let cores = 3 + (r.next_u64() % 6) as usize;
         for _ in 0..cores {
@@ -224,7 +230,7 @@ fn storm_cells(opts: &DemoOptions) -> Vec<Cell> {
             let across = r.range(-25.0, 25.0);
             let (st, ct) = theta.sin_cos();
             let (east, north) = (along * ct - across * st, along * st + across * ct);
-            let sigma = r.range(4.0, 10.0);
+            let sigma = r.range(5.0, 12.0);
             cells.push(Cell {
                 lat: lat + north / KM_PER_DEG,
                 lon: lon + east / (KM_PER_DEG * lat.to_radians().cos()),
@@ -238,6 +244,8 @@ fn storm_cells(opts: &DemoOptions) -> Vec<Cell> {
                 pulse_dbz: r.range(2.0, 6.0),
                 period_min: r.range(40.0, 90.0),
                 phase: r.range(0.0, 6.3),
+                texture_dbz: 3.0,
+                texture_km: 5.0,
             });
         }
     }
@@ -246,16 +254,23 @@ fn storm_cells(opts: &DemoOptions) -> Vec<Cell> {
 
 /// Paints `cell` at `minutes` after the first frame into `buf` (max of
 /// overlapping echoes), touching only its bounding box.
-fn paint(g: &LatLonGridSpec, buf: &mut [f32], cell: &Cell, minutes: f64, texture: &ValueNoise) {
+fn paint(
+    g: &LatLonGridSpec,
+    buf: &mut [f32],
+    cell: &Cell,
+    minutes: f64,
+    texture: &ValueNoise,
+    texture_offset: f64,
+) {
     let lat_c = cell.lat + cell.v * 0.06 * minutes / KM_PER_DEG;
     let km_per_deg_lon = KM_PER_DEG * lat_c.to_radians().cos();
     let lon_c = cell.lon + cell.u * 0.06 * minutes / km_per_deg_lon + 360.0;
     let peak = cell.peak_dbz
         + cell.pulse_dbz
             * (cell.phase + 2.0 * std::f64::consts::PI * minutes / cell.period_min).sin();
-    // dBZ = peak − 10·log10(e)/2 · r²  (r in σ units); texture adds ≤ 3 dBZ.
+    // dBZ = peak − 10·log10(e)/2 · r²  (r in σ units), ± the texture.
     const DB_PER_R2: f64 = 2.171_472_4;
-    let r2_max = (peak + 3.0 - MIN_ECHO_DBZ) / DB_PER_R2;
+    let r2_max = (peak + cell.texture_dbz - MIN_ECHO_DBZ) / DB_PER_R2;
     if r2_max <= 0.0 {
         return;
     }
@@ -283,9 +298,15 @@ fn paint(g: &LatLonGridSpec, buf: &mut [f32], cell: &Cell, minutes: f64, texture
             if buf[k] == NO_COVERAGE {
                 continue;
             }
-            // Texture fixed to the storm so it moves with it.
-            let n = texture.sample(a / 6.0, b / 6.0, t);
-            let dbz = peak - DB_PER_R2 * r2 + 3.0 * n;
+            // Texture fixed to the storm so it moves with it, evolving
+            // slowly; each cell has its own patch of the noise.
+            let n = texture.fbm(
+                a / cell.texture_km + texture_offset,
+                b / cell.texture_km,
+                t,
+                2,
+            );
+            let dbz = peak - DB_PER_R2 * r2 + cell.texture_dbz * n;
             if dbz >= MIN_ECHO_DBZ && dbz as f32 > buf[k] {
                 buf[k] = dbz as f32;
             }
@@ -315,8 +336,15 @@ impl Scene {
     fn frame(&self, opts: &DemoOptions, frame: u32) -> Vec<f32> {
         let minutes = frame as f64 * opts.radar_step_minutes as f64;
         let mut buf = self.coverage.clone();
-        for c in &self.cells {
-            paint(&self.grid, &mut buf, c, minutes, &self.texture);
+        for (n, c) in self.cells.iter().enumerate() {
+            paint(
+                &self.grid,
+                &mut buf,
+                c,
+                minutes,
+                &self.texture,
+                n as f64 * 37.3,
+            );
         }
         buf
     }
