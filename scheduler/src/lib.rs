@@ -1,6 +1,7 @@
-//! The scheduler: ingest (index files into the catalog) and the naming of
-//! layers; sample data for the demo.
+//! The scheduler: ingest (index files into the catalog), the naming of
+//! layers, and the sample data for the demo.
 
+pub mod demo;
 pub mod ingest;
 pub mod naming;
 
