@@ -83,6 +83,7 @@ pub struct DemoFile {
     pub path: PathBuf,
     /// Its size in bytes.
     pub bytes: u64,
+    /// What it holds.
     pub kind: DemoFileKind,
     /// Valid (or observation) time of its fields.
     pub valid: DateTime<Utc>,
@@ -92,6 +93,7 @@ pub struct DemoFile {
 /// order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DemoReport {
+    /// The files, in writing order.
     pub files: Vec<DemoFile>,
 }
 
@@ -111,7 +113,9 @@ pub enum DemoError {
     /// A file or directory could not be written.
     #[error("writing {path}: {source}")]
     Io {
+        /// The file or directory.
         path: PathBuf,
+        /// What the system said.
         #[source]
         source: std::io::Error,
     },
