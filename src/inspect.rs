@@ -26,13 +26,18 @@ pub fn run(args: &InspectArgs) -> Result<()> {
     match (args.message, &args.values) {
         (Some(n), Some(out)) => {
             let index = n.checked_sub(1).context("--message counts from 1")?;
-            let values = worker::data::decode_raw(&bytes, index).with_context(|| format!("{name}"))?;
+            let values =
+                worker::data::decode_raw(&bytes, index).with_context(|| format!("{name}"))?;
             let mut raw = Vec::with_capacity(values.len() * 4);
             for v in &values {
                 raw.extend_from_slice(&v.to_le_bytes());
             }
             std::fs::write(out, raw).with_context(|| format!("writing {}", out.display()))?;
-            eprintln!("{name}: field {n}: {} values written to {}", values.len(), out.display());
+            eprintln!(
+                "{name}: field {n}: {} values written to {}",
+                values.len(),
+                out.display()
+            );
         }
         (message, _) => {
             let list = worker::data::list_messages(&bytes).with_context(|| format!("{name}"))?;
@@ -43,7 +48,11 @@ pub fn run(args: &InspectArgs) -> Result<()> {
                 }
             }
             if message.is_some_and(|n| n == 0 || n > list.len()) {
-                bail!("{name}: no field {} (the file has {})", message.unwrap_or(0), list.len());
+                bail!(
+                    "{name}: no field {} (the file has {})",
+                    message.unwrap_or(0),
+                    list.len()
+                );
             }
         }
     }
@@ -56,10 +65,14 @@ pub fn read_maybe_compressed(path: &std::path::Path) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     match path.extension().and_then(|e| e.to_str()) {
         Some("gz") => {
-            flate2::read::GzDecoder::new(&raw[..]).read_to_end(&mut out).with_context(|| format!("{}: gunzip", path.display()))?;
+            flate2::read::GzDecoder::new(&raw[..])
+                .read_to_end(&mut out)
+                .with_context(|| format!("{}: gunzip", path.display()))?;
         }
         Some("xz") => {
-            xz2::read::XzDecoder::new(&raw[..]).read_to_end(&mut out).with_context(|| format!("{}: unxz", path.display()))?;
+            xz2::read::XzDecoder::new(&raw[..])
+                .read_to_end(&mut out)
+                .with_context(|| format!("{}: unxz", path.display()))?;
         }
         _ => return Ok(raw),
     }

@@ -47,18 +47,27 @@ fn main() -> Result<()> {
         Command::Serve(args) => runtime()?.block_on(serve::serve(args)),
         Command::Ingest(args) => runtime()?.block_on(serve::ingest(args)),
         Command::Inspect(args) => inspect::run(&args),
-        Command::DemoData { dir, run, seed, hours } => serve::demo_data(&dir, run.as_deref(), seed, hours),
+        Command::DemoData {
+            dir,
+            run,
+            seed,
+            hours,
+        } => serve::demo_data(&dir, run.as_deref(), seed, hours),
     }
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }
 
 fn init_tracing(format: &str) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if format == "json" {
         builder.json().init();
     } else {

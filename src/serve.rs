@@ -63,15 +63,20 @@ pub struct IngestArgs {
 fn layer_catalogue(extra: Option<&Path>) -> Result<LayerCatalogue> {
     let mut layers = LayerCatalogue::builtin();
     if let Some(p) = extra {
-        let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-        layers.merge_over(LayerCatalogue::parse(&text).with_context(|| format!("{}", p.display()))?);
+        let text =
+            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+        layers
+            .merge_over(LayerCatalogue::parse(&text).with_context(|| format!("{}", p.display()))?);
     }
     Ok(layers)
 }
 
 fn local_store(dir: &Path) -> Result<Arc<dyn ObjectStore>> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    Ok(Arc::new(LocalFileSystem::new_with_prefix(dir).with_context(|| format!("opening {}", dir.display()))?))
+    Ok(Arc::new(
+        LocalFileSystem::new_with_prefix(dir)
+            .with_context(|| format!("opening {}", dir.display()))?,
+    ))
 }
 
 /// Ingests what is new in the store; logs each file's outcome. Returns the
@@ -79,10 +84,14 @@ fn local_store(dir: &Path) -> Result<Arc<dyn ObjectStore>> {
 async fn scan_and_log(ingestor: &Ingestor, failed: &mut BTreeSet<String>) {
     for result in ingestor.scan(None, failed).await {
         match result {
-            Ok(r) => tracing::info!(object = %r.object_key, fields = r.fields_added, layers = ?r.layers, rejected = r.rejected.len(), "ingested"),
+            Ok(r) => {
+                tracing::info!(object = %r.object_key, fields = r.fields_added, layers = ?r.layers, rejected = r.rejected.len(), "ingested")
+            }
             Err(e) => {
                 tracing::error!(error = %e, "file rejected");
-                if let scheduler::IngestError::NotGrib { key, .. } | scheduler::IngestError::Read { key, .. } = &e {
+                if let scheduler::IngestError::NotGrib { key, .. }
+                | scheduler::IngestError::Read { key, .. } = &e
+                {
                     failed.insert(key.clone());
                 }
             }
@@ -93,7 +102,11 @@ async fn scan_and_log(ingestor: &Ingestor, failed: &mut BTreeSet<String>) {
 pub async fn serve(args: ServeArgs) -> Result<()> {
     let store = local_store(&args.data)?;
     let catalog = SharedCatalog::default();
-    let ingestor = Ingestor::new(store.clone(), layer_catalogue(args.layers.as_deref())?, catalog.clone());
+    let ingestor = Ingestor::new(
+        store.clone(),
+        layer_catalogue(args.layers.as_deref())?,
+        catalog.clone(),
+    );
     let mut failed = BTreeSet::new();
     scan_and_log(&ingestor, &mut failed).await;
     let n_layers = catalog.snapshot().layers.len();
@@ -114,8 +127,15 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     let tiles = gateway::TileCache::new(args.tile_cache_mb << 20, Duration::from_secs(24 * 3600));
     let source = worker::data::source::GridSource::new(store, args.grid_cache_mb << 20);
     let renderer = Arc::new(worker::service::RenderService::new(source));
-    let slots = args.render_slots.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
-    let queue = worker::local_queue::LocalQueue::start(renderer, Some(Arc::new(tiles.clone())), slots, args.queue_capacity);
+    let slots = args
+        .render_slots
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
+    let queue = worker::local_queue::LocalQueue::start(
+        renderer,
+        Some(Arc::new(tiles.clone())),
+        slots,
+        args.queue_capacity,
+    );
     let state = gateway::GatewayState {
         catalog,
         queue: Arc::new(queue),
@@ -127,7 +147,9 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
             ..Default::default()
         }),
     };
-    let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, layers = n_layers, render_slots = slots, "wxfarm serving: open http://{addr}/");
     // One line on stdout, for scripts and tests that start us on port 0.
@@ -142,14 +164,28 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
 
 pub async fn ingest(args: IngestArgs) -> Result<()> {
     let store = local_store(&args.data)?;
-    let ingestor = Ingestor::new(store, layer_catalogue(args.layers.as_deref())?, SharedCatalog::default());
+    let ingestor = Ingestor::new(
+        store,
+        layer_catalogue(args.layers.as_deref())?,
+        SharedCatalog::default(),
+    );
     let mut failures = 0;
     for path in &args.paths {
-        let name = path.file_name().and_then(|n| n.to_str()).with_context(|| format!("{}: no file name", path.display()))?;
-        let bytes = tokio::fs::read(path).await.with_context(|| format!("reading {}", path.display()))?;
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .with_context(|| format!("{}: no file name", path.display()))?;
+        let bytes = tokio::fs::read(path)
+            .await
+            .with_context(|| format!("reading {}", path.display()))?;
         match ingestor.ingest_bytes(name, bytes.into()).await {
             Ok(r) => {
-                println!("{}: {} fields into layers {:?}", path.display(), r.fields_added, r.layers);
+                println!(
+                    "{}: {} fields into layers {:?}",
+                    path.display(),
+                    r.fields_added,
+                    r.layers
+                );
                 for rejected in &r.rejected {
                     println!("  skipped {rejected}");
                 }
@@ -168,12 +204,24 @@ pub async fn ingest(args: IngestArgs) -> Result<()> {
 
 pub fn demo_data(dir: &Path, run: Option<&str>, seed: u64, hours: u32) -> Result<()> {
     let run = match run {
-        Some(r) => chrono::DateTime::parse_from_rfc3339(r).with_context(|| format!("--run {r:?}"))?.with_timezone(&chrono::Utc),
-        None => chrono::Utc::now().date_naive().and_hms_opt(0, 0, 0).context("midnight")?.and_utc(),
+        Some(r) => chrono::DateTime::parse_from_rfc3339(r)
+            .with_context(|| format!("--run {r:?}"))?
+            .with_timezone(&chrono::Utc),
+        None => chrono::Utc::now()
+            .date_naive()
+            .and_hms_opt(0, 0, 0)
+            .context("midnight")?
+            .and_utc(),
     };
-    let opts = scheduler::demo::DemoOptions { run, seed, hours, ..Default::default() };
+    let opts = scheduler::demo::DemoOptions {
+        run,
+        seed,
+        hours,
+        ..Default::default()
+    };
     let started = std::time::Instant::now();
-    let report = scheduler::demo::write_demo_data(dir, &opts).with_context(|| format!("writing sample data to {}", dir.display()))?;
+    let report = scheduler::demo::write_demo_data(dir, &opts)
+        .with_context(|| format!("writing sample data to {}", dir.display()))?;
     eprintln!(
         "wrote {} files ({} MB) to {} in {:.1} s",
         report.files.len(),

@@ -45,6 +45,9 @@ pub async fn wmts_kvp(
                 format!("unsupported version {v:?}"),
             ));
         }
+        // Required parameters are checked in the order the spec lists them.
+        let layer = kvp.require("layer")?.to_owned();
+        let style = style_or_default(kvp.require("style")?);
         let tms_name = kvp.require("tilematrixset")?;
         let tms = TileMatrixSetId::parse(tms_name).ok_or_else(|| {
             OgcError::invalid_parameter(
@@ -57,8 +60,8 @@ pub async fn wmts_kvp(
             OgcError::invalid_parameter("format", format!("unsupported format {format_name:?}"))
         })?;
         let req = TileRequest {
-            layer: kvp.require("layer")?.to_owned(),
-            style: style_or_default(kvp.require("style")?),
+            layer,
+            style,
             tms,
             z: tile_matrix(kvp.require("tilematrix")?)?,
             y: kvp.require_u32("tilerow")?,

@@ -64,6 +64,8 @@ pub struct LevelRule {
     /// factor (e.g. Pa → hPa: 100) and labelled with `elevation_units`.
     pub elevation_divisor: Option<f64>,
     pub elevation_units: Option<String>,
+    /// Restricts the rule to one discipline (MRMS levels differ in meaning).
+    pub discipline: Option<u8>,
 }
 
 /// The whole catalogue.
@@ -128,9 +130,10 @@ impl LayerCatalogue {
             .find(|p| p.discipline == discipline && p.category == category && p.number == number)
     }
 
-    pub fn level(&self, type_code: u8, value: Option<f64>) -> Option<&LevelRule> {
+    pub fn level(&self, discipline: u8, type_code: u8, value: Option<f64>) -> Option<&LevelRule> {
         self.levels.iter().find(|l| {
             l.type_code == type_code
+                && l.discipline.is_none_or(|d| d == discipline)
                 && match (l.value, value) {
                     (None, _) => true,
                     (Some(a), Some(b)) => (a - b).abs() < 1e-6,
@@ -161,7 +164,7 @@ mod tests {
         assert_eq!(t.short_name, "TMP");
         assert_eq!(t.display_units(), Units::Celsius);
         assert_eq!(
-            c.level(103, Some(2.0)).map(|l| l.suffix.as_str()),
+            c.level(0, 103, Some(2.0)).map(|l| l.suffix.as_str()),
             Some("2m")
         );
     }

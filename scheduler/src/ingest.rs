@@ -10,9 +10,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 use object_store::path::Path;
 use object_store::{ObjectStore, PutPayload};
+use protocol::FieldRef;
 use protocol::catalog::{FieldEntry, GridSummary, SharedCatalog};
 use protocol::layers::LayerCatalogue;
-use protocol::FieldRef;
 use worker::data::index_fields;
 
 use crate::naming::name_field;
@@ -48,8 +48,16 @@ pub struct Ingestor {
 }
 
 impl Ingestor {
-    pub fn new(store: Arc<dyn ObjectStore>, layers: LayerCatalogue, catalog: SharedCatalog) -> Self {
-        Self { store, layers: Arc::new(layers), catalog }
+    pub fn new(
+        store: Arc<dyn ObjectStore>,
+        layers: LayerCatalogue,
+        catalog: SharedCatalog,
+    ) -> Self {
+        Self {
+            store,
+            layers: Arc::new(layers),
+            catalog,
+        }
     }
 
     pub fn catalog(&self) -> &SharedCatalog {
@@ -58,23 +66,42 @@ impl Ingestor {
 
     /// Stores `bytes` as object `name` (decompressing `.gz`/`.xz`, since
     /// workers need byte ranges of the raw GRIB) and ingests it.
-    pub async fn ingest_bytes(&self, name: &str, bytes: Bytes) -> Result<IngestReport, IngestError> {
+    pub async fn ingest_bytes(
+        &self,
+        name: &str,
+        bytes: Bytes,
+    ) -> Result<IngestReport, IngestError> {
         let key = object_key(name)?;
         let (key, bytes) = decompress(&key, bytes)?;
         let path = Path::parse(&key).map_err(|_| IngestError::BadName { name: key.clone() })?;
         self.store
             .put(&path, PutPayload::from_bytes(bytes.clone()))
             .await
-            .map_err(|e| IngestError::Read { key: key.clone(), message: e.to_string() })?;
+            .map_err(|e| IngestError::Read {
+                key: key.clone(),
+                message: e.to_string(),
+            })?;
         self.index(&key, bytes).await
     }
 
     /// Ingests an object already in the store (decompressing `.gz`/`.xz`
     /// into a sibling object first).
     pub async fn ingest_object(&self, key: &str) -> Result<IngestReport, IngestError> {
-        let path = Path::parse(key).map_err(|_| IngestError::BadName { name: key.to_owned() })?;
-        let read_err = |e: object_store::Error| IngestError::Read { key: key.to_owned(), message: e.to_string() };
-        let bytes = self.store.get(&path).await.map_err(read_err)?.bytes().await.map_err(read_err)?;
+        let path = Path::parse(key).map_err(|_| IngestError::BadName {
+            name: key.to_owned(),
+        })?;
+        let read_err = |e: object_store::Error| IngestError::Read {
+            key: key.to_owned(),
+            message: e.to_string(),
+        };
+        let bytes = self
+            .store
+            .get(&path)
+            .await
+            .map_err(read_err)?
+            .bytes()
+            .await
+            .map_err(read_err)?;
         if is_compressed(key) {
             return self.ingest_bytes(key, bytes).await;
         }
@@ -85,9 +112,18 @@ impl Ingestor {
         let k = key.to_owned();
         let indexed = tokio::task::spawn_blocking(move || index_fields(&bytes))
             .await
-            .map_err(|e| IngestError::NotGrib { key: k.clone(), message: e.to_string() })?
-            .map_err(|e| IngestError::NotGrib { key: k, message: e.to_string() })?;
-        let mut report = IngestReport { object_key: key.to_owned(), ..Default::default() };
+            .map_err(|e| IngestError::NotGrib {
+                key: k.clone(),
+                message: e.to_string(),
+            })?
+            .map_err(|e| IngestError::NotGrib {
+                key: k,
+                message: e.to_string(),
+            })?;
+        let mut report = IngestReport {
+            object_key: key.to_owned(),
+            ..Default::default()
+        };
         let mut additions = Vec::new();
         for field in indexed {
             match field {
@@ -102,7 +138,12 @@ impl Ingestor {
                         run: f.reference_time,
                         valid: f.valid_time,
                         elevation: named.elevation,
-                        grid: GridSummary { template: f.grid_template, ni: f.ni, nj: f.nj, bbox: f.bbox },
+                        grid: GridSummary {
+                            template: f.grid_template,
+                            ni: f.ni,
+                            nj: f.nj,
+                            bbox: f.bbox,
+                        },
                         source: FieldRef {
                             object_key: key.to_owned(),
                             offset: f.offset,
@@ -128,23 +169,36 @@ impl Ingestor {
 
     /// Ingests every object under `prefix` not yet in the catalog (and not
     /// in `skip`). Returns one result per object tried.
-    pub async fn scan(&self, prefix: Option<&str>, skip: &BTreeSet<String>) -> Vec<Result<IngestReport, IngestError>> {
+    pub async fn scan(
+        &self,
+        prefix: Option<&str>,
+        skip: &BTreeSet<String>,
+    ) -> Vec<Result<IngestReport, IngestError>> {
         use futures::TryStreamExt;
         let prefix = prefix.map(Path::from);
         let listed: Vec<_> = match self.store.list(prefix.as_ref()).try_collect().await {
             Ok(v) => v,
             Err(e) => {
-                return vec![Err(IngestError::Read { key: prefix.map(|p| p.to_string()).unwrap_or_default(), message: e.to_string() })];
+                return vec![Err(IngestError::Read {
+                    key: prefix.map(|p| p.to_string()).unwrap_or_default(),
+                    message: e.to_string(),
+                })];
             }
         };
         let known: BTreeSet<String> = {
             let c = self.catalog.snapshot();
-            c.layers.values().flat_map(|l| l.fields.values().map(|f| f.source.object_key.clone())).collect()
+            c.layers
+                .values()
+                .flat_map(|l| l.fields.values().map(|f| f.source.object_key.clone()))
+                .collect()
         };
         let mut keys: Vec<String> = listed
             .into_iter()
             .map(|m| m.location.to_string())
-            .filter(|k| !k.split('/').any(|part| part.starts_with('.') || part.starts_with('_')))
+            .filter(|k| {
+                !k.split('/')
+                    .any(|part| part.starts_with('.') || part.starts_with('_'))
+            })
             .filter(|k| !known.contains(k) && !skip.contains(k))
             // A compressed file's decompressed sibling is what gets indexed.
             .filter(|k| !is_compressed(k) || !known.contains(strip_compression(k)))
@@ -163,16 +217,25 @@ fn is_compressed(key: &str) -> bool {
 }
 
 fn strip_compression(key: &str) -> &str {
-    key.strip_suffix(".gz").or_else(|| key.strip_suffix(".xz")).unwrap_or(key)
+    key.strip_suffix(".gz")
+        .or_else(|| key.strip_suffix(".xz"))
+        .unwrap_or(key)
 }
 
 fn decompress(key: &str, bytes: Bytes) -> Result<(String, Bytes), IngestError> {
-    let err = |e: std::io::Error| IngestError::Read { key: key.to_owned(), message: format!("decompressing: {e}") };
+    let err = |e: std::io::Error| IngestError::Read {
+        key: key.to_owned(),
+        message: format!("decompressing: {e}"),
+    };
     let mut out = Vec::new();
     if key.ends_with(".gz") {
-        flate2::read::GzDecoder::new(&bytes[..]).read_to_end(&mut out).map_err(err)?;
+        flate2::read::GzDecoder::new(&bytes[..])
+            .read_to_end(&mut out)
+            .map_err(err)?;
     } else if key.ends_with(".xz") {
-        xz2::read::XzDecoder::new(&bytes[..]).read_to_end(&mut out).map_err(err)?;
+        xz2::read::XzDecoder::new(&bytes[..])
+            .read_to_end(&mut out)
+            .map_err(err)?;
     } else {
         return Ok((key.to_owned(), bytes));
     }
@@ -183,12 +246,17 @@ fn decompress(key: &str, bytes: Bytes) -> Result<(String, Bytes), IngestError> {
 /// a safe alphabet and no `.`/`..` segments, so a name can never point
 /// outside the store's root.
 pub fn object_key(name: &str) -> Result<String, IngestError> {
-    let bad = || IngestError::BadName { name: name.to_owned() };
+    let bad = || IngestError::BadName {
+        name: name.to_owned(),
+    };
     let ok_char = |c: char| c.is_ascii_alphanumeric() || "._-/".contains(c);
     if name.is_empty() || name.starts_with('/') || !name.chars().all(ok_char) {
         return Err(bad());
     }
-    if name.split('/').any(|seg| seg.is_empty() || seg == "." || seg == "..") {
+    if name
+        .split('/')
+        .any(|seg| seg.is_empty() || seg == "." || seg == "..")
+    {
         return Err(bad());
     }
     Ok(name.to_owned())

@@ -18,8 +18,16 @@ pub struct Named {
 /// Names `field`. Unknown models, parameters and levels still get a layer
 /// (named by their codes, drawn with the generic ramp).
 pub fn name_field(catalogue: &LayerCatalogue, field: &FieldIndex) -> Named {
-    let model = catalogue.model(field.centre, field.process, field.discipline, field.grid_template);
-    let (model_name, kind) = model.map_or_else(|| (format!("c{}", field.centre), LayerKind::Model), |m| (m.name.clone(), m.kind));
+    let model = catalogue.model(
+        field.centre,
+        field.process,
+        field.discipline,
+        field.grid_template,
+    );
+    let (model_name, kind) = model.map_or_else(
+        || (format!("c{}", field.centre), LayerKind::Model),
+        |m| (m.name.clone(), m.kind),
+    );
 
     let rule = catalogue.parameter(field.discipline, field.category, field.number);
     let parameter = match rule {
@@ -36,34 +44,62 @@ pub fn name_field(catalogue: &LayerCatalogue, field: &FieldIndex) -> Named {
             category: field.category,
             number: field.number,
             short_name: format!("D{}C{}P{}", field.discipline, field.category, field.number),
-            long_name: format!("Parameter {}.{}.{}", field.discipline, field.category, field.number),
+            long_name: format!(
+                "Parameter {}.{}.{}",
+                field.discipline, field.category, field.number
+            ),
             units: String::new(),
         },
     };
 
-    let level_rule = catalogue.level(field.level_type, field.level_value);
+    let level_rule = catalogue.level(field.discipline, field.level_type, field.level_value);
     let value_text = field.level_value.map(format_number).unwrap_or_default();
     let (suffix, label, elevation, elevation_units) = match level_rule {
         Some(l) => {
-            let elevation = l.elevation_divisor.zip(field.level_value).map(|(d, v)| format_number(v / d));
-            (l.suffix.clone(), l.label.replace("{value}", &value_text), elevation, l.elevation_units.clone())
+            let elevation = l
+                .elevation_divisor
+                .zip(field.level_value)
+                .map(|(d, v)| format_number(v / d));
+            (
+                l.suffix.clone(),
+                l.label.replace("{value}", &value_text),
+                elevation,
+                l.elevation_units.clone(),
+            )
         }
         None => {
             let suffix = match field.level_value {
-                Some(v) => format!("L{}_{}", field.level_type, format_number(v).replace(['.', '-'], "_")),
+                Some(v) => format!(
+                    "L{}_{}",
+                    field.level_type,
+                    format_number(v).replace(['.', '-'], "_")
+                ),
                 None => format!("L{}", field.level_type),
             };
-            (suffix, format!("level type {} {}", field.level_type, value_text).trim_end().to_owned(), None, None)
+            (
+                suffix,
+                format!("level type {} {}", field.level_type, value_text)
+                    .trim_end()
+                    .to_owned(),
+                None,
+                None,
+            )
         }
     };
-    let level = Level { type_code: field.level_type, value: field.level_value, label: label.clone() };
+    let level = Level {
+        type_code: field.level_type,
+        value: field.level_value,
+        label: label.clone(),
+    };
 
     let name = sanitize(&if suffix.is_empty() {
         format!("{model_name}_{}", parameter.short_name)
     } else {
         format!("{model_name}_{}_{suffix}", parameter.short_name)
     });
-    let units = rule.and_then(|r| Units::parse(&r.units)).unwrap_or(Units::Other);
+    let units = rule
+        .and_then(|r| Units::parse(&r.units))
+        .unwrap_or(Units::Other);
     let display_units = rule.map_or(units, |r| r.display_units());
     let info = LayerInfo {
         name,
@@ -76,20 +112,41 @@ pub fn name_field(catalogue: &LayerCatalogue, field: &FieldIndex) -> Named {
         units,
         display_units,
         colormap: rule.map_or(ColorMapName::Generic, |r| r.colormap),
-        range: rule.map(|r| r.range).or_else(|| field.packed_range.map(|(a, b)| (a as f32, b as f32))).filter(|(a, b)| b > a).unwrap_or((0.0, 1.0)),
+        range: rule
+            .map(|r| r.range)
+            .or_else(|| field.packed_range.map(|(a, b)| (a as f32, b as f32)))
+            .filter(|(a, b)| b > a)
+            .unwrap_or((0.0, 1.0)),
         transparent_below: rule.and_then(|r| r.transparent_below),
         elevation_units,
     };
-    Named { info, parameter, level, elevation }
+    Named {
+        info,
+        parameter,
+        level,
+        elevation,
+    }
 }
 
 /// `2.0` → `2`, `0.5` → `0.5`.
 fn format_number(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 { format!("{}", v as i64) } else { format!("{v}") }
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
+    }
 }
 
 /// Layer names are identifiers: letters, digits and `_` only, so they are
 /// safe in URLs, cache keys and NATS subjects.
 fn sanitize(s: &str) -> String {
-    s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect()
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }

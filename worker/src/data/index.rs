@@ -186,7 +186,11 @@ fn packed_range(s5: &[u8]) -> Option<(f64, f64)> {
     };
     let (e, d, bits) = (signed(b[4], b[5]), signed(b[6], b[7]), i32::from(b[8]));
     let scale = 10f64.powi(-d);
-    let max_packed = if bits == 0 { 0.0 } else { 2f64.powi(bits.min(52)) - 1.0 };
+    let max_packed = if bits == 0 {
+        0.0
+    } else {
+        2f64.powi(bits.min(52)) - 1.0
+    };
     let (lo, hi) = (r * scale, (r + max_packed * 2f64.powi(e)) * scale);
     (lo.is_finite() && hi.is_finite()).then_some((lo, hi))
 }

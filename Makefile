@@ -1,0 +1,32 @@
+# wxfarm: the two commands a new user needs, and a few more.
+#   make serve   build, write sample data (first time), serve on :8080
+#   make test    every test, plus fmt and clippy
+SHELL := /bin/bash
+DATA ?= data-demo
+LISTEN ?= 0.0.0.0:8080
+
+.PHONY: setup build serve test lint bench demo-data
+
+setup:
+	@scripts/setup.sh
+
+build: setup
+	cargo build --release --bin wxfarm
+
+demo-data: build
+	@if [ -z "$$(ls -A $(DATA) 2>/dev/null)" ]; then \
+	  cargo run --release --quiet --bin wxfarm -- demo-data $(DATA); \
+	fi
+
+serve: demo-data
+	cargo run --release --quiet --bin wxfarm -- serve --data $(DATA) --listen $(LISTEN)
+
+lint: setup
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+test: lint
+	cargo test --workspace --no-fail-fast
+
+bench: setup
+	cargo bench --workspace

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what wxfarm's build, tests and tools need, only where missing.
+# Idempotent: safe to run before every `make` target.
+set -euo pipefail
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+have() { command -v "$1" >/dev/null 2>&1; }
+
+if ! have cargo; then
+  log "cargo is missing: install a Rust toolchain (rustup) first"
+  exit 1
+fi
+
+# Debian packages: command -> package.
+apt_needed=()
+declare -A apt_pkgs=(
+  [cs2cs]=proj-bin            # reference projections for sampler tests
+  [nats-server]=nats-server   # JetStream for farm tests
+  [redis-server]=redis-server # L2 cache for farm tests
+  [pkg-config]=pkg-config
+)
+for cmd in "${!apt_pkgs[@]}"; do
+  have "$cmd" || [ -x "/usr/sbin/$cmd" ] || apt_needed+=("${apt_pkgs[$cmd]}")
+done
+if [ ${#apt_needed[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ] && have apt-get; then
+    log "installing ${apt_needed[*]}"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_needed[@]}" >/dev/null
+  else
+    log "missing (install with apt-get): ${apt_needed[*]}"
+  fi
+fi
+
+# Python clients used as third-party test peers.
+if have python3 && ! python3 -c 'import owslib' 2>/dev/null; then
+  log "installing OWSLib"
+  python3 -m pip install --quiet --disable-pip-version-check OWSLib 2>&1 | grep -v 'running pip as' >&2 || true
+fi
