@@ -2,6 +2,7 @@
 
 mod inspect;
 mod serve;
+mod telemetry;
 
 use std::path::PathBuf;
 

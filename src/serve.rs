@@ -100,6 +100,7 @@ async fn scan_and_log(ingestor: &Ingestor, failed: &mut BTreeSet<String>) {
 }
 
 pub async fn serve(args: ServeArgs) -> Result<()> {
+    let metrics = crate::telemetry::install_metrics()?;
     let store = local_store(&args.data)?;
     let catalog = SharedCatalog::default();
     let ingestor = Ingestor::new(
@@ -154,7 +155,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     tracing::info!(%addr, layers = n_layers, render_slots = slots, "wxfarm serving: open http://{addr}/");
     // One line on stdout, for scripts and tests that start us on port 0.
     println!("listening on http://{addr}");
-    axum::serve(listener, gateway::router(state))
+    axum::serve(listener, gateway::router(state).merge(crate::telemetry::metrics_route(metrics)))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

@@ -187,10 +187,18 @@ pub fn base_url(state: &GatewayState, headers: &HeaderMap) -> String {
 }
 
 async fn tile_response(state: &GatewayState, headers: &HeaderMap, req: &TileRequest) -> Response {
-    match get_tile(state, req).await {
-        Ok(tile) => tile_ok(state, headers, tile),
-        Err(e) => e.into_response(),
-    }
+    let started = std::time::Instant::now();
+    let (response, tier) = match get_tile(state, req).await {
+        Ok(tile) => {
+            let tier = tile.tier.as_str();
+            (tile_ok(state, headers, tile), tier)
+        }
+        Err(e) => (e.into_response(), "error"),
+    };
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("wxfarm_tile_requests_total", "tier" => tier, "status" => status).increment(1);
+    metrics::histogram!("wxfarm_tile_request_seconds", "tier" => tier).record(started.elapsed());
+    response
 }
 
 fn tile_ok(state: &GatewayState, headers: &HeaderMap, tile: TileResponse) -> Response {

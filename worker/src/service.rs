@@ -33,8 +33,11 @@ impl RenderService {
             .map_err(|e: SourceError| RenderError::Data(e.to_string()))?;
         let job = job.clone();
         tokio::task::spawn_blocking(move || {
+            let started = std::time::Instant::now();
             let refs: Vec<_> = grids.iter().map(Arc::as_ref).collect();
-            render_tile(&refs, &job).map(Bytes::from)
+            let tile = render_tile(&refs, &job).map(Bytes::from);
+            metrics::histogram!("wxfarm_render_stage_seconds", "stage" => "render").record(started.elapsed());
+            tile
         })
         .await
         .map_err(|e| RenderError::Internal(format!("render task: {e}")))?
