@@ -229,8 +229,8 @@ fn gdas_grid_uses_0_to_360_longitudes() {
     ] {
         let (i, j) = grid.locate(lon, lat).unwrap();
         let (i, j) = (i.round() as usize, j.round() as usize);
-        let k = ((90.0 - lat) / 0.25) as usize * 1440
-            + ((lon as f64).rem_euclid(360.0) / 0.25) as usize;
+        let k =
+            ((90.0 - lat) / 0.25) as usize * 1440 + (f64::rem_euclid(lon, 360.0) / 0.25) as usize;
         assert_eq!(j * 1440 + i, k, "({lon}, {lat})");
         assert!((grid.value(i, j) - wgrib2[k]).abs() <= tolerance(&bytes, 0).0);
     }

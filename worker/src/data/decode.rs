@@ -289,10 +289,10 @@ fn check_sizes(s5: &Section5, num_points: usize, sect7_len: usize) -> Result<(),
     }
     let payload_bits = sect7_len.saturating_sub(5).saturating_mul(8);
     match &s5.payload.template {
-        DataRepresentationTemplate::_5_0(t) => {
-            if encoded.saturating_mul(usize::from(t.simple.num_bits)) > payload_bits {
-                return Err("section 7 is shorter than the packed values".into());
-            }
+        DataRepresentationTemplate::_5_0(t)
+            if encoded.saturating_mul(usize::from(t.simple.num_bits)) > payload_bits =>
+        {
+            return Err("section 7 is shorter than the packed values".into());
         }
         DataRepresentationTemplate::_5_2(t) => check_groups(&t.complex, encoded)?,
         DataRepresentationTemplate::_5_3(t) => {
