@@ -9,6 +9,7 @@ use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use grib::TryFromSlice as _;
+use grib::def::grib2::template::param_set::ComplexPacking;
 use grib::def::grib2::{DataRepresentationTemplate, Section5};
 
 use super::grid::Grid;
@@ -21,6 +22,10 @@ const MRMS_DISCIPLINE: u8 = 209;
 /// MRMS writes these as ordinary values: −999 "no radar coverage" and −99
 /// "missing".
 const MRMS_SENTINELS: [f32; 2] = [-999.0, -99.0];
+/// The most points we accept in one field (1 GiB of f32): far above any
+/// real grid (MRMS CONUS is 24.5 M), and low enough that a corrupt count
+/// cannot make us (or the grib crate) attempt a giant allocation.
+const MAX_POINTS: usize = 1 << 28;
 
 /// Which field of a buffer: the message (0-based) and the field within it
 /// (0-based; GRIB2 messages may repeat sections 2–7). Displays 1-based like
@@ -101,6 +106,7 @@ pub(crate) fn raw_fields(
     bytes: &[u8],
     only: Option<usize>,
 ) -> Result<Vec<RawField<'_>>, DecodeError> {
+    super::framing::check(bytes).map_err(DecodeError::Unreadable)?;
     let grib2 = guarded(|| grib::from_bytes(bytes))
         .map_err(DecodeError::Unreadable)?
         .map_err(|e| DecodeError::Unreadable(e.to_string()))?;
@@ -234,6 +240,7 @@ fn unpack(field: &RawField<'_>) -> Result<Vec<f32>, DecodeError> {
     }
     let s5 = Section5::try_from_slice(field.sect5, &mut 0)
         .map_err(|e| corrupt(format!("section 5: {e}")))?;
+    check_sizes(&s5, num_points, field.sect7.len()).map_err(&corrupt)?;
     let values = if let DataRepresentationTemplate::_5_41(t) = &s5.payload.template {
         if t.orig_field_type != 0 {
             return Err(DecodeError::Unsupported {
@@ -268,6 +275,53 @@ fn unpack(field: &RawField<'_>) -> Result<Vec<f32>, DecodeError> {
         )));
     }
     Ok(values)
+}
+
+/// Rejects counts that contradict each other before anything is allocated
+/// from them: the grib crate sizes buffers from these header fields.
+fn check_sizes(s5: &Section5, num_points: usize, sect7_len: usize) -> Result<(), String> {
+    let encoded = s5.payload.num_encoded_points as usize;
+    if num_points > MAX_POINTS {
+        return Err(format!("{num_points} points is beyond any real grid"));
+    }
+    if encoded > num_points {
+        return Err(format!("{encoded} values packed for {num_points} points"));
+    }
+    let payload_bits = sect7_len.saturating_sub(5).saturating_mul(8);
+    match &s5.payload.template {
+        DataRepresentationTemplate::_5_0(t)
+            if encoded.saturating_mul(usize::from(t.simple.num_bits)) > payload_bits =>
+        {
+            return Err("section 7 is shorter than the packed values".into());
+        }
+        DataRepresentationTemplate::_5_2(t) => check_groups(&t.complex, encoded)?,
+        DataRepresentationTemplate::_5_3(t) => {
+            check_groups(&t.complex, encoded)?;
+            if !(1..=2).contains(&t.spatial_diff_order)
+                || !(1..=4).contains(&t.num_extra_desc_octets)
+            {
+                return Err("spatial differencing parameters out of range".into());
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Group counts and lengths of complex packing can be no larger than the
+/// number of values they hold.
+fn check_groups(c: &ComplexPacking, encoded: usize) -> Result<(), String> {
+    let bound = encoded.max(1);
+    for (what, v) in [
+        ("groups", c.num_groups),
+        ("reference group length", c.group_len_ref),
+        ("last group length", c.group_len_last),
+    ] {
+        if v as usize > bound {
+            return Err(format!("{what} {v} for {encoded} values"));
+        }
+    }
+    Ok(())
 }
 
 /// Spreads `packed` values over the grid following section 6.

@@ -11,9 +11,13 @@ use super::projection::{PoleRotation, Projection};
 /// geometry's signed row step; missing points are NaN.
 #[derive(Debug, Clone)]
 pub struct Grid {
+    /// Points per row (along i).
     pub ni: usize,
+    /// Number of rows (along j).
     pub nj: usize,
+    /// `ni × nj` values, row-major; NaN where missing.
     pub values: Vec<f32>,
+    /// Where each grid point is.
     pub geometry: GridGeometry,
     /// Whether vector components (u/v) are relative to the grid's own x/y
     /// axes rather than to east/north (bit 5 of GRIB2 flag table 3.3).
@@ -380,5 +384,57 @@ mod tests {
             (b.west, b.east, b.south, b.north),
             (169.5, 190.5, -0.5, 10.5)
         );
+    }
+
+    #[test]
+    fn rotated_grid_round_trips_and_is_not_separable() {
+        use crate::data::projection::PoleRotation;
+        // A COSMO-like grid: pole rotated to 40N 170W (south pole 40S 10E).
+        let g = grid(
+            GridGeometry::RotatedLatLon {
+                lon0: -5.0,
+                lat0: -5.0,
+                dlon: 0.5,
+                dlat: 0.5,
+                rotation: PoleRotation {
+                    south_pole_lon: 10.0,
+                    south_pole_lat: -40.0,
+                    angle: 0.0,
+                },
+            },
+            21,
+            21,
+        );
+        assert!(!g.is_separable() && g.locate_lon(10.0).is_none());
+        // The rotated origin (0, 0) is at the geographic 50N 10E.
+        let (lon, lat) = g.lonlat(10.0, 10.0);
+        assert!((lon - 10.0).abs() < 1e-9 && (lat - 50.0).abs() < 1e-9);
+        let (i, j) = g.locate(lon, lat).unwrap();
+        assert!((i - 10.0).abs() < 1e-9 && (j - 10.0).abs() < 1e-9);
+        let b = g.bounding_box();
+        assert!(
+            b.south < 45.0 && b.north > 55.0 && b.west < 3.0 && b.east > 17.0,
+            "{b:?}"
+        );
+    }
+
+    #[test]
+    fn polar_stereographic_box_holds_the_pole() {
+        use crate::data::projection::{Earth, PolarStereo, Projection};
+        let p = PolarStereo::new(Earth::sphere(6_371_229.0), false, 60.0, -105.0).unwrap();
+        let g = grid(
+            GridGeometry::Projected {
+                projection: Projection::PolarStereographic(p),
+                x0: -5e6,
+                y0: -5e6,
+                dx: 1e5,
+                dy: 1e5,
+            },
+            101,
+            101,
+        );
+        let b = g.bounding_box();
+        assert_eq!((b.west, b.east, b.north), (-180.0, 180.0, 90.0));
+        assert!(b.south > 0.0 && b.south < 40.0, "{b:?}");
     }
 }

@@ -6,6 +6,7 @@
 //! - [`projection`]: the map projections of projected and rotated grids.
 
 pub mod decode;
+mod framing;
 pub mod grid;
 pub mod index;
 pub mod inspect;

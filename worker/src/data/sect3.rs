@@ -228,19 +228,19 @@ fn lat_lon(
     );
     let inc = |v: u32| (v != MISSING_U32 && v != 0).then(|| f64::from(v) * unit);
     let i_westward = scan & 0x80 != 0;
-    // The end points are exact; increments are rounded to the unit and
-    // drift across wide grids, so derive the step from the end points.
-    let span = if i_westward { lon1 - lon2 } else { lon2 - lon1 }.rem_euclid(360.0);
-    let dlon = match (ni > 1 && span > 0.0, inc(ll.i_direction_inc)) {
-        (true, _) => span / (ni - 1) as f64,
-        (false, Some(d)) => d,
-        (false, None) => 1.0, // a single column: any step locates it
-    };
-    let dlat = if nj > 1 && lat2 != lat1 {
-        (lat2 - lat1) / (nj - 1) as f64
-    } else {
-        let d = inc(ll.j_direction_inc).unwrap_or(1.0);
-        if scan & 0x40 != 0 { d } else { -d }
+    let lon_span = if i_westward { lon1 - lon2 } else { lon2 - lon1 }.rem_euclid(360.0);
+    let dlon = step(ni, lon_span, inc(ll.i_direction_inc), unit);
+    let dlat = step(nj, (lat2 - lat1).abs(), inc(ll.j_direction_inc), unit);
+    // Rows run the way the end points say; the scan flag only matters for
+    // a single row.
+    let dlat = match (nj > 1 && lat2 != lat1, lat2 > lat1, scan & 0x40 != 0) {
+        (true, up, _) | (false, _, up) => {
+            if up {
+                dlat
+            } else {
+                -dlat
+            }
+        }
     };
     let lon0 = if i_westward {
         lon1 - (ni.saturating_sub(1)) as f64 * dlon
@@ -275,6 +275,24 @@ fn lat_lon(
         geometry,
         winds_grid_relative: g.resolution_and_component_flags.0 & 0x08 != 0,
     })
+}
+
+/// The step between `n` points spanning `span` degrees, given the coded
+/// increment `inc` (if any) rounded to `unit`.
+///
+/// Both the increment and the end points are rounded to the angle unit.
+/// A rounded increment drifts across wide grids (1/12° grids lose ~0.001°
+/// by their last column), so a span that disagrees by more than a few units
+/// wins; but some producers (MRMS) write an exact increment and a last
+/// point a couple of units off, where the increment is the better value.
+fn step(n: usize, span: f64, inc: Option<f64>, unit: f64) -> f64 {
+    let from_span = (n > 1 && span > 0.0).then(|| span / (n - 1) as f64);
+    match (from_span, inc) {
+        (Some(_), Some(d)) if ((n - 1) as f64 * d - span).abs() <= 10.0 * unit => d,
+        (Some(s), _) => s,
+        (None, Some(d)) => d,
+        (None, None) => 1.0, // a single point: any step locates it
+    }
 }
 
 fn projected(
