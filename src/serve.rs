@@ -155,11 +155,14 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     tracing::info!(%addr, layers = n_layers, render_slots = slots, "wxfarm serving: open http://{addr}/");
     // One line on stdout, for scripts and tests that start us on port 0.
     println!("listening on http://{addr}");
-    axum::serve(listener, gateway::router(state).merge(crate::telemetry::metrics_route(metrics)))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    axum::serve(
+        listener,
+        gateway::router(state).merge(crate::telemetry::metrics_route(metrics)),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
     Ok(())
 }
 

@@ -196,7 +196,8 @@ async fn tile_response(state: &GatewayState, headers: &HeaderMap, req: &TileRequ
         Err(e) => (e.into_response(), "error"),
     };
     let status = response.status().as_u16().to_string();
-    metrics::counter!("wxfarm_tile_requests_total", "tier" => tier, "status" => status).increment(1);
+    metrics::counter!("wxfarm_tile_requests_total", "tier" => tier, "status" => status)
+        .increment(1);
     metrics::histogram!("wxfarm_tile_request_seconds", "tier" => tier).record(started.elapsed());
     response
 }

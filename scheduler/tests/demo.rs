@@ -7,10 +7,10 @@ use std::path::Path;
 
 use chrono::{TimeZone, Utc};
 use grib::def::grib2::{DataRepresentationTemplate, ProductDefinitionTemplate};
-use wxfarm_scheduler::demo::gfs::{self, angular_distance_deg};
-use wxfarm_scheduler::demo::radar;
-use wxfarm_scheduler::demo::sections::LatLonGridSpec;
-use wxfarm_scheduler::demo::{DemoFileKind, DemoOptions, write_demo_data};
+use scheduler::demo::gfs::{self, angular_distance_deg};
+use scheduler::demo::radar;
+use scheduler::demo::sections::LatLonGridSpec;
+use scheduler::demo::{DemoFileKind, DemoOptions, write_demo_data};
 
 /// One decoded message.
 #[derive(Debug)]

@@ -7,7 +7,7 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use wxfarm_worker::data::decode_message;
+use worker::data::decode_message;
 
 fn load(name: &str) -> Option<Vec<u8>> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))

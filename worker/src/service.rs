@@ -36,7 +36,8 @@ impl RenderService {
             let started = std::time::Instant::now();
             let refs: Vec<_> = grids.iter().map(Arc::as_ref).collect();
             let tile = render_tile(&refs, &job).map(Bytes::from);
-            metrics::histogram!("wxfarm_render_stage_seconds", "stage" => "render").record(started.elapsed());
+            metrics::histogram!("wxfarm_render_stage_seconds", "stage" => "render")
+                .record(started.elapsed());
             tile
         })
         .await

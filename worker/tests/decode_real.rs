@@ -7,8 +7,8 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use grib::LatLons as _;
-use wxfarm_worker::data::projection::{Earth, Lambert, PolarStereo, Projection};
-use wxfarm_worker::data::{DecodeError, GridGeometry, decode_message, decode_raw, list_messages};
+use worker::data::projection::{Earth, Lambert, PolarStereo, Projection};
+use worker::data::{DecodeError, GridGeometry, decode_message, decode_raw, list_messages};
 
 /// wgrib2's missing value in its binary dumps.
 const WGRIB2_MISSING: f32 = 9.999e20;
