@@ -134,6 +134,12 @@ pub struct QuickArgs {
     /// PRNG seed.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Exit with code 3 when the error rate (0–1) exceeds this.
+    #[arg(long, default_value_t = 0.01)]
+    pub max_error_rate: f64,
+    /// Exit with code 3 when p99 latency (ms) exceeds this.
+    #[arg(long)]
+    pub max_p99_ms: Option<f64>,
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,
@@ -207,7 +213,11 @@ pub fn quick_spec(a: &QuickArgs) -> ScenarioSpec {
             zoom: ZoomSpec::Range([a.min_zoom, a.max_zoom]),
             bbox: None,
         },
-        thresholds: Thresholds::default(),
+        thresholds: Thresholds {
+            max_error_rate: Some(a.max_error_rate),
+            max_p99_ms: a.max_p99_ms,
+            ..Thresholds::default()
+        },
     }
 }
 

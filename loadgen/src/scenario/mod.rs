@@ -206,9 +206,21 @@ pub struct Overrides {
 impl ScenarioSpec {
     /// Parses YAML text; `file` only labels errors.
     pub fn from_yaml(text: &str, file: &str) -> Result<Self, ScenarioError> {
-        serde_norway::from_str(text).map_err(|e| ScenarioError::Parse {
-            file: file.to_string(),
-            message: e.to_string(),
+        // serde_path_to_error adds the field path (e.g. `strategy`, `layers[2].weight`)
+        // that serde alone drops for nested and tagged values.
+        let de = serde_norway::Deserializer::from_str(text);
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let message = if path.is_empty() || path == "." {
+                inner.to_string()
+            } else {
+                format!("`{path}`: {inner}")
+            };
+            ScenarioError::Parse {
+                file: file.to_string(),
+                message,
+            }
         })
     }
 
