@@ -211,11 +211,16 @@ impl ScenarioSpec {
         let de = serde_norway::Deserializer::from_str(text);
         serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
-            let inner = e.into_inner();
+            let inner = e.into_inner().to_string();
             let message = if path.is_empty() || path == "." {
-                inner.to_string()
+                inner
             } else {
-                format!("`{path}`: {inner}")
+                // serde_norway sometimes prefixes the path itself: don't repeat it.
+                let bare = match inner.split_once(": ") {
+                    Some((prefix, rest)) if path.starts_with(prefix) => rest,
+                    _ => &inner,
+                };
+                format!("`{path}`: {bare}")
             };
             ScenarioError::Parse {
                 file: file.to_string(),
