@@ -7,7 +7,9 @@
 //! generator's order. In the open loop the scheduled time is fixed up front
 //! (`start + i / rate`); a worker that is late — because the server stalled
 //! and every worker was busy — still records latency from that scheduled
-//! time, which is what corrects coordinated omission.
+//! time, which is what corrects coordinated omission. (A worker that is early
+//! sleeps and then measures from its actual send, so timer wake-up jitter is
+//! not charged to the server.)
 
 use crate::generator::RequestGenerator;
 use crate::progress::LiveCounters;
@@ -157,16 +159,21 @@ async fn fetch(
 
 async fn worker(shared: Arc<Shared>, client: reqwest::Client) {
     while let Some(t) = shared.claim() {
-        if matches!(shared.load, LoadModel::Open { .. }) {
-            // Already late (e.g. after a stall)? Then send at once: the delay is
-            // charged to this request's latency, as a real user would feel it.
+        // Latency origin. Open loop: the scheduled time when this worker is
+        // already late for it (every worker was busy, e.g. during a server
+        // stall) — that queueing is what users feel. When the worker is early
+        // it sleeps, and the timer's own wake-up jitter (~1 ms in tokio) is
+        // the generator's fault, not the server's: count from the actual send.
+        let mut origin = t.scheduled;
+        if matches!(shared.load, LoadModel::Open { .. }) && Instant::now() < t.scheduled {
             tokio::time::sleep_until(t.scheduled.into()).await;
+            origin = Instant::now();
         }
         let sent = Instant::now();
         let (status, tier, bytes, error) = fetch(&client, &t.url).await;
         let done = Instant::now();
         let sample = Sample {
-            latency: done.saturating_duration_since(t.scheduled),
+            latency: done.saturating_duration_since(origin),
             service_time: done.saturating_duration_since(sent),
             status,
             tier,

@@ -43,7 +43,11 @@ fn every_shipped_scenario_is_valid() {
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         let s = Scenario::load(&path, &Overrides::default()).unwrap_or_else(|e| panic!("{e}"));
-        assert!(!s.description.is_empty(), "{} has no description", path.display());
+        assert!(
+            !s.description.is_empty(),
+            "{} has no description",
+            path.display()
+        );
         assert_eq!(s.base_url, "http://127.0.0.1:8080");
         names.push(s.name);
     }
@@ -64,44 +68,126 @@ fn every_shipped_scenario_is_valid() {
 #[test]
 fn validation_errors_name_the_field() {
     let cases = [
-        (with("concurrency", "concurrency: 0"), "scenario.yaml: `concurrency` must be ≥ 1"),
-        (with("requests", "requests: 0"), "`requests` must be ≥ 1"),
-        (with("requests", "duration: 10s\nrequests: 5"), "`duration` and `requests` are mutually exclusive"),
-        (with("requests", "warmup: 1s"), "`duration` or `requests` is required"),
-        (with("requests", "duration: ten"), "`duration` must be a duration"),
-        (with("rate", "rate: -5"), "`rate` must be > 0"),
-        (with("warmup", "warmup: -1"), "`warmup` must be a non-negative duration"),
-        (with("url", "url: /tiles/{z}/{x}"), "`url` must contain {z}, {x} and {y}"),
-        (with("url", "url: /tiles/{z}/{x}/{y}/{colour}"), "`url` has unknown placeholder {colour}"),
-        (with("base_url", "base_url: ftp://x"), "`base_url` must start with http"),
-        (with("layers", "layers: []"), "`layers` must list at least one layer"),
-        (with("layers", "layers: [{name: a, weight: 0}]"), "`layers[0].weight` must be > 0"),
-        (with("dimensions", "dimensions: {time: [a]}"), "`layers[0].dimensions.forecast` is required"),
-        (with("strategy", "strategy: {kind: random, zoom: [6, 2]}"), "`strategy.zoom` must be"),
-        (with("strategy", "strategy: {kind: random, zoom: 3, bbox: [10, 0, -10, 5]}"), "`strategy.bbox`"),
-        (with("strategy", "strategy: {kind: fixed, tiles: [[1, 2, 0]]}"), "`strategy.tiles[0]`"),
-        (with("strategy", "strategy: {kind: hotspot, zoom: 3, center: [0, 99]}"), "`strategy.center`"),
-        (with("strategy", "strategy: {kind: pan, zoom: 3, viewport: [0, 2]}"), "`strategy.viewport`"),
         (
-            with("strategy", "strategy: {kind: animation, zoom: 3, center: [0, 0], dimension: time}"),
+            with("concurrency", "concurrency: 0"),
+            "scenario.yaml: `concurrency` must be ≥ 1",
+        ),
+        (with("requests", "requests: 0"), "`requests` must be ≥ 1"),
+        (
+            with("requests", "duration: 10s\nrequests: 5"),
+            "`duration` and `requests` are mutually exclusive",
+        ),
+        (
+            with("requests", "warmup: 1s"),
+            "`duration` or `requests` is required",
+        ),
+        (
+            with("requests", "duration: ten"),
+            "`duration` must be a duration",
+        ),
+        (with("rate", "rate: -5"), "`rate` must be > 0"),
+        (
+            with("warmup", "warmup: -1"),
+            "`warmup` must be a non-negative duration",
+        ),
+        (
+            with("url", "url: /tiles/{z}/{x}"),
+            "`url` must contain {z}, {x} and {y}",
+        ),
+        (
+            with("url", "url: /tiles/{z}/{x}/{y}/{colour}"),
+            "`url` has unknown placeholder {colour}",
+        ),
+        (
+            with("base_url", "base_url: ftp://x"),
+            "`base_url` must start with http",
+        ),
+        (
+            with("layers", "layers: []"),
+            "`layers` must list at least one layer",
+        ),
+        (
+            with("layers", "layers: [{name: a, weight: 0}]"),
+            "`layers[0].weight` must be > 0",
+        ),
+        (
+            with("dimensions", "dimensions: {time: [a]}"),
+            "`layers[0].dimensions.forecast` is required",
+        ),
+        (
+            with("strategy", "strategy: {kind: random, zoom: [6, 2]}"),
+            "`strategy.zoom` must be",
+        ),
+        (
+            with(
+                "strategy",
+                "strategy: {kind: random, zoom: 3, bbox: [10, 0, -10, 5]}",
+            ),
+            "`strategy.bbox`",
+        ),
+        (
+            with("strategy", "strategy: {kind: fixed, tiles: [[1, 2, 0]]}"),
+            "`strategy.tiles[0]`",
+        ),
+        (
+            with(
+                "strategy",
+                "strategy: {kind: hotspot, zoom: 3, center: [0, 99]}",
+            ),
+            "`strategy.center`",
+        ),
+        (
+            with(
+                "strategy",
+                "strategy: {kind: pan, zoom: 3, viewport: [0, 2]}",
+            ),
+            "`strategy.viewport`",
+        ),
+        (
+            with(
+                "strategy",
+                "strategy: {kind: animation, zoom: 3, center: [0, 0], dimension: time}",
+            ),
             "`strategy.dimension` animates {time}",
         ),
-        (with("thresholds", "thresholds: {max_error_rate: 2}"), "`thresholds.max_error_rate`"),
-        (with("concurrency", "concurrncy: 3"), "`concurrncy`: unknown field"),
-        (with("strategy", "strategy: {kind: random}"), "`strategy`: missing field `zoom`"),
-        (with("strategy", "strategy: {kind: spiral, zoom: 3}"), "`strategy.kind`: unknown variant `spiral`"),
-        (with("layers", "layers: [{name: a, colour: red}]"), "`layers[0].colour`: "),
+        (
+            with("thresholds", "thresholds: {max_error_rate: 2}"),
+            "`thresholds.max_error_rate`",
+        ),
+        (
+            with("concurrency", "concurrncy: 3"),
+            "`concurrncy`: unknown field",
+        ),
+        (
+            with("strategy", "strategy: {kind: random}"),
+            "`strategy`: missing field `zoom`",
+        ),
+        (
+            with("strategy", "strategy: {kind: spiral, zoom: 3}"),
+            "`strategy.kind`: unknown variant `spiral`",
+        ),
+        (
+            with("layers", "layers: [{name: a, colour: red}]"),
+            "`layers[0].colour`: ",
+        ),
     ];
     for (yaml, want) in cases {
         let got = err(&yaml);
         assert!(got.contains(want), "expected {want:?} in {got:?}");
-        assert!(got.starts_with("scenario.yaml: "), "no file name in {got:?}");
+        assert!(
+            got.starts_with("scenario.yaml: "),
+            "no file name in {got:?}"
+        );
     }
 }
 
 #[test]
 fn defaults_and_typed_values() {
-    let s = validate(&with("requests", "duration: 1m\nwarmup: 500ms\ntimeout: 2.5")).unwrap();
+    let s = validate(&with(
+        "requests",
+        "duration: 1m\nwarmup: 500ms\ntimeout: 2.5",
+    ))
+    .unwrap();
     assert_eq!(s.stop, StopCondition::Duration(Duration::from_secs(60)));
     assert_eq!(s.warmup, Duration::from_millis(500));
     assert_eq!(s.timeout, Duration::from_millis(2500));
@@ -109,7 +195,13 @@ fn defaults_and_typed_values() {
     assert_eq!(s.seed, 1);
     assert_eq!(s.layers[0].style, "gradient");
     let open = validate(&with("rate", "rate: 250")).unwrap();
-    assert_eq!(open.load, LoadModel::Open { rate: 250.0, max_in_flight: 2 });
+    assert_eq!(
+        open.load,
+        LoadModel::Open {
+            rate: 250.0,
+            max_in_flight: 2
+        }
+    );
 }
 
 #[test]
@@ -125,14 +217,29 @@ fn overrides_replace_fields_and_switch_modes() {
     });
     let s = Scenario::from_spec(spec, "b.yaml").unwrap();
     assert_eq!(s.stop, StopCondition::Duration(Duration::from_secs(5)));
-    assert_eq!(s.load, LoadModel::Open { rate: 100.0, max_in_flight: 16 });
+    assert_eq!(
+        s.load,
+        LoadModel::Open {
+            rate: 100.0,
+            max_in_flight: 16
+        }
+    );
     assert_eq!(s.base_url, "http://127.0.0.1:9999");
     assert_eq!(s.seed, 77);
     let mut spec = ScenarioSpec::from_yaml(&with("requests", "duration: 30s"), "b.yaml").unwrap();
-    spec.apply(&Overrides { requests: Some(3), ..Default::default() });
-    assert_eq!(Scenario::from_spec(spec, "b.yaml").unwrap().stop, StopCondition::Requests(3));
+    spec.apply(&Overrides {
+        requests: Some(3),
+        ..Default::default()
+    });
+    assert_eq!(
+        Scenario::from_spec(spec, "b.yaml").unwrap().stop,
+        StopCondition::Requests(3)
+    );
     let mut spec = ScenarioSpec::from_yaml(BASE, "b.yaml").unwrap();
-    spec.apply(&Overrides { concurrency: Some(0), ..Default::default() });
+    spec.apply(&Overrides {
+        concurrency: Some(0),
+        ..Default::default()
+    });
     let e = Scenario::from_spec(spec, "b.yaml").unwrap_err().to_string();
     assert!(e.starts_with("b.yaml: `concurrency` must be ≥ 1"), "{e}");
 }
