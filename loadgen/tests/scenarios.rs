@@ -86,6 +86,12 @@ fn validation_errors_name_the_field() {
             "`duration` must be a duration",
         ),
         (with("rate", "rate: -5"), "`rate` must be > 0"),
+        (with("rate", "rate: 1e-300"), "`rate` must be > 0"),
+        (
+            with("requests", "duration: 1e15"),
+            "`duration` must be > 0 and ≤ 30 days",
+        ),
+        (with("timeout", "timeout: 0"), "`timeout` must be > 0"),
         (
             with("warmup", "warmup: -1"),
             "`warmup` must be a non-negative duration",

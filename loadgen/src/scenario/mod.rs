@@ -26,6 +26,9 @@ pub const DEFAULT_CONCURRENCY: usize = 8;
 /// healthy server, low enough not to exhaust file descriptors.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 256;
 
+/// Longest accepted duration, warm-up or timeout.
+const MAX_PHASE: Duration = Duration::from_secs(30 * 86_400);
+
 /// A scenario problem, naming the file and field.
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
@@ -314,8 +317,9 @@ impl Scenario {
             (None, None) => return Err(bad("duration", "or `requests` is required".into())),
             (Some(d), None) => {
                 let d = d.to_duration().map_err(|m| bad("duration", m))?;
-                if d.is_zero() {
-                    return Err(bad("duration", "must be > 0".into()));
+                // Upper bounds keep every `Instant + Duration` in the runner far from overflow.
+                if d.is_zero() || d > MAX_PHASE {
+                    return Err(bad("duration", "must be > 0 and ≤ 30 days".into()));
                 }
                 StopCondition::Duration(d)
             }
@@ -330,8 +334,11 @@ impl Scenario {
             None => None,
         };
         let load = match spec.rate {
-            Some(r) if !(r.is_finite() && r > 0.0 && r <= 1e6) => {
-                return Err(bad("rate", "must be > 0 requests/s (and ≤ 1000000)".into()));
+            Some(r) if !(r.is_finite() && (0.001..=1e6).contains(&r)) => {
+                return Err(bad(
+                    "rate",
+                    "must be > 0 requests/s (0.001 – 1000000)".into(),
+                ));
             }
             Some(rate) => LoadModel::Open {
                 rate,
@@ -349,8 +356,11 @@ impl Scenario {
             Some(t) => t.to_duration().map_err(|m| bad("timeout", m))?,
             None => Duration::from_secs(10),
         };
-        if timeout.is_zero() {
-            return Err(bad("timeout", "must be > 0".into()));
+        if warmup > MAX_PHASE {
+            return Err(bad("warmup", "must be ≤ 30 days".into()));
+        }
+        if timeout.is_zero() || timeout > MAX_PHASE {
+            return Err(bad("timeout", "must be > 0 and ≤ 30 days".into()));
         }
         if spec.layers.is_empty() {
             return Err(bad("layers", "must list at least one layer".into()));
