@@ -12,7 +12,6 @@ use crate::strategy::{StrategySpec, ZoomSpec};
 use crate::tile::TileMatrixSet;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
 
 /// Exit code when a scenario threshold is breached.
 pub const EXIT_THRESHOLD: i32 = 3;
@@ -293,11 +292,11 @@ fn list(dir: &Path) -> anyhow::Result<i32> {
 
 async fn run_and_report(scenario: &Scenario, out: &OutputArgs) -> anyhow::Result<i32> {
     let control = RunControl::default();
-    let stop = control.stop.clone();
+    let stopper = control.clone();
     // Ctrl-C stops issuing requests; the partial report is still printed.
     let signal = tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
-            stop.store(true, Ordering::Relaxed);
+            stopper.request_stop();
         }
     });
     let bar = (!out.quiet && progress::is_tty())

@@ -37,10 +37,24 @@ pub struct RunOutput {
 /// Handles to observe and stop a running scenario.
 #[derive(Debug, Clone, Default)]
 pub struct RunControl {
-    /// Set to stop issuing new requests (in-flight ones still complete).
+    /// Set once a stop was requested (see [`RunControl::request_stop`]).
     pub stop: Arc<AtomicBool>,
+    /// Wakes open-loop workers sleeping until a scheduled send time.
+    wake: Arc<tokio::sync::Notify>,
     /// Live counters for progress display.
     pub counters: Arc<LiveCounters>,
+}
+
+impl RunControl {
+    /// Stops issuing new requests; in-flight ones still complete.
+    pub fn request_stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.wake.notify_waiters();
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
 }
 
 struct Ticket {
@@ -67,7 +81,7 @@ struct Shared {
 
 impl Shared {
     fn claim(&self) -> Option<Ticket> {
-        if self.control.stop.load(Ordering::Relaxed) {
+        if self.control.stopped() {
             return None;
         }
         let mut d = self
@@ -166,7 +180,20 @@ async fn worker(shared: Arc<Shared>, client: reqwest::Client) {
         // the generator's fault, not the server's: count from the actual send.
         let mut origin = t.scheduled;
         if matches!(shared.load, LoadModel::Open { .. }) && Instant::now() < t.scheduled {
-            tokio::time::sleep_until(t.scheduled.into()).await;
+            // At low rates with many workers a ticket can lie minutes ahead:
+            // a stop request must not wait for it.
+            let woken = shared.control.wake.notified();
+            // `woken` is registered from creation on; a stop that raced the claim is caught here.
+            if shared.control.stopped() {
+                break;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep_until(t.scheduled.into()) => {}
+                _ = woken => {}
+            }
+            if shared.control.stopped() {
+                break;
+            }
             origin = Instant::now();
         }
         let sent = Instant::now();
@@ -238,6 +265,6 @@ pub async fn run(scenario: &Scenario, control: RunControl) -> anyhow::Result<Run
         elapsed,
         warmup_requests: control.counters.warmup.load(Ordering::Relaxed),
         started_at,
-        interrupted: control.stop.load(Ordering::Relaxed),
+        interrupted: control.stopped(),
     })
 }

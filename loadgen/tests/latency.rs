@@ -284,3 +284,28 @@ async fn reports_json_csv_and_thresholds() {
     );
     assert!(!lines[2].starts_with("started_at"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_request_ends_a_slow_open_loop_promptly() {
+    let (addr, _) = serve(fast).await;
+    // 1 req/s with 8 workers: tickets up to 8 s ahead are claimed at once.
+    let s = scenario(addr, "duration: 60s\nrate: 1\nconcurrency: 8");
+    let control = RunControl::default();
+    let stopper = control.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        stopper.request_stop();
+    });
+    let started = std::time::Instant::now();
+    let out = tokio::time::timeout(Duration::from_secs(10), runner::run(&s, control))
+        .await
+        .expect("stop was not honoured")
+        .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(out.interrupted);
+    assert_eq!(out.recorder.requests(), 2, "requests at t=0 s and t=1 s");
+}
