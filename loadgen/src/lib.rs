@@ -10,6 +10,8 @@
 //! from tests and other tools: [`scenario::Scenario`] → [`runner::run`] →
 //! [`report::RunReport`].
 
+#![warn(missing_docs)]
+
 pub mod cli;
 pub mod generator;
 pub mod progress;
