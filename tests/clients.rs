@@ -1,0 +1,128 @@
+//! Third-party clients and tools against wxfarm: OWSLib over HTTP, and the
+//! `inspect` command against wgrib2's reference dumps.
+
+mod support;
+
+use std::io::Read;
+use std::process::Command;
+
+use support::{Server, demo_data, get, shared_data};
+
+fn owslib_available() -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", "import owslib"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("skipping: OWSLib is not installed (scripts/setup.sh installs it)");
+    }
+    ok
+}
+
+#[tokio::test]
+async fn owslib_sees_layers_and_dimensions_and_fetches_the_same_tile() {
+    if !owslib_available() {
+        return;
+    }
+    let server = Server::start(demo_data(), &[]);
+    let out = tempfile::tempdir().expect("tempdir");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/owslib_client.py");
+    let url = server.url.clone();
+    let dir = out.path().to_owned();
+    let result = tokio::task::spawn_blocking(move || {
+        Command::new("python3")
+            .arg(script)
+            .arg(&url)
+            .arg(&dir)
+            .output()
+    })
+    .await
+    .expect("join")
+    .expect("python3");
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&result.stdout).expect("json summary");
+    let layers: Vec<&str> = summary["layers"]
+        .as_array()
+        .expect("layers")
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    for expected in [
+        "gfs_TMP_2m",
+        "gfs_PRMSL_msl",
+        "gfs_UGRD_10m",
+        "gfs_PRATE_sfc",
+        "mrms_REFL",
+    ] {
+        assert!(layers.contains(&expected), "{expected} in {layers:?}");
+    }
+    assert_eq!(
+        summary["dimensions"],
+        serde_json::json!(["forecast", "run"])
+    );
+    assert_eq!(
+        summary["forecast_values"],
+        serde_json::json!(["0", "1", "2", "3"])
+    );
+    assert_eq!(
+        summary["tile_matrix_sets"],
+        serde_json::json!(["WebMercatorQuad", "WorldCRS84Quad"])
+    );
+
+    // The tile OWSLib built a URL for is byte-identical to the XYZ tile.
+    let from_owslib = std::fs::read(out.path().join("tile.png")).expect("tile.png");
+    let (status, _, xyz) = get(&format!(
+        "{}/tiles/gfs_TMP_2m/gradient/2/3/1.png?forecast=2",
+        server.url
+    ))
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(from_owslib, xyz);
+}
+
+#[test]
+fn inspect_values_match_wgrib2() {
+    let Some(dir) = shared_data() else { return };
+    let out = tempfile::tempdir().expect("tempdir");
+    let values = out.path().join("values.bin");
+    let status = Command::new(env!("CARGO_BIN_EXE_wxfarm"))
+        .args(["inspect", "--message", "1", "--values"])
+        .arg(&values)
+        .arg(dir.join("gdas.t12z.pgrb2.0p25.f000.12.xz"))
+        .status()
+        .expect("run inspect");
+    assert!(status.success());
+    let ours = std::fs::read(&values).expect("values");
+    let mut reference = Vec::new();
+    let compressed =
+        std::fs::read(dir.join("reference/gdas-12-wgrib2-le.bin.xz")).expect("reference");
+    xz2::read::XzDecoder::new(&compressed[..])
+        .read_to_end(&mut reference)
+        .expect("unxz");
+    assert_eq!(ours.len(), reference.len());
+    let f32s = |b: &[u8]| {
+        b.chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect::<Vec<_>>()
+    };
+    let (ours, reference) = (f32s(&ours), f32s(&reference));
+    let worst = ours
+        .iter()
+        .zip(&reference)
+        .map(|(a, b)| (a - b).abs() / b.abs().max(1.0))
+        .fold(0f32, f32::max);
+    assert!(worst < 1e-5, "largest relative difference {worst}");
+
+    let listing = Command::new(env!("CARGO_BIN_EXE_wxfarm"))
+        .arg("inspect")
+        .arg(dir.join("ds.critfireo.bin.xz"))
+        .output()
+        .expect("inspect");
+    let text = String::from_utf8_lossy(&listing.stdout);
+    assert_eq!(text.lines().count(), 4, "{text}");
+    assert!(text.lines().all(|l| l.contains("d=2023110206")));
+}

@@ -1,0 +1,374 @@
+//! End to end: a real `wxfarm serve` process over sample data, driven over
+//! HTTP. Tiles are checked by pixel content against independently decoded
+//! data; errors by their OGC exception codes.
+
+mod support;
+
+use protocol::TileMatrixSetId;
+use protocol::layers::LayerCatalogue;
+use protocol::style::{StyleKind, StyleSpec, Units};
+use support::{Server, demo_data, get, rgba, run_time};
+use worker::render::Gradient;
+
+fn find_file(dir: &std::path::Path, needle: &str) -> std::path::PathBuf {
+    support::find_file(dir, needle).unwrap_or_else(|| panic!("no {needle} under {}", dir.display()))
+}
+
+/// The gradient the layer catalogue prescribes for a parameter.
+fn default_gradient(d: u8, c: u8, n: u8) -> Gradient {
+    let catalogue = LayerCatalogue::builtin();
+    let rule = catalogue.parameter(d, c, n).expect("parameter rule");
+    Gradient::new(&StyleSpec {
+        kind: StyleKind::Gradient,
+        colormap: rule.colormap,
+        range: rule.range,
+        data_units: Units::parse(&rule.units).unwrap_or(Units::Other),
+        display_units: rule.display_units(),
+        bands: None,
+        above_max: None,
+        below_min: None,
+        transparent_below: rule.transparent_below,
+    })
+}
+
+#[tokio::test]
+async fn tile_pixels_are_the_ramp_colours_of_the_decoded_values() {
+    let server = Server::start(demo_data(), &[]);
+    let (z, x, y) = (2u8, 1u32, 1u32);
+    let run = run_time().format("%Y-%m-%dT%H:%M:%SZ");
+    let (status, headers, body) = get(&format!(
+        "{}/tiles/gfs_TMP_2m/gradient/{z}/{x}/{y}.png?run={run}&forecast=0",
+        server.url
+    ))
+    .await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(headers["content-type"], "image/png");
+    let (w, h, pixels) = rgba(&body);
+    assert_eq!((w, h), (256, 256));
+
+    // Decode the same field independently of the server.
+    let file = std::fs::read(find_file(demo_data(), "f000")).expect("f000");
+    let grid = worker::data::decode_message(&file, 0).expect("TMP is the first field");
+    let gradient = default_gradient(0, 0, 0);
+    let tms = TileMatrixSetId::WebMercatorQuad;
+    let (lons, lats) = (tms.pixel_lons(z, x, 256), tms.pixel_lats(z, y, 256));
+    for (px, py) in [
+        (3usize, 5usize),
+        (64, 200),
+        (128, 128),
+        (200, 40),
+        (250, 250),
+    ] {
+        let (i, j) = grid
+            .locate(lons[px], lats[py])
+            .expect("inside the global grid");
+        let (i0, j0) = (i.floor() as usize, j.floor() as usize);
+        let around = [
+            grid.value(i0, j0),
+            grid.value((i0 + 1) % grid.ni, j0),
+            grid.value(i0, j0 + 1),
+            grid.value((i0 + 1) % grid.ni, j0 + 1),
+        ];
+        let (lo, hi) = around
+            .iter()
+            .fold((f32::MAX, f32::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+        // A pixel between grid points carries a value between theirs.
+        let allowed: Vec<_> = (0..=400)
+            .map(|k| gradient.color(lo + (hi - lo) * k as f32 / 400.0))
+            .collect();
+        let k = (py * 256 + px) * 4;
+        let got: [u8; 4] = pixels[k..k + 4].try_into().unwrap();
+        assert!(
+            allowed.contains(&got),
+            "pixel ({px},{py}) {got:?} not a colour of {lo}..{hi} K"
+        );
+    }
+}
+
+#[tokio::test]
+async fn radar_is_transparent_outside_coverage_and_coloured_in_echoes() {
+    let server = Server::start(demo_data(), &[]);
+    // z3 (1,3) lies over the South Atlantic, far from the CONUS mosaic.
+    let (status, _, body) = get(&format!(
+        "{}/tiles/mrms_REFL/gradient/3/4/4.png",
+        server.url
+    ))
+    .await;
+    assert_eq!(status, 200);
+    let (_, _, px) = rgba(&body);
+    assert!(px.chunks(4).all(|p| p[3] == 0), "no data, no colour");
+    // z2 (0,1) covers CONUS: the sample storms show up in reflectivity colours.
+    let (_, _, body) = get(&format!(
+        "{}/tiles/mrms_REFL/gradient/2/0/1.png",
+        server.url
+    ))
+    .await;
+    let (_, _, px) = rgba(&body);
+    let gradient = default_gradient(209, 10, 0);
+    let opaque: Vec<&[u8]> = px.chunks(4).filter(|p| p[3] != 0).collect();
+    assert!(!opaque.is_empty(), "echoes are drawn");
+    let palette: Vec<[u8; 4]> = (0..=700)
+        .map(|k| gradient.color(5.0 + k as f32 * 0.1))
+        .collect();
+    assert!(
+        opaque
+            .iter()
+            .all(|p| palette.contains(&[p[0], p[1], p[2], p[3]]))
+    );
+}
+
+#[tokio::test]
+async fn bad_requests_get_their_ogc_exception_and_status() {
+    let server = Server::start(demo_data(), &[]);
+    let kvp = "/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=gfs_TMP_2m&STYLE=default&TILEMATRIXSET=WebMercatorQuad&TILEMATRIX=1&TILEROW=0&TILECOL=0&FORMAT=image/png";
+    let with = |from: &str, to: &str| kvp.replace(from, to);
+    let cases: Vec<(String, u16, &str, Option<&str>)> = vec![
+        (
+            with("LAYER=gfs_TMP_2m&", ""),
+            400,
+            "MissingParameterValue",
+            Some("layer"),
+        ),
+        (
+            with("TILEMATRIX=1", "TILEMATRIX=abc"),
+            400,
+            "InvalidParameterValue",
+            Some("tilematrix"),
+        ),
+        (
+            with("TILEROW=0", "TILEROW=9"),
+            400,
+            "TileOutOfRange",
+            Some("tilerow"),
+        ),
+        (
+            with("TILECOL=0", "TILECOL=-1"),
+            400,
+            "InvalidParameterValue",
+            Some("tilecol"),
+        ),
+        (
+            with("TILEMATRIXSET=WebMercatorQuad", "TILEMATRIXSET=Foo"),
+            400,
+            "InvalidParameterValue",
+            Some("tilematrixset"),
+        ),
+        (
+            with("FORMAT=image/png", "FORMAT=image/gif"),
+            400,
+            "InvalidParameterValue",
+            Some("format"),
+        ),
+        (
+            with("LAYER=gfs_TMP_2m", "LAYER=nope"),
+            404,
+            "InvalidParameterValue",
+            Some("layer"),
+        ),
+        (
+            with("STYLE=default", "STYLE=sparkles"),
+            400,
+            "InvalidParameterValue",
+            Some("style"),
+        ),
+        (
+            format!("{kvp}&forecast=99"),
+            400,
+            "InvalidParameterValue",
+            Some("forecast"),
+        ),
+        (
+            format!("{kvp}&run=2001-01-01T00:00:00Z"),
+            400,
+            "InvalidParameterValue",
+            Some("run"),
+        ),
+        (
+            format!("{kvp}&COLORSCALERANGE=5,1"),
+            400,
+            "InvalidParameterValue",
+            Some("colorscalerange"),
+        ),
+        (
+            format!("{kvp}&UNITS=kt"),
+            400,
+            "InvalidParameterValue",
+            Some("units"),
+        ),
+        (
+            format!("{kvp}&tilesize=1024"),
+            400,
+            "InvalidParameterValue",
+            Some("tilesize"),
+        ),
+        (
+            with("SERVICE=WMTS", "SERVICE=WMS"),
+            400,
+            "InvalidParameterValue",
+            Some("service"),
+        ),
+        (
+            with("REQUEST=GetTile", "REQUEST=DescribeCoverage"),
+            501,
+            "OperationNotSupported",
+            None,
+        ),
+        (
+            "/tiles/gfs_TMP_2m/gradient/30/0/0.png".into(),
+            400,
+            "TileOutOfRange",
+            Some("tilematrix"),
+        ),
+        (
+            "/tiles/gfs_TMP_2m/gradient/1/0/0.gif".into(),
+            400,
+            "InvalidParameterValue",
+            Some("format"),
+        ),
+        (
+            "/wmts/1.0.0/gfs_TMP_2m/default/WebMercatorQuad/2/4/0.png".into(),
+            400,
+            "TileOutOfRange",
+            Some("tilerow"),
+        ),
+    ];
+    for (path, status, code, locator) in cases {
+        let (got, headers, body) = get(&format!("{}{path}", server.url)).await;
+        let text = String::from_utf8_lossy(&body);
+        assert_eq!(got, status, "{path}: {text}");
+        assert_eq!(headers["content-type"], "application/xml", "{path}");
+        let doc =
+            roxmltree::Document::parse(&text).unwrap_or_else(|e| panic!("{path}: {e}: {text}"));
+        let exception = doc
+            .descendants()
+            .find(|n| n.has_tag_name("Exception"))
+            .expect("Exception element");
+        assert_eq!(exception.attribute("exceptionCode"), Some(code), "{path}");
+        if let Some(l) = locator {
+            assert_eq!(exception.attribute("locator"), Some(l), "{path}");
+        }
+    }
+}
+
+fn renders_in(metrics: &str) -> u64 {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with("wxfarm_renders_total{") && l.contains("result=\"ok\""))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+#[tokio::test]
+async fn concurrent_requests_for_one_tile_render_once() {
+    let server = Server::start(demo_data(), &[]);
+    let (_, _, m) = get(&format!("{}/metrics", server.url)).await;
+    let before = renders_in(&String::from_utf8_lossy(&m));
+    let url = format!(
+        "{}/tiles/gfs_PRMSL_msl/gradient/3/2/3.png?forecast=2",
+        server.url
+    );
+    let requests = (0..16).map(|_| {
+        let url = url.clone();
+        tokio::spawn(async move { get(&url).await })
+    });
+    let mut tiers = Vec::new();
+    let mut bodies = Vec::new();
+    for r in requests {
+        let (status, headers, body) = r.await.expect("join");
+        assert_eq!(status, 200);
+        tiers.push(headers["x-cache"].to_str().unwrap_or_default().to_owned());
+        bodies.push(body);
+    }
+    assert_eq!(
+        tiers.iter().filter(|t| *t == "MISS").count(),
+        1,
+        "{tiers:?}"
+    );
+    assert!(bodies.windows(2).all(|w| w[0] == w[1]));
+    let (_, _, m) = get(&format!("{}/metrics", server.url)).await;
+    assert_eq!(
+        renders_in(&String::from_utf8_lossy(&m)) - before,
+        1,
+        "one render for 16 requests"
+    );
+}
+
+#[tokio::test]
+async fn validators_and_cache_lifetimes() {
+    let server = Server::start(demo_data(), &[]);
+    let latest = format!("{}/tiles/gfs_TMP_2m/gradient/1/1/0.png", server.url);
+    let (_, headers, _) = get(&latest).await;
+    assert_eq!(headers["cache-control"], "public, max-age=60");
+    let run = run_time().format("%Y-%m-%dT%H:%M:%SZ");
+    let pinned = format!("{latest}?run={run}&forecast=1");
+    let (_, headers, _) = get(&pinned).await;
+    assert!(
+        headers["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
+    let etag = headers["etag"].clone();
+    let client = reqwest::Client::new();
+    let r = client
+        .get(&pinned)
+        .header("if-none-match", etag.clone())
+        .send()
+        .await
+        .expect("conditional GET");
+    assert_eq!(r.status().as_u16(), 304);
+    assert!(r.bytes().await.expect("body").is_empty());
+    // Another forecast hour is another tile with another validator.
+    let (_, other, _) = get(&pinned.replace("forecast=1", "forecast=2")).await;
+    assert_ne!(other["etag"], etag);
+}
+
+#[tokio::test]
+async fn a_corrupt_file_is_rejected_by_name_and_the_rest_keeps_serving() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(
+        find_file(demo_data(), "f001"),
+        dir.path().join("good.grib2"),
+    )
+    .expect("copy");
+    std::fs::write(
+        dir.path().join("broken.grib2"),
+        b"GRIB\x00\x00\x00\x02 definitely not a forecast",
+    )
+    .expect("write");
+    let good = std::fs::read(dir.path().join("good.grib2")).expect("read");
+    std::fs::write(dir.path().join("truncated.grib2"), &good[..good.len() / 3]).expect("write");
+
+    let server = Server::start(dir.path(), &[]);
+    let (status, _, _) = get(&format!(
+        "{}/tiles/gfs_TMP_2m/gradient/0/0/0.png",
+        server.url
+    ))
+    .await;
+    assert_eq!(status, 200, "the good file serves");
+    let log = server.log_text();
+    assert!(
+        log.contains("broken.grib2"),
+        "log names the corrupt file: {log}"
+    );
+    assert!(
+        log.contains("truncated.grib2"),
+        "log names the truncated file: {log}"
+    );
+
+    // `wxfarm ingest` refuses it too, naming the file, with a failing exit code.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wxfarm"))
+        .args(["ingest", "--data"])
+        .arg(dir.path().join("store"))
+        .arg(dir.path().join("broken.grib2"))
+        .arg(dir.path().join("good.grib2"))
+        .output()
+        .expect("run ingest");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("broken.grib2") && stderr.contains("1 of 2 files rejected"),
+        "{stderr}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("good.grib2: 5 fields"));
+}
