@@ -3,8 +3,12 @@
 use protocol::style::Rgba;
 
 /// Encodes `indices` (row-major, `width`×`height`) with `palette` as an
-/// 8-bit indexed PNG with transparency. Uses fast deflate: tiles are
-/// encoded once per key and cached, so latency beats the last 10 % of size.
+/// 8-bit indexed PNG with transparency.
+///
+/// Measured on a real temperature tile: fdeflate with the `Sub` filter
+/// gives 13 KB in ~140 µs; no filter 67 KB at the same speed; zlib level 6
+/// 10 KB but 15× slower. Ramp indices vary smoothly along rows, so `Sub`
+/// residuals are small.
 pub fn encode_indexed_png(
     indices: &[u8],
     width: u32,
@@ -27,7 +31,7 @@ pub fn encode_indexed_png(
         enc.set_trns(alpha);
     }
     enc.set_compression(png::Compression::Fast);
-    enc.set_filter(png::Filter::NoFilter);
+    enc.set_filter(png::Filter::Sub);
     let mut writer = enc.write_header()?;
     writer.write_image_data(indices)?;
     writer.finish()?;

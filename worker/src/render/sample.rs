@@ -209,8 +209,77 @@ pub fn value_at(grid: &Grid, i: f32, j: f32) -> f32 {
     top + (bottom - top) * tj
 }
 
+/// One axis of a separable lookup: the two neighbouring grid indices of a
+/// pixel and the weight of the second; `None` outside the grid.
+type Axis = Vec<Option<(usize, usize, f32)>>;
+
+fn axis(positions: impl Iterator<Item = Option<f64>>, n: usize, wraps: bool) -> Axis {
+    positions
+        .map(|p| {
+            let p = p?;
+            let f = p.floor();
+            let t = (p - f) as f32;
+            let k = f as isize;
+            let n = n as isize;
+            let idx = |k: isize| -> Option<usize> {
+                if wraps {
+                    Some(k.rem_euclid(n) as usize)
+                } else {
+                    // Clamp half a cell beyond the edge onto the edge.
+                    Some(k.clamp(0, n - 1) as usize)
+                }
+            };
+            Some((idx(k)?, idx(k + 1)?, t))
+        })
+        .collect()
+}
+
+/// The separable fast path: per-column and per-row tables, then one
+/// bilinear blend per pixel with no per-pixel coordinate maths.
+fn sample_separable(grid: &Grid, frame: &TileFrame) -> Vec<f32> {
+    let n = frame.size as usize;
+    let cols = axis(
+        frame.lons().into_iter().map(|lon| grid.locate_lon(lon)),
+        grid.ni,
+        grid.wraps_globally(),
+    );
+    let rows = axis(
+        frame.lats().into_iter().map(|lat| grid.locate_lat(lat)),
+        grid.nj,
+        false,
+    );
+    let mut out = vec![f32::NAN; n * n];
+    for (py, row) in rows.iter().enumerate() {
+        let Some((j0, j1, tj)) = *row else { continue };
+        let (r0, r1) = (
+            &grid.values[j0 * grid.ni..(j0 + 1) * grid.ni],
+            &grid.values[j1 * grid.ni..(j1 + 1) * grid.ni],
+        );
+        let out_row = &mut out[py * n..(py + 1) * n];
+        for (o, col) in out_row.iter_mut().zip(&cols) {
+            let Some((i0, i1, ti)) = *col else { continue };
+            let (a, b, c, d) = (r0[i0], r0[i1], r1[i0], r1[i1]);
+            let top = a + (b - a) * ti;
+            let bottom = c + (d - c) * ti;
+            let v = top + (bottom - top) * tj;
+            // A missing neighbour poisons the blend: fall back to the nearest
+            // point, so data edges stay crisp instead of eroding.
+            *o = if v.is_nan() {
+                let near = if tj < 0.5 { r0 } else { r1 };
+                near[if ti < 0.5 { i0 } else { i1 }]
+            } else {
+                v
+            };
+        }
+    }
+    out
+}
+
 /// The grid's value under every pixel of `frame`, row-major; NaN = no data.
 pub fn sample(grid: &Grid, frame: &TileFrame) -> Vec<f32> {
+    if grid.is_separable() {
+        return sample_separable(grid, frame);
+    }
     let coords = pixel_coords(grid, frame);
     coords
         .i

@@ -1,0 +1,99 @@
+//! One 256 px gradient tile from a cached grid: sample + style + encode,
+//! the work of every cache miss once the grid is decoded.
+
+use chrono::{TimeZone, Utc};
+use criterion::{Criterion, black_box, criterion_group, criterion_main};
+use protocol::style::{ColorMapName, StyleKind, Units};
+use protocol::{FieldRef, ImageFormat, Priority, RenderJob, StyleSpec, TileKey, TileMatrixSetId};
+use worker::data::{Grid, GridGeometry};
+use worker::render::{TileFrame, render_tile, sample};
+
+fn gfs_temperature() -> Grid {
+    let (ni, nj) = (1440, 721);
+    let mut values = Vec::with_capacity(ni * nj);
+    for j in 0..nj {
+        let lat = 90.0 - j as f32 * 0.25;
+        for i in 0..ni {
+            let lon = i as f32 * 0.25;
+            values.push(
+                300.0 - lat.abs() * 0.6
+                    + 5.0 * (lon.to_radians() * 3.0).sin() * (lat.to_radians() * 2.0).cos(),
+            );
+        }
+    }
+    let geometry = GridGeometry::LatLon {
+        lon0: 0.0,
+        lat0: 90.0,
+        dlon: 0.25,
+        dlat: -0.25,
+    };
+    Grid {
+        ni,
+        nj,
+        values,
+        geometry,
+        winds_grid_relative: false,
+    }
+}
+
+fn job(tms: TileMatrixSetId, z: u8, x: u32, y: u32) -> RenderJob {
+    let run = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
+    let key = TileKey {
+        layer: "gfs_TMP_2m".into(),
+        style: "gradient".into(),
+        style_params: String::new(),
+        tms,
+        z,
+        x,
+        y,
+        tile_size: 256,
+        run,
+        valid: run,
+        elevation: None,
+        format: ImageFormat::Png,
+    };
+    let style = StyleSpec {
+        kind: StyleKind::Gradient,
+        colormap: ColorMapName::Temperature,
+        range: (-40.0, 45.0),
+        data_units: Units::Kelvin,
+        display_units: Units::Celsius,
+        bands: None,
+        above_max: None,
+        below_min: None,
+        transparent_below: None,
+    };
+    let source = FieldRef {
+        object_key: "k".into(),
+        offset: 0,
+        length: 0,
+        submessage: 0,
+    };
+    RenderJob::new(key, vec![source], style, Priority::Interactive)
+}
+
+fn tile(c: &mut Criterion) {
+    let grid = gfs_temperature();
+    let mercator = job(TileMatrixSetId::WebMercatorQuad, 4, 3, 5);
+    c.bench_function(
+        "gradient tile 256px mercator z4 (sample+style+encode)",
+        |b| b.iter(|| render_tile(&[&grid], black_box(&mercator)).expect("render")),
+    );
+    let crs84 = job(TileMatrixSetId::WorldCRS84Quad, 3, 9, 2);
+    c.bench_function("gradient tile 256px crs84 z3 (sample+style+encode)", |b| {
+        b.iter(|| render_tile(&[&grid], black_box(&crs84)).expect("render"))
+    });
+    let frame = TileFrame {
+        tms: TileMatrixSetId::WebMercatorQuad,
+        z: 4,
+        x: 3,
+        y: 5,
+        size: 256,
+    };
+    c.bench_function("sample only 256px mercator z4", |b| {
+        b.iter(|| sample::sample(&grid, black_box(&frame)))
+    });
+}
+
+criterion_group!(benches, tile);
+criterion_main!(benches);
