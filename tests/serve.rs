@@ -372,3 +372,70 @@ async fn a_corrupt_file_is_rejected_by_name_and_the_rest_keeps_serving() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("good.grib2: 5 fields"));
 }
+
+#[tokio::test]
+async fn wind_layers_pair_u_and_v_and_draw_the_speed() {
+    let server = Server::start(demo_data(), &[]);
+    let (status, _, body) = get(&format!("{}/api/layers", server.url)).await;
+    assert_eq!(status, 200);
+    let layers: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    assert!(
+        layers
+            .as_array()
+            .expect("list")
+            .iter()
+            .any(|l| l["name"] == "gfs_WIND_10m")
+    );
+
+    let (status, _, body) = get(&format!(
+        "{}/tiles/gfs_WIND_10m/gradient/1/0/0.png?forecast=0",
+        server.url
+    ))
+    .await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let (_, _, pixels) = rgba(&body);
+    let file = std::fs::read(find_file(demo_data(), "f000")).expect("f000");
+    let (u, v) = (
+        worker::data::decode_message(&file, 2).expect("u"),
+        worker::data::decode_message(&file, 3).expect("v"),
+    );
+    // Knots on the wind ramp over 0..80 kt, as the wind layer prescribes.
+    let gradient = Gradient::new(&StyleSpec {
+        kind: StyleKind::Gradient,
+        colormap: protocol::style::ColorMapName::Wind,
+        range: (0.0, 80.0),
+        data_units: Units::MetresPerSecond,
+        display_units: Units::Knots,
+        bands: None,
+        above_max: None,
+        below_min: None,
+        transparent_below: None,
+    });
+    let tms = TileMatrixSetId::WebMercatorQuad;
+    let (lons, lats) = (tms.pixel_lons(1, 0, 256), tms.pixel_lats(1, 0, 256));
+    for (px, py) in [(40usize, 60usize), (128, 128), (220, 200)] {
+        let (i, j) = u.locate(lons[px], lats[py]).expect("global");
+        let (i0, j0) = (i.floor() as usize, j.floor() as usize);
+        let speeds: Vec<f32> = [
+            (i0, j0),
+            ((i0 + 1) % u.ni, j0),
+            (i0, j0 + 1),
+            ((i0 + 1) % u.ni, j0 + 1),
+        ]
+        .iter()
+        .map(|&(a, b)| u.value(a, b).hypot(v.value(a, b)))
+        .collect();
+        let hi = speeds.iter().fold(0f32, |a, &s| a.max(s));
+        // Interpolated components can cancel (down to calm) but never exceed
+        // the fastest corner.
+        let allowed: Vec<_> = (0..=800)
+            .map(|k| gradient.color(hi * 1.0001 * k as f32 / 800.0))
+            .collect();
+        let k = (py * 256 + px) * 4;
+        let got: [u8; 4] = pixels[k..k + 4].try_into().unwrap();
+        assert!(
+            allowed.contains(&got),
+            "pixel ({px},{py}) {got:?} is not a speed colour of 0..{hi} m/s"
+        );
+    }
+}

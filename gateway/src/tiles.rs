@@ -114,6 +114,25 @@ pub fn plan(state: &GatewayState, req: &TileRequest) -> Result<(RenderJob, bool)
         elevation: field.elevation.clone(),
         format: req.format,
     };
+    let mut sources = vec![field.source.clone()];
+    if let Some(pair) = &layer.info.pair {
+        // The v component of the same run, time and level.
+        let id = protocol::catalog::FieldId {
+            run: field.run,
+            valid: field.valid,
+            elevation: field.elevation.clone(),
+        };
+        let v = catalog
+            .layer(pair)
+            .and_then(|l| l.fields.get(&id))
+            .ok_or_else(|| {
+                OgcError::invalid_parameter(
+                    "time",
+                    format!("{} has no v component for this time", req.layer),
+                )
+            })?;
+        sources.push(v.source.clone());
+    }
     let immutable = req.dims.run.is_some()
         || layer.info.kind == protocol::catalog::LayerKind::Observation && req.dims.time.is_some();
     Ok((

@@ -96,6 +96,10 @@ pub struct LayerInfo {
     pub transparent_below: Option<f32>,
     /// Unit label of the elevation dimension, when the layer has one.
     pub elevation_units: Option<String>,
+    /// For vector layers (wind): the layer holding the v component. This
+    /// layer's own fields are the u component.
+    #[serde(default)]
+    pub pair: Option<String>,
 }
 
 /// Identifies a field within its layer.
@@ -363,6 +367,7 @@ mod tests {
             range: (-40.0, 45.0),
             transparent_below: None,
             elevation_units: None,
+            pair: None,
         }
     }
 

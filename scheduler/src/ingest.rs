@@ -15,7 +15,7 @@ use protocol::catalog::{FieldEntry, GridSummary, SharedCatalog};
 use protocol::layers::LayerCatalogue;
 use worker::data::index_fields;
 
-use crate::naming::name_field;
+use crate::naming::{name_field, vector_layer};
 
 /// Why a whole file was rejected.
 #[derive(Debug, thiserror::Error)]
@@ -131,6 +131,7 @@ impl Ingestor {
                 Ok(f) => {
                     let named = name_field(&self.layers, &f);
                     report.layers.insert(named.info.name.clone());
+                    let vector = vector_layer(&self.layers, &f, &named);
                     let entry = FieldEntry {
                         layer: named.info.name.clone(),
                         parameter: named.parameter,
@@ -151,6 +152,16 @@ impl Ingestor {
                             submessage: f.id.field as u32,
                         },
                     };
+                    if let Some(info) = vector {
+                        report.layers.insert(info.name.clone());
+                        additions.push((
+                            info.clone(),
+                            FieldEntry {
+                                layer: info.name,
+                                ..entry.clone()
+                            },
+                        ));
+                    }
                     additions.push((named.info, entry));
                 }
             }
@@ -158,7 +169,11 @@ impl Ingestor {
         for r in &report.rejected {
             tracing::warn!(rejected = %r, "field not ingested");
         }
-        report.fields_added = additions.len();
+        // Vector layers re-use their u fields: count each GRIB field once.
+        report.fields_added = additions
+            .iter()
+            .filter(|(info, _)| info.pair.is_none())
+            .count();
         self.catalog.update(|c| {
             for (info, entry) in additions {
                 c.insert(&info, entry);

@@ -119,6 +119,7 @@ pub fn name_field(catalogue: &LayerCatalogue, field: &FieldIndex) -> Named {
             .unwrap_or((0.0, 1.0)),
         transparent_below: rule.and_then(|r| r.transparent_below),
         elevation_units,
+        pair: None,
     };
     Named {
         info,
@@ -149,4 +150,45 @@ fn sanitize(s: &str) -> String {
             }
         })
         .collect()
+}
+
+/// Vector quantities stored as two scalar fields: (u codes, v codes, short
+/// name, long name).
+type VectorPair = ((u8, u8, u8), (u8, u8, u8), &'static str, &'static str);
+const VECTOR_PAIRS: [VectorPair; 1] = [((0, 2, 2), (0, 2, 3), "WIND", "Wind")];
+
+/// For a u-component field, the vector layer it anchors (`gfs_WIND_10m`
+/// for `gfs_UGRD_10m`), pointing at the v layer by name. Its fields are the
+/// u fields; the gateway finds the matching v field when it plans a render.
+pub fn vector_layer(
+    catalogue: &LayerCatalogue,
+    field: &FieldIndex,
+    u: &Named,
+) -> Option<LayerInfo> {
+    let codes = (field.discipline, field.category, field.number);
+    let (_, (vd, vc, vn), short, title) = VECTOR_PAIRS
+        .iter()
+        .find(|(u_codes, ..)| *u_codes == codes)?;
+    let v_field = FieldIndex {
+        discipline: *vd,
+        category: *vc,
+        number: *vn,
+        ..field.clone()
+    };
+    let v = name_field(catalogue, &v_field);
+    let name = u.info.name.replacen(
+        &format!("_{}", u.parameter.short_name),
+        &format!("_{short}"),
+        1,
+    );
+    Some(LayerInfo {
+        name,
+        title: u.info.title.replacen(&u.parameter.long_name, title, 1),
+        display_units: Units::Knots,
+        colormap: ColorMapName::Wind,
+        range: (0.0, 80.0),
+        transparent_below: None,
+        pair: Some(v.info.name),
+        ..u.info.clone()
+    })
 }

@@ -212,6 +212,7 @@ mod tests {
             range: (0.0, 1.0),
             transparent_below: None,
             elevation_units: None,
+            pair: None,
         };
         let field = FieldEntry {
             layer: "l".into(),

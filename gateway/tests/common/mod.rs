@@ -48,6 +48,7 @@ pub fn info(name: &str, title: &str, kind: LayerKind, elevation_units: Option<&s
         range: (-40.0, 45.0),
         transparent_below: None,
         elevation_units: elevation_units.map(str::to_owned),
+        pair: None,
     }
 }
 

@@ -28,10 +28,13 @@ pub fn render_tile(grids: &[&Grid], job: &RenderJob) -> Result<Vec<u8>, RenderEr
                 .first()
                 .ok_or_else(|| RenderError::Invalid("gradient needs one source field".into()))?;
             let gradient = Gradient::new(&job.style);
-            let indices: Vec<u8> = sample::sample(grid, &frame)
-                .into_iter()
-                .map(|v| gradient.index(v))
-                .collect();
+            let mut values = sample::sample(grid, &frame);
+            // A vector layer (u, v) is drawn as its magnitude.
+            if let Some(v_grid) = grids.get(1) {
+                let v = sample::sample(v_grid, &frame);
+                values.iter_mut().zip(v).for_each(|(u, v)| *u = u.hypot(v));
+            }
+            let indices: Vec<u8> = values.into_iter().map(|v| gradient.index(v)).collect();
             encode::encode_indexed_png(&indices, frame.size, frame.size, &gradient.palette)
                 .map_err(|e| RenderError::Internal(format!("png encode: {e}")))
         }
