@@ -1,0 +1,275 @@
+//! [`JetStreamQueue`]: the gateway's [`RenderQueue`] over NATS JetStream.
+//!
+//! A request for a key that is not already in flight in this gateway starts
+//! one *flight*: subscribe to the key's result subject, publish the job
+//! (`Nats-Msg-Id` = priority + key, so JetStream drops the same job from
+//! other gateways), then wait for the result until the deadline. Later
+//! requests for the same key join the flight's waiters. Flights run as
+//! their own tasks, so a client that hangs up does not cancel the
+//! subscription other waiters depend on.
+//!
+//! Duplicates: JetStream remembers message ids for the whole duplicate
+//! window, even after the job was rendered and removed. A publish that
+//! comes back `duplicate` therefore checks whether the original job is
+//! still in the stream; if it is gone, its result was already published
+//! (workers ack before they publish the result), so the job is published
+//! again under a fresh id.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_nats::jetstream::{self, context::PublishAckFuture, stream};
+use async_nats::{HeaderMap, connection::State};
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::StreamExt;
+use protocol::{RenderError, RenderJob, RenderQueue, codec};
+use tokio::sync::{Semaphore, oneshot};
+use tokio::time::Instant;
+
+use crate::wire::JobResult;
+use crate::{FarmConfig, FarmError, subjects, topology};
+
+type Reply = oneshot::Sender<Result<Bytes, RenderError>>;
+
+/// Counters of what the queue did, for metrics and tests.
+#[derive(Debug, Default)]
+pub struct QueueStats {
+    /// Jobs accepted by JetStream as new.
+    pub published: AtomicU64,
+    /// Publishes JetStream dropped as duplicates of a pending job.
+    pub duplicates: AtomicU64,
+    /// Duplicates of an already finished job, published again.
+    pub republished: AtomicU64,
+    /// Requests refused with `Overloaded` (too many waiters, NATS down,
+    /// stream full).
+    pub overloaded: AtomicU64,
+    /// Requests that got no result before the deadline.
+    pub timed_out: AtomicU64,
+    /// Fire-and-forget jobs dropped or refused.
+    pub enqueue_dropped: AtomicU64,
+}
+
+#[derive(Default)]
+struct Waiters {
+    by_key: HashMap<String, Vec<Reply>>,
+    count: usize,
+}
+
+struct Inner {
+    client: async_nats::Client,
+    js: jetstream::Context,
+    stream: stream::Stream,
+    config: FarmConfig,
+    waiters: Mutex<Waiters>,
+    enqueue_slots: Arc<Semaphore>,
+    runtime: tokio::runtime::Handle,
+    stats: QueueStats,
+}
+
+/// [`RenderQueue`] backed by the `WXFARM_JOBS` stream. Cheap to clone.
+#[derive(Clone)]
+pub struct JetStreamQueue {
+    inner: Arc<Inner>,
+}
+
+impl JetStreamQueue {
+    /// Creates the stream and consumers if needed and returns the queue.
+    /// Must be called inside a Tokio runtime (fire-and-forget publishes are
+    /// spawned on it).
+    pub async fn new(client: async_nats::Client, config: FarmConfig) -> Result<Self, FarmError> {
+        let js = topology::jetstream(client.clone(), config.publish_timeout);
+        let stream = topology::ensure_topology(&js, &config).await?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                client,
+                js,
+                stream,
+                enqueue_slots: Arc::new(Semaphore::new(config.max_enqueue_inflight.max(1))),
+                config,
+                waiters: Mutex::new(Waiters::default()),
+                runtime: tokio::runtime::Handle::current(),
+                stats: QueueStats::default(),
+            }),
+        })
+    }
+
+    /// What the queue did so far.
+    pub fn stats(&self) -> &QueueStats {
+        &self.inner.stats
+    }
+
+    /// Requests currently waiting for a result.
+    pub fn waiting(&self) -> usize {
+        self.inner.lock().count
+    }
+}
+
+#[async_trait]
+impl RenderQueue for JetStreamQueue {
+    async fn render(&self, job: RenderJob) -> Result<Bytes, RenderError> {
+        let inner = &self.inner;
+        if let Err(e) = inner.check_connected() {
+            inner.stats.overloaded.fetch_add(1, Ordering::Relaxed);
+            return Err(e);
+        }
+        let key = job.key.cache_key();
+        let (tx, rx) = oneshot::channel();
+        let first = {
+            let mut w = inner.lock();
+            if w.count >= inner.config.max_waiters {
+                drop(w);
+                inner.stats.overloaded.fetch_add(1, Ordering::Relaxed);
+                return Err(RenderError::Overloaded("too many requests waiting for renders".into()));
+            }
+            w.count += 1;
+            let list = w.by_key.entry(key.clone()).or_default();
+            list.push(tx);
+            list.len() == 1
+        };
+        if first {
+            let inner = self.inner.clone();
+            self.inner.runtime.spawn(async move {
+                let result = inner.fly(&job, &key).await;
+                inner.dispatch(&key, result);
+            });
+        }
+        // The flight answers by its deadline; the slack only guards against
+        // a flight task that died.
+        let slack = Duration::from_millis(500);
+        match tokio::time::timeout(inner.config.render_deadline + slack, rx).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(RenderError::Internal("render flight ended without a result".into())),
+            Err(_) => Err(RenderError::Timeout(inner.config.render_deadline.as_millis() as u64)),
+        }
+    }
+
+    fn enqueue(&self, job: RenderJob) -> bool {
+        let inner = &self.inner;
+        let permit = match inner.check_connected() {
+            Ok(()) => inner.enqueue_slots.clone().try_acquire_owned().ok(),
+            Err(_) => None,
+        };
+        let Some(permit) = permit else {
+            inner.stats.enqueue_dropped.fetch_add(1, Ordering::Relaxed);
+            return false;
+        };
+        let inner = self.inner.clone();
+        self.inner.runtime.spawn(async move {
+            let _permit = permit;
+            let key = job.key.cache_key();
+            let id = subjects::msg_id(job.priority, &key);
+            if let Err(e) = inner.publish(&job, &key, &id).await {
+                inner.stats.enqueue_dropped.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(%key, error = %e, "job not queued");
+            }
+        });
+        true
+    }
+}
+
+impl Inner {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Waiters> {
+        // The map stays consistent even if a holder panicked: every update
+        // is a single insert or remove.
+        self.waiters.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn check_connected(&self) -> Result<(), RenderError> {
+        match self.client.connection_state() {
+            State::Connected => Ok(()),
+            _ => Err(RenderError::Overloaded("render farm unreachable (NATS disconnected)".into())),
+        }
+    }
+
+    /// Subscribes, publishes and waits for `key`'s result.
+    async fn fly(&self, job: &RenderJob, key: &str) -> Result<Bytes, RenderError> {
+        let deadline = Instant::now() + self.config.render_deadline;
+        let overloaded = |e: &dyn std::fmt::Display| {
+            self.stats.overloaded.fetch_add(1, Ordering::Relaxed);
+            RenderError::Overloaded(format!("render farm unavailable: {e}"))
+        };
+        // Subscribe before publishing: the server handles one connection's
+        // messages in order, so the result cannot slip past us.
+        let mut results = self
+            .client
+            .subscribe(subjects::result_subject(key))
+            .await
+            .map_err(|e| overloaded(&e))?;
+        let id = subjects::msg_id(job.priority, key);
+        let ack = self.publish(job, key, &id).await.map_err(|e| overloaded(&e))?;
+        if ack.duplicate {
+            if self.job_pending(ack.sequence).await {
+                self.stats.duplicates.fetch_add(1, Ordering::Relaxed);
+            } else {
+                let fresh = format!("{id}#{}", self.client.new_inbox());
+                self.publish(job, key, &fresh).await.map_err(|e| overloaded(&e))?;
+                self.stats.republished.fetch_add(1, Ordering::Relaxed);
+            }
+        } else {
+            self.stats.published.fetch_add(1, Ordering::Relaxed);
+        }
+        loop {
+            let msg = match tokio::time::timeout_at(deadline, results.next()).await {
+                Ok(Some(msg)) => msg,
+                Ok(None) => return Err(RenderError::Internal("result subscription closed".into())),
+                Err(_) => {
+                    self.stats.timed_out.fetch_add(1, Ordering::Relaxed);
+                    return Err(RenderError::Timeout(self.config.render_deadline.as_millis() as u64));
+                }
+            };
+            match codec::decode::<JobResult>(&msg.payload) {
+                Ok(r) if r.key == key => return r.result,
+                Ok(_) => {} // another key with the same subject hash
+                Err(e) => tracing::warn!(%key, error = %e, "undecodable result ignored"),
+            }
+        }
+    }
+
+    /// Publishes `job` and waits for JetStream's ack, within the publish
+    /// timeout.
+    async fn publish(
+        &self,
+        job: &RenderJob,
+        key: &str,
+        msg_id: &str,
+    ) -> Result<jetstream::publish::PublishAck, FarmError> {
+        let payload = codec::encode(job)?;
+        let mut headers = HeaderMap::new();
+        headers.insert(async_nats::header::NATS_MESSAGE_ID, msg_id);
+        headers.insert(subjects::KEY_HEADER, key);
+        headers.insert(subjects::REPLY_HEADER, subjects::result_subject(key).as_str());
+        let send = async {
+            let ack: PublishAckFuture = self
+                .js
+                .publish_with_headers(subjects::job_subject(job.priority), headers, payload.into())
+                .await
+                .map_err(|e| FarmError::nats("publish job", e))?;
+            ack.await.map_err(|e| FarmError::nats("publish job", e))
+        };
+        tokio::time::timeout(self.config.publish_timeout, send)
+            .await
+            .map_err(|_| FarmError::Nats("publish job: no ack in time".into()))?
+    }
+
+    /// Whether the job stored at `seq` is still waiting or being rendered.
+    /// When unsure, says no: a second render is cheaper than a timeout.
+    async fn job_pending(&self, seq: u64) -> bool {
+        self.stream.get_raw_message(seq).await.is_ok()
+    }
+
+    /// Answers every waiter of `key` and forgets the flight.
+    fn dispatch(&self, key: &str, result: Result<Bytes, RenderError>) {
+        let replies = {
+            let mut w = self.lock();
+            let replies = w.by_key.remove(key).unwrap_or_default();
+            w.count = w.count.saturating_sub(replies.len());
+            replies
+        };
+        for reply in replies {
+            let _ = reply.send(result.clone()); // the client may have gone
+        }
+    }
+}

@@ -1,0 +1,299 @@
+//! The worker's side of the queue: pull jobs by priority, render, store in
+//! L2, ack, publish the result.
+//!
+//! A slot is taken *before* a job is fetched, and then the highest priority
+//! with a waiting job wins (interactive, prefetch, warm: a no-wait fetch on
+//! each in turn). Fetching ahead would hold jobs whose ack timers run while
+//! they wait, and would let a warm job take a slot an interactive one
+//! arrives for. With nothing waiting, the worker long-polls the interactive
+//! consumer for `idle_wait`, so a user's job starts at once and lower
+//! priorities are looked at again within `idle_wait`.
+//!
+//! Order per job: L2 put, ack, then publish the result. Acking before
+//! publishing is what lets a gateway whose publish was a duplicate tell a
+//! finished job (gone from the stream, result already sent) from a pending
+//! one (its result is still to come).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_nats::jetstream::{self, AckKind, consumer::PullConsumer};
+use bytes::Bytes;
+use futures::StreamExt;
+use protocol::{RenderError, RenderJob, TileStore, codec};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use worker::local_queue::JobRenderer;
+
+use crate::wire::JobResult;
+use crate::{FarmConfig, FarmError, subjects, topology};
+
+/// How a worker pulls and retries jobs.
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    /// Concurrent renders.
+    pub slots: usize,
+    /// Deliveries after which a failing job is terminated; must match the
+    /// consumers' `max_deliver`.
+    pub max_deliver: i64,
+    /// Long-poll on the interactive consumer when every queue is empty.
+    pub idle_wait: Duration,
+    /// Redelivery delay after a retryable failure.
+    pub retry_delay: Duration,
+    /// Interval of "still working" signals during a render, so a slow but
+    /// live render is not handed to another worker (keep below ack_wait).
+    pub progress_interval: Duration,
+    /// Longest a single render may take before it counts as failed.
+    pub render_timeout: Duration,
+}
+
+impl WorkerOptions {
+    /// Options matching `config`'s consumers, with `slots` renders.
+    pub fn from_config(config: &FarmConfig, slots: usize) -> Self {
+        Self {
+            slots: slots.max(1),
+            max_deliver: config.max_deliver,
+            idle_wait: Duration::from_millis(250),
+            retry_delay: Duration::from_millis(500),
+            progress_interval: config.ack_wait / 2,
+            render_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Counters of what a worker did, for metrics and tests.
+#[derive(Debug, Default)]
+pub struct WorkerStats {
+    /// Jobs rendered successfully.
+    pub rendered: AtomicU64,
+    /// Render attempts that failed.
+    pub failed: AtomicU64,
+    /// Jobs given up on (terminal error or out of deliveries).
+    pub terminated: AtomicU64,
+    /// Jobs handed back for another attempt.
+    pub retried: AtomicU64,
+    /// Jobs answered from L2 without rendering.
+    pub l2_hits: AtomicU64,
+    /// Messages that were not decodable jobs.
+    pub bad_jobs: AtomicU64,
+}
+
+/// Runs a worker until the task is dropped or NATS lookups fail at
+/// start-up. Aborting the task aborts its renders too (their jobs are then
+/// redelivered after `ack_wait`). Call [`topology::ensure_topology`] first.
+pub async fn run_worker(
+    js: jetstream::Context,
+    renderer: Arc<dyn JobRenderer>,
+    l2: Option<Arc<dyn TileStore>>,
+    opts: WorkerOptions,
+    stats: Arc<WorkerStats>,
+) -> Result<(), FarmError> {
+    let stream = js
+        .get_stream(subjects::JOB_STREAM)
+        .await
+        .map_err(|e| FarmError::nats("get job stream", e))?;
+    let consumers = topology::consumers(&stream).await?;
+    let ctx = Arc::new(JobContext {
+        client: js.client(),
+        renderer,
+        l2,
+        opts,
+        stats,
+    });
+    let slots = Arc::new(Semaphore::new(ctx.opts.slots));
+    // Owning the render tasks here means dropping this future ends them.
+    let mut tasks = JoinSet::new();
+    loop {
+        let Ok(permit) = slots.clone().acquire_owned().await else {
+            return Ok(());
+        };
+        while tasks.try_join_next().is_some() {}
+        match next_job(&consumers, ctx.opts.idle_wait).await {
+            Ok(Some(msg)) => {
+                let ctx = ctx.clone();
+                tasks.spawn(async move {
+                    ctx.handle(msg).await;
+                    drop(permit);
+                });
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "fetching jobs failed; retrying");
+                tokio::time::sleep(ctx.opts.retry_delay).await;
+            }
+        }
+    }
+}
+
+/// The next job by priority, or `None` after `idle_wait` without one.
+async fn next_job(
+    consumers: &[PullConsumer; 3],
+    idle_wait: Duration,
+) -> Result<Option<jetstream::Message>, FarmError> {
+    // Bounds each request so a connection lost mid-fetch cannot hang us.
+    let guard = idle_wait + Duration::from_secs(2);
+    for c in consumers {
+        let batch = c.fetch().max_messages(1).messages();
+        if let Some(msg) = first(guard, batch).await? {
+            return Ok(Some(msg));
+        }
+    }
+    let batch = consumers[0].batch().max_messages(1).expires(idle_wait).messages();
+    first(guard, batch).await
+}
+
+async fn first<E: std::fmt::Display>(
+    guard: Duration,
+    batch: impl Future<Output = Result<jetstream::consumer::pull::Batch, E>>,
+) -> Result<Option<jetstream::Message>, FarmError> {
+    let fetch = async {
+        let mut batch = batch.await.map_err(|e| FarmError::nats("fetch", e))?;
+        match batch.next().await {
+            Some(Ok(msg)) => Ok(Some(msg)),
+            Some(Err(e)) => Err(FarmError::nats("fetch", e)),
+            None => Ok(None),
+        }
+    };
+    tokio::time::timeout(guard, fetch)
+        .await
+        .map_err(|_| FarmError::Nats("fetch: no answer".into()))?
+}
+
+struct JobContext {
+    client: async_nats::Client,
+    renderer: Arc<dyn JobRenderer>,
+    l2: Option<Arc<dyn TileStore>>,
+    opts: WorkerOptions,
+    stats: Arc<WorkerStats>,
+}
+
+/// Errors that another attempt cannot fix.
+fn is_terminal(e: &RenderError) -> bool {
+    matches!(e, RenderError::Data(_) | RenderError::Invalid(_))
+}
+
+impl JobContext {
+    async fn handle(&self, msg: jetstream::Message) {
+        let delivered = msg.info().map(|i| i.delivered).unwrap_or(1);
+        let job: RenderJob = match codec::decode(&msg.payload) {
+            Ok(job) => job,
+            Err(e) => {
+                self.stats.bad_jobs.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(subject = %msg.subject, error = %e, "undecodable job terminated");
+                self.settle(&msg, AckKind::Term).await;
+                // Whoever waits for it learns now rather than at the deadline.
+                let key = msg.headers.as_ref().and_then(|h| h.get(subjects::KEY_HEADER));
+                if let Some(key) = key {
+                    let err = RenderError::Invalid(format!("undecodable job: {e}"));
+                    self.publish_result(key.as_str(), Err(err)).await;
+                }
+                return;
+            }
+        };
+        let key = job.key.cache_key();
+        match self.produce(&msg, &job, &key).await {
+            Ok(bytes) => {
+                self.settle(&msg, AckKind::Ack).await;
+                self.publish_result(&key, Ok(bytes)).await;
+            }
+            Err(e) if is_terminal(&e) || delivered >= self.opts.max_deliver => {
+                self.stats.terminated.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(%key, delivered, error = %e, "job given up");
+                self.settle(&msg, AckKind::Term).await;
+                self.publish_result(&key, Err(e)).await;
+            }
+            Err(e) => {
+                self.stats.retried.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(%key, delivered, error = %e, "render failed; will retry");
+                self.settle(&msg, AckKind::Nak(Some(self.opts.retry_delay))).await;
+            }
+        }
+    }
+
+    /// The tile from L2 when an earlier job stored it, else rendered (and
+    /// stored).
+    async fn produce(
+        &self,
+        msg: &jetstream::Message,
+        job: &RenderJob,
+        key: &str,
+    ) -> Result<Bytes, RenderError> {
+        if let Some(l2) = &self.l2
+            && let Ok(Some(bytes)) = l2.get(key).await
+        {
+            self.stats.l2_hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(bytes);
+        }
+        let result = self.render_keeping_alive(msg, job).await;
+        match &result {
+            Ok(bytes) => {
+                self.stats.rendered.fetch_add(1, Ordering::Relaxed);
+                if let Some(l2) = &self.l2 {
+                    l2.put(key, bytes.clone()).await;
+                }
+            }
+            Err(_) => {
+                self.stats.failed.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        result
+    }
+
+    /// Renders, telling JetStream the job is in progress every
+    /// `progress_interval` so it is not redelivered while we work.
+    async fn render_keeping_alive(
+        &self,
+        msg: &jetstream::Message,
+        job: &RenderJob,
+    ) -> Result<Bytes, RenderError> {
+        let render = tokio::time::timeout(self.opts.render_timeout, self.renderer.render(job));
+        tokio::pin!(render);
+        let period = self.opts.progress_interval.max(Duration::from_millis(100));
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        loop {
+            tokio::select! {
+                r = &mut render => {
+                    return r.unwrap_or(Err(RenderError::Timeout(
+                        self.opts.render_timeout.as_millis() as u64,
+                    )));
+                }
+                _ = ticks.tick() => {
+                    if let Err(e) = msg.ack_with(AckKind::Progress).await {
+                        tracing::debug!(error = %e, "progress signal failed");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Acks, naks or terminates; waits for the server's confirmation of
+    /// acks and terminations (see the module docs for why).
+    async fn settle(&self, msg: &jetstream::Message, kind: AckKind) {
+        let r = match kind {
+            AckKind::Ack | AckKind::Term => msg.double_ack_with(kind).await,
+            _ => msg.ack_with(kind).await,
+        };
+        if let Err(e) = r {
+            // The job will be redelivered after ack_wait; L2 has the tile.
+            tracing::warn!(subject = %msg.subject, error = %e, "ack failed");
+        }
+    }
+
+    async fn publish_result(&self, key: &str, result: Result<Bytes, RenderError>) {
+        let payload = match codec::encode(&JobResult::new(key.to_owned(), result)) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(%key, error = %e, "result not encodable");
+                return;
+            }
+        };
+        if let Err(e) = self
+            .client
+            .publish(subjects::result_subject(key), payload.into())
+            .await
+        {
+            tracing::warn!(%key, error = %e, "result not published");
+        }
+    }
+}

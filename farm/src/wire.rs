@@ -1,0 +1,50 @@
+//! Messages the farm adds to the protocol's wire format: the result of a
+//! job, published by the worker on the job's result subject.
+
+use bytes::Bytes;
+use protocol::RenderError;
+use serde::{Deserialize, Serialize};
+
+/// Wire-format version of [`JobResult`].
+pub const RESULT_VERSION: u16 = 1;
+
+/// What became of one job, MessagePack-encoded via `protocol::codec`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobResult {
+    /// [`RESULT_VERSION`] of the sender.
+    pub version: u16,
+    /// The tile's cache key (result subjects are hashes of it; receivers
+    /// compare this to drop the rare hash collision).
+    pub key: String,
+    /// The encoded tile, or why there is none.
+    pub result: Result<Bytes, RenderError>,
+}
+
+impl JobResult {
+    /// A result of the current version.
+    pub fn new(key: String, result: Result<Bytes, RenderError>) -> Self {
+        Self {
+            version: RESULT_VERSION,
+            key,
+            result,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use protocol::codec;
+
+    #[test]
+    fn results_round_trip() {
+        for r in [
+            Ok(Bytes::from_static(b"\x89PNG")),
+            Err(RenderError::Data("gone".into())),
+        ] {
+            let m = JobResult::new("k".into(), r);
+            let back: JobResult = codec::decode(&codec::encode(&m).unwrap()).unwrap();
+            assert_eq!(back, m);
+        }
+    }
+}
