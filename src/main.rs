@@ -1,7 +1,9 @@
 //! `wxfarm`: one binary, one role per subcommand.
 
 mod inspect;
+mod roles;
 mod serve;
+mod store;
 mod telemetry;
 
 use std::path::PathBuf;
@@ -23,6 +25,12 @@ struct Cli {
 enum Command {
     /// Run every role in one process on a local data folder.
     Serve(serve::ServeArgs),
+    /// HTTP gateway of a farm (NATS JetStream, Redis, catalog in NATS KV).
+    Gateway(roles::gateway::GatewayArgs),
+    /// Render worker of a farm.
+    Worker(roles::worker::WorkerArgs),
+    /// Scheduler of a farm: ingest events, catalog, warming.
+    Scheduler(roles::scheduler::SchedulerArgs),
     /// Add GRIB2 files (optionally .gz/.xz) to a data folder's catalog.
     Ingest(serve::IngestArgs),
     /// List a GRIB2 file's fields, or dump one field's values.
@@ -46,6 +54,9 @@ fn main() -> Result<()> {
     init_tracing(&cli.log_format);
     match cli.command {
         Command::Serve(args) => runtime()?.block_on(serve::serve(args)),
+        Command::Gateway(args) => runtime()?.block_on(roles::gateway::run(args)),
+        Command::Worker(args) => runtime()?.block_on(roles::worker::run(args)),
+        Command::Scheduler(args) => runtime()?.block_on(roles::scheduler::run(args)),
         Command::Ingest(args) => runtime()?.block_on(serve::ingest(args)),
         Command::Inspect(args) => inspect::run(&args),
         Command::DemoData {

@@ -60,7 +60,7 @@ pub struct IngestArgs {
     layers: Option<PathBuf>,
 }
 
-fn layer_catalogue(extra: Option<&Path>) -> Result<LayerCatalogue> {
+pub fn layer_catalogue(extra: Option<&Path>) -> Result<LayerCatalogue> {
     let mut layers = LayerCatalogue::builtin();
     if let Some(p) = extra {
         let text =

@@ -15,6 +15,7 @@
 //! gateway waiting for a key receives the result even when JetStream dropped
 //! its publish as a duplicate of another gateway's.
 
+pub mod catalog_kv;
 pub mod config;
 pub mod error;
 pub mod jetstream_queue;

@@ -65,6 +65,12 @@ pub struct TileResponse {
 
 /// Builds the resolved key and job for a request.
 pub fn plan(state: &GatewayState, req: &TileRequest) -> Result<(RenderJob, bool), OgcError> {
+    plan_in(&state.catalog.snapshot(), req)
+}
+
+/// [`plan`] against a given catalog version. The scheduler uses it for
+/// warming, so warmed tiles carry exactly the keys gateways will ask for.
+pub fn plan_in(catalog: &protocol::Catalog, req: &TileRequest) -> Result<(RenderJob, bool), OgcError> {
     let z = u8::try_from(req.z)
         .ok()
         .filter(|&z| z <= protocol::tms::MAX_ZOOM)
@@ -94,7 +100,6 @@ pub fn plan(state: &GatewayState, req: &TileRequest) -> Result<(RenderJob, bool)
             ),
         ));
     }
-    let catalog = state.catalog.snapshot();
     let layer = catalog
         .layer(&req.layer)
         .ok_or_else(|| OgcError::unknown_layer(&req.layer))?;

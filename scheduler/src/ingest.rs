@@ -11,7 +11,7 @@ use bytes::Bytes;
 use object_store::path::Path;
 use object_store::{ObjectStore, PutPayload};
 use protocol::FieldRef;
-use protocol::catalog::{FieldEntry, GridSummary, SharedCatalog};
+use protocol::catalog::{FieldEntry, FieldId, GridSummary, LayerInfo, SharedCatalog};
 use protocol::layers::LayerCatalogue;
 use worker::data::index_fields;
 
@@ -37,6 +37,8 @@ pub struct IngestReport {
     pub layers: BTreeSet<String>,
     /// Fields skipped, each naming the file, message and reason.
     pub rejected: Vec<String>,
+    /// The fields added, by layer (for warming).
+    pub fields: Vec<(String, FieldId)>,
 }
 
 /// Ingests objects of one store into one catalog.
@@ -74,14 +76,17 @@ impl Ingestor {
         let key = object_key(name)?;
         let (key, bytes) = decompress(&key, bytes)?;
         let path = Path::parse(&key).map_err(|_| IngestError::BadName { name: key.clone() })?;
+        // Index before storing: a file we cannot serve never enters the store.
+        let (report, additions) = self.index(&key, bytes.clone()).await?;
         self.store
-            .put(&path, PutPayload::from_bytes(bytes.clone()))
+            .put(&path, PutPayload::from_bytes(bytes))
             .await
             .map_err(|e| IngestError::Read {
                 key: key.clone(),
                 message: e.to_string(),
             })?;
-        self.index(&key, bytes).await
+        self.commit(additions);
+        Ok(report)
     }
 
     /// Ingests an object already in the store (decompressing `.gz`/`.xz`
@@ -105,10 +110,21 @@ impl Ingestor {
         if is_compressed(key) {
             return self.ingest_bytes(key, bytes).await;
         }
-        self.index(key, bytes).await
+        let (report, additions) = self.index(key, bytes).await?;
+        self.commit(additions);
+        Ok(report)
     }
 
-    async fn index(&self, key: &str, bytes: Bytes) -> Result<IngestReport, IngestError> {
+    fn commit(&self, additions: Vec<(LayerInfo, FieldEntry)>) {
+        self.catalog.update(|c| {
+            for (info, entry) in additions {
+                c.insert(&info, entry);
+            }
+        });
+    }
+
+    /// Indexes `bytes` into catalog entries without applying them.
+    async fn index(&self, key: &str, bytes: Bytes) -> Result<(IngestReport, Vec<(LayerInfo, FieldEntry)>), IngestError> {
         let k = key.to_owned();
         let indexed = tokio::task::spawn_blocking(move || index_fields(&bytes))
             .await
@@ -174,12 +190,11 @@ impl Ingestor {
             .iter()
             .filter(|(info, _)| info.pair.is_none())
             .count();
-        self.catalog.update(|c| {
-            for (info, entry) in additions {
-                c.insert(&info, entry);
-            }
-        });
-        Ok(report)
+        report.fields = additions
+            .iter()
+            .map(|(info, e)| (info.name.clone(), FieldId { run: e.run, valid: e.valid, elevation: e.elevation.clone() }))
+            .collect();
+        Ok((report, additions))
     }
 
     /// Ingests every object under `prefix` not yet in the catalog (and not

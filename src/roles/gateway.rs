@@ -1,0 +1,73 @@
+//! `wxfarm gateway`: HTTP in front of the farm. L1 in-process, L2 Redis,
+//! misses rendered through JetStream; the catalog followed from NATS KV.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use protocol::catalog::SharedCatalog;
+
+use super::FarmArgs;
+
+#[derive(Args)]
+pub struct GatewayArgs {
+    #[command(flatten)]
+    farm: FarmArgs,
+    #[arg(long, default_value = "0.0.0.0:8080", env = "WXFARM_LISTEN")]
+    listen: SocketAddr,
+    #[arg(long, env = "WXFARM_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// L1 tile cache size.
+    #[arg(long, default_value_t = 256)]
+    tile_cache_mb: u64,
+}
+
+pub async fn run(args: GatewayArgs) -> Result<()> {
+    let metrics = crate::telemetry::install_metrics()?;
+    let config = args.farm.config();
+    let (client, js) = super::connect(&config).await?;
+    let catalog = SharedCatalog::default();
+    let kv = farm::catalog_kv::open(&js).await.context("catalog bucket")?;
+    let loaded = farm::catalog_kv::load(&kv).await.context("loading the catalog")?;
+    let n_layers = loaded.layers.len();
+    catalog.update(|c| *c = loaded);
+    follow_catalog(kv, catalog.clone());
+
+    let queue = farm::JetStreamQueue::new(client, config.clone()).await.context("job queue")?;
+    let l2 = super::l2(&config)?;
+    let state = gateway::GatewayState {
+        catalog,
+        queue: Arc::new(queue),
+        tiles: gateway::TileCache::new(args.tile_cache_mb << 20, Duration::from_secs(6 * 3600)),
+        l2: l2.map(|s| s as Arc<dyn protocol::TileStore>),
+        config: Arc::new(gateway::GatewayConfig {
+            public_url: args.public_url,
+            render_timeout: config.render_deadline,
+            ..Default::default()
+        }),
+    };
+    let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, layers = n_layers, "gateway serving");
+    println!("listening on http://{addr}");
+    axum::serve(listener, gateway::router(state).merge(crate::telemetry::metrics_route(metrics)))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
+
+/// Keeps `catalog` equal to the KV bucket, re-watching after failures.
+fn follow_catalog(kv: async_nats::jetstream::kv::Store, catalog: SharedCatalog) {
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = farm::catalog_kv::watch(&kv, &catalog).await {
+                tracing::warn!(error = %e, "catalog watch ended; retrying");
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    });
+}

@@ -1,0 +1,84 @@
+//! The distributed roles: `gateway`, `worker`, `scheduler`, each its own
+//! process, cooperating through NATS JetStream (jobs, catalog), Redis (L2)
+//! and an object store.
+
+pub mod gateway;
+pub mod scheduler;
+pub mod worker;
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use async_nats::jetstream;
+use clap::Args;
+use farm::FarmConfig;
+
+/// Endpoints and limits shared by the distributed roles.
+#[derive(Args, Debug, Clone)]
+pub struct FarmArgs {
+    /// NATS server URL(s), comma-separated.
+    #[arg(long, env = "WXFARM_NATS", default_value = "nats://127.0.0.1:4222")]
+    pub nats: String,
+    /// Redis URL(s) for the L2 tile cache; several = Redis Cluster seeds.
+    #[arg(long, env = "WXFARM_REDIS", value_delimiter = ',')]
+    pub redis: Vec<String>,
+    /// Seconds a delivered job may stay unacknowledged before redelivery.
+    #[arg(long, default_value_t = 10)]
+    pub ack_wait_secs: u64,
+    /// Deliveries of a job before it is given up with an error.
+    #[arg(long, default_value_t = 3)]
+    pub max_deliver: i64,
+    /// How long a request waits for its render (milliseconds).
+    #[arg(long, default_value_t = 10_000)]
+    pub render_deadline_ms: u64,
+    /// Keep queued jobs in memory rather than on disk.
+    #[arg(long)]
+    pub memory_queue: bool,
+}
+
+impl FarmArgs {
+    pub fn config(&self) -> FarmConfig {
+        FarmConfig {
+            nats_url: self.nats.clone(),
+            redis_urls: self.redis.clone(),
+            ack_wait: Duration::from_secs(self.ack_wait_secs.max(1)),
+            max_deliver: self.max_deliver.max(1),
+            render_deadline: Duration::from_millis(self.render_deadline_ms),
+            memory_storage: self.memory_queue,
+            ..FarmConfig::default()
+        }
+    }
+}
+
+/// Connects to NATS and makes sure the job stream and consumers exist.
+pub async fn connect(config: &FarmConfig) -> Result<(async_nats::Client, jetstream::Context)> {
+    let client = farm::topology::connect(config).await.with_context(|| format!("connecting to NATS at {}", config.nats_url))?;
+    let js = farm::topology::jetstream(client.clone(), Duration::from_secs(5));
+    farm::topology::ensure_topology(&js, config).await.context("setting up the job stream")?;
+    Ok((client, js))
+}
+
+/// The L2 store, when Redis is configured.
+pub fn l2(config: &FarmConfig) -> Result<Option<std::sync::Arc<farm::RedisTileStore>>> {
+    if config.redis_urls.is_empty() {
+        return Ok(None);
+    }
+    let store = farm::RedisTileStore::new(&config.redis_urls, config.redis_ttl, config.redis_timeout).context("Redis")?;
+    Ok(Some(std::sync::Arc::new(store)))
+}
+
+/// Serves `/metrics` (and `/healthz`) on `addr`, for roles without HTTP.
+pub async fn serve_metrics(addr: std::net::SocketAddr, handle: metrics_exporter_prometheus::PrometheusHandle) -> Result<()> {
+    let app = crate::telemetry::metrics_route(handle).route("/healthz", axum::routing::get(|| async { "ok" }));
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+    tracing::info!(addr = %listener.local_addr()?, "metrics");
+    axum::serve(listener, app).await?;
+    Ok(())
+}
+
+/// An ingest notification: an object to (re)index.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct IngestEvent {
+    pub version: u16,
+    pub object_key: String,
+}

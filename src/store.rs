@@ -1,0 +1,58 @@
+//! Choosing the object store: a local folder, or an S3-compatible bucket.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use object_store::ObjectStore;
+use object_store::aws::AmazonS3Builder;
+use object_store::local::LocalFileSystem;
+
+/// Where GRIB files live. Credentials for S3 come from the usual
+/// `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` environment variables.
+#[derive(Args, Debug, Clone)]
+pub struct StoreArgs {
+    /// A local folder as the object store.
+    #[arg(long, env = "WXFARM_DATA", conflicts_with = "s3_bucket")]
+    pub data: Option<PathBuf>,
+    /// S3 bucket holding the GRIB files.
+    #[arg(long, env = "WXFARM_S3_BUCKET")]
+    pub s3_bucket: Option<String>,
+    /// S3-compatible endpoint (MinIO, moto, Ceph…); AWS when unset.
+    #[arg(long, env = "WXFARM_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+    #[arg(long, env = "AWS_REGION", default_value = "us-east-1")]
+    pub s3_region: String,
+}
+
+impl StoreArgs {
+    pub fn open(&self) -> Result<Arc<dyn ObjectStore>> {
+        match (&self.data, &self.s3_bucket) {
+            (Some(dir), None) => {
+                std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+                Ok(Arc::new(LocalFileSystem::new_with_prefix(dir).with_context(|| format!("opening {}", dir.display()))?))
+            }
+            (None, Some(bucket)) => {
+                let mut b = AmazonS3Builder::from_env().with_bucket_name(bucket).with_region(&self.s3_region);
+                if let Some(endpoint) = &self.s3_endpoint {
+                    b = b
+                        .with_endpoint(endpoint)
+                        .with_allow_http(endpoint.starts_with("http://"))
+                        .with_virtual_hosted_style_request(false);
+                }
+                Ok(Arc::new(b.build().with_context(|| format!("S3 bucket {bucket}"))?))
+            }
+            _ => bail!("give the object store: --data DIR or --s3-bucket NAME"),
+        }
+    }
+
+    /// A printable description, for logs.
+    pub fn describe(&self) -> String {
+        match (&self.data, &self.s3_bucket) {
+            (Some(d), _) => d.display().to_string(),
+            (_, Some(b)) => format!("s3://{b} at {}", self.s3_endpoint.as_deref().unwrap_or("AWS")),
+            _ => "(none)".into(),
+        }
+    }
+}
