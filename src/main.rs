@@ -1,6 +1,7 @@
 //! `wxfarm`: one binary, one role per subcommand.
 
 mod inspect;
+mod launcher;
 mod roles;
 mod serve;
 mod store;
@@ -31,6 +32,9 @@ enum Command {
     Worker(roles::worker::WorkerArgs),
     /// Scheduler of a farm: ingest events, catalog, warming.
     Scheduler(roles::scheduler::SchedulerArgs),
+    /// Start or stop a whole farm on loopback (no Docker needed).
+    #[command(subcommand)]
+    Farm(launcher::FarmCommand),
     /// Add GRIB2 files (optionally .gz/.xz) to a data folder's catalog.
     Ingest(serve::IngestArgs),
     /// List a GRIB2 file's fields, or dump one field's values.
@@ -57,6 +61,7 @@ fn main() -> Result<()> {
         Command::Gateway(args) => runtime()?.block_on(roles::gateway::run(args)),
         Command::Worker(args) => runtime()?.block_on(roles::worker::run(args)),
         Command::Scheduler(args) => runtime()?.block_on(roles::scheduler::run(args)),
+        Command::Farm(cmd) => launcher::run(cmd),
         Command::Ingest(args) => runtime()?.block_on(serve::ingest(args)),
         Command::Inspect(args) => inspect::run(&args),
         Command::DemoData {

@@ -53,9 +53,13 @@ pub struct IngestArgs {
     /// GRIB2 files (.gz/.xz are decompressed).
     #[arg(required = true)]
     paths: Vec<PathBuf>,
-    /// Data folder to add them to (a running `serve` on it picks them up).
-    #[arg(long, default_value = "data-demo")]
-    data: PathBuf,
+    /// Where to add them: `--data DIR` (a running `serve` on it picks them
+    /// up; default `data-demo`) or an S3 bucket.
+    #[command(flatten)]
+    store: crate::store::StoreArgs,
+    /// Announce each file to a farm's scheduler over this NATS server.
+    #[arg(long, env = "WXFARM_NATS")]
+    nats: Option<String>,
     #[arg(long)]
     layers: Option<PathBuf>,
 }
@@ -166,8 +170,15 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     Ok(())
 }
 
-pub async fn ingest(args: IngestArgs) -> Result<()> {
-    let store = local_store(&args.data)?;
+pub async fn ingest(mut args: IngestArgs) -> Result<()> {
+    if args.store.data.is_none() && args.store.s3_bucket.is_none() {
+        args.store.data = Some(PathBuf::from("data-demo"));
+    }
+    let store = args.store.open()?;
+    let nats = match &args.nats {
+        Some(url) => Some(async_nats::connect(url.as_str()).await.with_context(|| format!("connecting to NATS at {url}"))?),
+        None => None,
+    };
     let ingestor = Ingestor::new(
         store,
         layer_catalogue(args.layers.as_deref())?,
@@ -190,6 +201,9 @@ pub async fn ingest(args: IngestArgs) -> Result<()> {
                     r.fields_added,
                     r.layers
                 );
+                if let Some(client) = &nats {
+                    announce(client, &r).await?;
+                }
                 for rejected in &r.rejected {
                     println!("  skipped {rejected}");
                 }
@@ -203,6 +217,16 @@ pub async fn ingest(args: IngestArgs) -> Result<()> {
     if failures > 0 {
         bail!("{failures} of {} files rejected", args.paths.len());
     }
+    Ok(())
+}
+
+/// Tells the farm's scheduler about a stored file (`wxfarm.ingest.<model>`).
+async fn announce(client: &async_nats::Client, report: &scheduler::IngestReport) -> Result<()> {
+    let model = report.layers.iter().next().and_then(|l| l.split('_').next()).unwrap_or("unknown");
+    let event = crate::roles::IngestEvent { version: 1, object_key: report.object_key.clone() };
+    let payload = protocol::codec::encode(&event)?;
+    client.publish(farm::subjects::ingest_subject(model), payload.into()).await?;
+    client.flush().await?;
     Ok(())
 }
 

@@ -14,20 +14,32 @@ pub const CATALOG_BUCKET: &str = "wxfarm_catalog";
 const KEY_PREFIX: &str = "layer.";
 
 /// Opens the catalog bucket, creating it when absent.
+///
+/// A KV bucket is a stream named `KV_<bucket>` over `$KV.<bucket>.>`.
+/// We create that stream through the plain stream API: async-nats' own
+/// `create_key_value` sends settings that nats-server 2.9 (Debian's) answers
+/// in a form the client cannot parse, while stream creation works on both.
 pub async fn open(js: &jetstream::Context) -> Result<kv::Store, FarmError> {
     if let Ok(store) = js.get_key_value(CATALOG_BUCKET).await {
         return Ok(store);
     }
-    js.create_key_value(kv::Config {
-        bucket: CATALOG_BUCKET.into(),
-        description: "wxfarm catalog: one MessagePack LayerEntry per layer".into(),
-        history: 1,
-        // A layer with years of runs must still fit one message.
-        max_value_size: 8 << 20,
+    js.get_or_create_stream(jetstream::stream::Config {
+        name: format!("KV_{CATALOG_BUCKET}"),
+        description: Some("wxfarm catalog: one MessagePack LayerEntry per layer".into()),
+        subjects: vec![format!("$KV.{CATALOG_BUCKET}.>")],
+        // One value per key, as a KV with history 1.
+        max_messages_per_subject: 1,
+        discard: jetstream::stream::DiscardPolicy::New,
+        allow_rollup: true,
+        deny_delete: true,
+        allow_direct: true,
         ..Default::default()
     })
     .await
-    .map_err(|e| FarmError::nats("create catalog bucket", e))
+    .map_err(|e| FarmError::nats("create catalog bucket", e))?;
+    js.get_key_value(CATALOG_BUCKET)
+        .await
+        .map_err(|e| FarmError::nats("open catalog bucket", e))
 }
 
 /// Writes the named layers of `catalog` (all when `names` is `None`).

@@ -1,0 +1,258 @@
+//! `wxfarm farm up|down`: a whole distributed farm on loopback, without
+//! Docker: nats-server (JetStream), redis-server, an S3-compatible server
+//! (moto), the scheduler, workers and a gateway, on free ports with their
+//! data under one folder. `up` ingests sample data through the normal
+//! ingest path and prints one JSON line; `down` stops exactly those PIDs.
+
+use std::collections::BTreeMap;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use serde::{Deserialize, Serialize};
+
+#[derive(Subcommand)]
+pub enum FarmCommand {
+    /// Start a farm; prints its endpoints and PIDs as JSON on the last line.
+    Up(UpArgs),
+    /// Stop the farm started in DIR.
+    Down {
+        #[arg(long, default_value = ".farm")]
+        dir: PathBuf,
+    },
+}
+
+#[derive(Args)]
+pub struct UpArgs {
+    /// Folder for the farm's state, logs and data.
+    #[arg(long, default_value = ".farm")]
+    dir: PathBuf,
+    #[arg(long, default_value_t = 2)]
+    workers: usize,
+    /// GRIB2 files or folders to ingest; default: generated sample data.
+    #[arg(long)]
+    sample: Vec<PathBuf>,
+    /// Warm zooms 0..=N of new fields (-1: off).
+    #[arg(long, default_value_t = 2, allow_negative_numbers = true)]
+    warm_max_zoom: i8,
+    /// Seconds before an unacknowledged job is redelivered.
+    #[arg(long, default_value_t = 10)]
+    ack_wait_secs: u64,
+}
+
+/// What `up` prints and `down` reads.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct FarmInfo {
+    pub gateway_url: String,
+    pub s3_endpoint: String,
+    pub bucket: String,
+    pub nats_url: String,
+    pub redis_url: String,
+    pub dir: PathBuf,
+    pub pids: BTreeMap<String, u32>,
+}
+
+const BUCKET: &str = "wxfarm";
+const STATE: &str = "farm.json";
+
+pub fn run(cmd: FarmCommand) -> Result<()> {
+    match cmd {
+        FarmCommand::Up(args) => up(args),
+        FarmCommand::Down { dir } => down(&dir),
+    }
+}
+
+fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn find_binary(name: &str) -> Result<PathBuf> {
+    let candidates = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .chain(["/usr/sbin", "/usr/bin", "/usr/local/bin"].map(PathBuf::from));
+    for dir in candidates {
+        let p = dir.join(name);
+        if p.is_file() {
+            return Ok(p);
+        }
+    }
+    bail!("{name} not found: run scripts/setup.sh")
+}
+
+fn wait_for_port(port: u16, what: &str, timeout: Duration) -> Result<()> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let started = Instant::now();
+    while started.elapsed() < timeout {
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bail!("{what} did not listen on port {port} within {timeout:?}")
+}
+
+struct Spawner {
+    logs: PathBuf,
+    pids: BTreeMap<String, u32>,
+}
+
+impl Spawner {
+    /// Starts `program` detached in its own process group, output to a log.
+    fn spawn(&mut self, name: &str, program: &Path, args: &[String], env: &[(&str, String)]) -> Result<()> {
+        use std::os::unix::process::CommandExt;
+        let log = std::fs::File::create(self.logs.join(format!("{name}.log")))?;
+        let child = Command::new(program)
+            .args(args)
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .process_group(0)
+            .spawn()
+            .with_context(|| format!("starting {name} ({})", program.display()))?;
+        self.pids.insert(name.to_owned(), child.id());
+        Ok(())
+    }
+}
+
+fn up(args: UpArgs) -> Result<()> {
+    let dir = std::path::absolute(&args.dir)?;
+    if dir.join(STATE).exists() {
+        bail!("{} already holds a farm: run `wxfarm farm down --dir {}` first", dir.display(), args.dir.display());
+    }
+    let logs = dir.join("logs");
+    for sub in ["logs", "nats", "redis"] {
+        std::fs::create_dir_all(dir.join(sub))?;
+    }
+    let me = std::env::current_exe()?;
+    let mut sp = Spawner { logs: logs.clone(), pids: BTreeMap::new() };
+    let result = (|| -> Result<FarmInfo> {
+        let (nats_port, redis_port, s3_port, gw_port) = (free_port()?, free_port()?, free_port()?, free_port()?);
+        let s = |v: &str| v.to_owned();
+        sp.spawn("nats", &find_binary("nats-server")?, &[s("-js"), s("-a"), s("127.0.0.1"), s("-p"), nats_port.to_string(), s("-sd"), dir.join("nats").display().to_string()], &[])?;
+        sp.spawn("redis", &find_binary("redis-server")?, &[s("--port"), redis_port.to_string(), s("--bind"), s("127.0.0.1"), s("--save"), s(""), s("--appendonly"), s("no"), s("--dir"), dir.join("redis").display().to_string()], &[])?;
+        sp.spawn("s3", &find_binary("moto_server")?, &[s("-H"), s("127.0.0.1"), s("-p"), s3_port.to_string()], &[])?;
+        wait_for_port(nats_port, "nats-server", Duration::from_secs(10))?;
+        wait_for_port(redis_port, "redis-server", Duration::from_secs(10))?;
+        wait_for_port(s3_port, "moto_server", Duration::from_secs(30))?;
+        create_bucket(s3_port)?;
+
+        let info = FarmInfo {
+            gateway_url: format!("http://127.0.0.1:{gw_port}"),
+            s3_endpoint: format!("http://127.0.0.1:{s3_port}"),
+            bucket: BUCKET.into(),
+            nats_url: format!("nats://127.0.0.1:{nats_port}"),
+            redis_url: format!("redis://127.0.0.1:{redis_port}"),
+            dir: dir.clone(),
+            pids: BTreeMap::new(),
+        };
+        let env = vec![
+            ("WXFARM_NATS", info.nats_url.clone()),
+            ("WXFARM_REDIS", info.redis_url.clone()),
+            ("WXFARM_S3_BUCKET", info.bucket.clone()),
+            ("WXFARM_S3_ENDPOINT", info.s3_endpoint.clone()),
+            ("AWS_ACCESS_KEY_ID", "farm".into()),
+            ("AWS_SECRET_ACCESS_KEY", "farm".into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into())),
+        ];
+        let ack = format!("--ack-wait-secs={}", args.ack_wait_secs);
+        sp.spawn("scheduler", &me, &[s("scheduler"), ack.clone(), format!("--warm-max-zoom={}", args.warm_max_zoom), s("--poll-secs=5"), format!("--metrics-listen=127.0.0.1:{}", free_port()?)], &env)?;
+        for k in 1..=args.workers {
+            sp.spawn(&format!("worker-{k}"), &me, &[s("worker"), ack.clone(), format!("--metrics-listen=127.0.0.1:{}", free_port()?)], &env)?;
+        }
+        sp.spawn("gateway", &me, &[s("gateway"), ack, format!("--listen=127.0.0.1:{gw_port}")], &env)?;
+        wait_for_port(gw_port, "gateway", Duration::from_secs(30))?;
+
+        // Sample data goes in through the normal ingest path: upload, then
+        // an ingest event the scheduler acts on.
+        let samples = if args.sample.is_empty() {
+            let out = dir.join("sample");
+            crate::serve::demo_data(&out, None, 42, 24)?;
+            vec![out]
+        } else {
+            args.sample.clone()
+        };
+        let files = grib_files(&samples)?;
+        let status = Command::new(&me)
+            .arg("ingest")
+            .args(&files)
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdout(Stdio::null())
+            .status()
+            .context("running ingest")?;
+        if !status.success() {
+            bail!("ingesting the sample data failed");
+        }
+        Ok(info)
+    })();
+    let mut info = match result {
+        Ok(info) => info,
+        Err(e) => {
+            stop(&sp.pids);
+            return Err(e.context(format!("farm failed to start; logs in {}", logs.display())));
+        }
+    };
+    info.pids = sp.pids;
+    let json = serde_json::to_string(&info)?;
+    std::fs::write(dir.join(STATE), &json)?;
+    eprintln!("farm up: gateway {} (logs in {})", info.gateway_url, logs.display());
+    println!("{json}");
+    Ok(())
+}
+
+fn grib_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(p)?.flatten().map(|e| e.path()).collect();
+            entries.sort();
+            out.extend(grib_files(&entries)?);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// S3 CreateBucket is `PUT /<bucket>`; speaking it directly saves a client.
+fn create_bucket(port: u16) -> Result<()> {
+    use std::io::{Read, Write};
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    write!(stream, "PUT /{BUCKET} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    if !response.starts_with("HTTP/1.1 200") {
+        bail!("creating bucket {BUCKET}: {}", response.lines().next().unwrap_or_default());
+    }
+    Ok(())
+}
+
+fn stop(pids: &BTreeMap<String, u32>) {
+    // Front to back: gateway and workers before the services they use.
+    let order = ["gateway", "scheduler"];
+    let mut names: Vec<&String> = pids.keys().collect();
+    names.sort_by_key(|n| (!order.contains(&n.as_str()) && !n.starts_with("worker"), n.to_string()));
+    for name in names {
+        let _ = Command::new("kill").arg("-TERM").arg(pids[name].to_string()).status();
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    for pid in pids.values() {
+        let _ = Command::new("kill").arg("-KILL").arg(pid.to_string()).stderr(Stdio::null()).status();
+    }
+}
+
+fn down(dir: &Path) -> Result<()> {
+    let path = dir.join(STATE);
+    let text = std::fs::read_to_string(&path).with_context(|| format!("no farm state at {}", path.display()))?;
+    let info: FarmInfo = serde_json::from_str(&text).with_context(|| format!("{}", path.display()))?;
+    stop(&info.pids);
+    std::fs::remove_file(&path)?;
+    eprintln!("farm down: stopped {} processes", info.pids.len());
+    Ok(())
+}
