@@ -32,6 +32,8 @@ pub struct UpArgs {
     dir: PathBuf,
     #[arg(long, default_value_t = 2)]
     workers: usize,
+    #[arg(long, default_value_t = 1)]
+    gateways: usize,
     /// GRIB2 files or folders to ingest; default: generated sample data.
     #[arg(long)]
     sample: Vec<PathBuf>,
@@ -46,7 +48,12 @@ pub struct UpArgs {
 /// What `up` prints and `down` reads.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct FarmInfo {
+    /// The first gateway.
     pub gateway_url: String,
+    /// Every gateway.
+    pub gateway_urls: Vec<String>,
+    /// `/metrics` of each farm process, by role name.
+    pub metrics: BTreeMap<String, String>,
     pub s3_endpoint: String,
     pub bucket: String,
     pub nats_url: String,
@@ -103,7 +110,13 @@ struct Spawner {
 
 impl Spawner {
     /// Starts `program` detached in its own process group, output to a log.
-    fn spawn(&mut self, name: &str, program: &Path, args: &[String], env: &[(&str, String)]) -> Result<()> {
+    fn spawn(
+        &mut self,
+        name: &str,
+        program: &Path,
+        args: &[String],
+        env: &[(&str, String)],
+    ) -> Result<()> {
         use std::os::unix::process::CommandExt;
         let log = std::fs::File::create(self.logs.join(format!("{name}.log")))?;
         let child = Command::new(program)
@@ -123,27 +136,77 @@ impl Spawner {
 fn up(args: UpArgs) -> Result<()> {
     let dir = std::path::absolute(&args.dir)?;
     if dir.join(STATE).exists() {
-        bail!("{} already holds a farm: run `wxfarm farm down --dir {}` first", dir.display(), args.dir.display());
+        bail!(
+            "{} already holds a farm: run `wxfarm farm down --dir {}` first",
+            dir.display(),
+            args.dir.display()
+        );
     }
     let logs = dir.join("logs");
     for sub in ["logs", "nats", "redis"] {
         std::fs::create_dir_all(dir.join(sub))?;
     }
     let me = std::env::current_exe()?;
-    let mut sp = Spawner { logs: logs.clone(), pids: BTreeMap::new() };
+    let mut sp = Spawner {
+        logs: logs.clone(),
+        pids: BTreeMap::new(),
+    };
     let result = (|| -> Result<FarmInfo> {
-        let (nats_port, redis_port, s3_port, gw_port) = (free_port()?, free_port()?, free_port()?, free_port()?);
+        let (nats_port, redis_port, s3_port) = (free_port()?, free_port()?, free_port()?);
+        let gw_ports = (0..args.gateways.max(1))
+            .map(|_| free_port())
+            .collect::<Result<Vec<_>>>()?;
         let s = |v: &str| v.to_owned();
-        sp.spawn("nats", &find_binary("nats-server")?, &[s("-js"), s("-a"), s("127.0.0.1"), s("-p"), nats_port.to_string(), s("-sd"), dir.join("nats").display().to_string()], &[])?;
-        sp.spawn("redis", &find_binary("redis-server")?, &[s("--port"), redis_port.to_string(), s("--bind"), s("127.0.0.1"), s("--save"), s(""), s("--appendonly"), s("no"), s("--dir"), dir.join("redis").display().to_string()], &[])?;
-        sp.spawn("s3", &find_binary("moto_server")?, &[s("-H"), s("127.0.0.1"), s("-p"), s3_port.to_string()], &[])?;
+        sp.spawn(
+            "nats",
+            &find_binary("nats-server")?,
+            &[
+                s("-js"),
+                s("-a"),
+                s("127.0.0.1"),
+                s("-p"),
+                nats_port.to_string(),
+                s("-sd"),
+                dir.join("nats").display().to_string(),
+            ],
+            &[],
+        )?;
+        sp.spawn(
+            "redis",
+            &find_binary("redis-server")?,
+            &[
+                s("--port"),
+                redis_port.to_string(),
+                s("--bind"),
+                s("127.0.0.1"),
+                s("--save"),
+                s(""),
+                s("--appendonly"),
+                s("no"),
+                s("--dir"),
+                dir.join("redis").display().to_string(),
+            ],
+            &[],
+        )?;
+        sp.spawn(
+            "s3",
+            &find_binary("moto_server")?,
+            &[s("-H"), s("127.0.0.1"), s("-p"), s3_port.to_string()],
+            &[],
+        )?;
         wait_for_port(nats_port, "nats-server", Duration::from_secs(10))?;
         wait_for_port(redis_port, "redis-server", Duration::from_secs(10))?;
         wait_for_port(s3_port, "moto_server", Duration::from_secs(30))?;
         create_bucket(s3_port)?;
 
-        let info = FarmInfo {
-            gateway_url: format!("http://127.0.0.1:{gw_port}"),
+        let gateway_urls: Vec<String> = gw_ports
+            .iter()
+            .map(|p| format!("http://127.0.0.1:{p}"))
+            .collect();
+        let mut info = FarmInfo {
+            gateway_url: gateway_urls[0].clone(),
+            gateway_urls: gateway_urls.clone(),
+            metrics: BTreeMap::new(),
             s3_endpoint: format!("http://127.0.0.1:{s3_port}"),
             bucket: BUCKET.into(),
             nats_url: format!("nats://127.0.0.1:{nats_port}"),
@@ -159,15 +222,58 @@ fn up(args: UpArgs) -> Result<()> {
             ("AWS_ACCESS_KEY_ID", "farm".into()),
             ("AWS_SECRET_ACCESS_KEY", "farm".into()),
             ("AWS_REGION", "us-east-1".into()),
-            ("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into())),
+            (
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+            ),
         ];
         let ack = format!("--ack-wait-secs={}", args.ack_wait_secs);
-        sp.spawn("scheduler", &me, &[s("scheduler"), ack.clone(), format!("--warm-max-zoom={}", args.warm_max_zoom), s("--poll-secs=5"), format!("--metrics-listen=127.0.0.1:{}", free_port()?)], &env)?;
+        let mut metrics_addr = |role: &str| -> Result<String> {
+            let addr = format!("127.0.0.1:{}", free_port()?);
+            info.metrics
+                .insert(role.to_owned(), format!("http://{addr}/metrics"));
+            Ok(format!("--metrics-listen={addr}"))
+        };
+        let scheduler_metrics = metrics_addr("scheduler")?;
+        sp.spawn(
+            "scheduler",
+            &me,
+            &[
+                s("scheduler"),
+                ack.clone(),
+                format!("--warm-max-zoom={}", args.warm_max_zoom),
+                s("--poll-secs=5"),
+                scheduler_metrics,
+            ],
+            &env,
+        )?;
         for k in 1..=args.workers {
-            sp.spawn(&format!("worker-{k}"), &me, &[s("worker"), ack.clone(), format!("--metrics-listen=127.0.0.1:{}", free_port()?)], &env)?;
+            let name = format!("worker-{k}");
+            let m = metrics_addr(&name)?;
+            sp.spawn(&name, &me, &[s("worker"), ack.clone(), m], &env)?;
         }
-        sp.spawn("gateway", &me, &[s("gateway"), ack, format!("--listen=127.0.0.1:{gw_port}")], &env)?;
-        wait_for_port(gw_port, "gateway", Duration::from_secs(30))?;
+        for (k, port) in gw_ports.iter().enumerate() {
+            let name = if k == 0 {
+                "gateway".to_owned()
+            } else {
+                format!("gateway-{}", k + 1)
+            };
+            info.metrics
+                .insert(name.clone(), format!("http://127.0.0.1:{port}/metrics"));
+            sp.spawn(
+                &name,
+                &me,
+                &[
+                    s("gateway"),
+                    ack.clone(),
+                    format!("--listen=127.0.0.1:{port}"),
+                ],
+                &env,
+            )?;
+        }
+        for port in &gw_ports {
+            wait_for_port(*port, "gateway", Duration::from_secs(30))?;
+        }
 
         // Sample data goes in through the normal ingest path: upload, then
         // an ingest event the scheduler acts on.
@@ -201,7 +307,11 @@ fn up(args: UpArgs) -> Result<()> {
     info.pids = sp.pids;
     let json = serde_json::to_string(&info)?;
     std::fs::write(dir.join(STATE), &json)?;
-    eprintln!("farm up: gateway {} (logs in {})", info.gateway_url, logs.display());
+    eprintln!(
+        "farm up: gateway {} (logs in {})",
+        info.gateway_url,
+        logs.display()
+    );
     println!("{json}");
     Ok(())
 }
@@ -210,7 +320,8 @@ fn grib_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() {
-            let mut entries: Vec<PathBuf> = std::fs::read_dir(p)?.flatten().map(|e| e.path()).collect();
+            let mut entries: Vec<PathBuf> =
+                std::fs::read_dir(p)?.flatten().map(|e| e.path()).collect();
             entries.sort();
             out.extend(grib_files(&entries)?);
         } else {
@@ -224,33 +335,48 @@ fn grib_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
 fn create_bucket(port: u16) -> Result<()> {
     use std::io::{Read, Write};
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
-    write!(stream, "PUT /{BUCKET} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
+    write!(
+        stream,
+        "PUT /{BUCKET} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )?;
     let mut response = String::new();
     stream.read_to_string(&mut response)?;
     if !response.starts_with("HTTP/1.1 200") {
-        bail!("creating bucket {BUCKET}: {}", response.lines().next().unwrap_or_default());
+        bail!(
+            "creating bucket {BUCKET}: {}",
+            response.lines().next().unwrap_or_default()
+        );
     }
     Ok(())
 }
 
 fn stop(pids: &BTreeMap<String, u32>) {
     // Front to back: gateway and workers before the services they use.
-    let order = ["gateway", "scheduler"];
+    let is_role = |n: &str| n.starts_with("gateway") || n.starts_with("worker") || n == "scheduler";
     let mut names: Vec<&String> = pids.keys().collect();
-    names.sort_by_key(|n| (!order.contains(&n.as_str()) && !n.starts_with("worker"), n.to_string()));
+    names.sort_by_key(|n| (!is_role(n), n.to_string()));
     for name in names {
-        let _ = Command::new("kill").arg("-TERM").arg(pids[name].to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(pids[name].to_string())
+            .status();
     }
     std::thread::sleep(Duration::from_millis(300));
     for pid in pids.values() {
-        let _ = Command::new("kill").arg("-KILL").arg(pid.to_string()).stderr(Stdio::null()).status();
+        let _ = Command::new("kill")
+            .arg("-KILL")
+            .arg(pid.to_string())
+            .stderr(Stdio::null())
+            .status();
     }
 }
 
 fn down(dir: &Path) -> Result<()> {
     let path = dir.join(STATE);
-    let text = std::fs::read_to_string(&path).with_context(|| format!("no farm state at {}", path.display()))?;
-    let info: FarmInfo = serde_json::from_str(&text).with_context(|| format!("{}", path.display()))?;
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("no farm state at {}", path.display()))?;
+    let info: FarmInfo =
+        serde_json::from_str(&text).with_context(|| format!("{}", path.display()))?;
     stop(&info.pids);
     std::fs::remove_file(&path)?;
     eprintln!("farm down: stopped {} processes", info.pids.len());

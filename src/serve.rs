@@ -176,7 +176,11 @@ pub async fn ingest(mut args: IngestArgs) -> Result<()> {
     }
     let store = args.store.open()?;
     let nats = match &args.nats {
-        Some(url) => Some(async_nats::connect(url.as_str()).await.with_context(|| format!("connecting to NATS at {url}"))?),
+        Some(url) => Some(
+            async_nats::connect(url.as_str())
+                .await
+                .with_context(|| format!("connecting to NATS at {url}"))?,
+        ),
         None => None,
     };
     let ingestor = Ingestor::new(
@@ -222,10 +226,20 @@ pub async fn ingest(mut args: IngestArgs) -> Result<()> {
 
 /// Tells the farm's scheduler about a stored file (`wxfarm.ingest.<model>`).
 async fn announce(client: &async_nats::Client, report: &scheduler::IngestReport) -> Result<()> {
-    let model = report.layers.iter().next().and_then(|l| l.split('_').next()).unwrap_or("unknown");
-    let event = crate::roles::IngestEvent { version: 1, object_key: report.object_key.clone() };
+    let model = report
+        .layers
+        .iter()
+        .next()
+        .and_then(|l| l.split('_').next())
+        .unwrap_or("unknown");
+    let event = crate::roles::IngestEvent {
+        version: 1,
+        object_key: report.object_key.clone(),
+    };
     let payload = protocol::codec::encode(&event)?;
-    client.publish(farm::subjects::ingest_subject(model), payload.into()).await?;
+    client
+        .publish(farm::subjects::ingest_subject(model), payload.into())
+        .await?;
     client.flush().await?;
     Ok(())
 }

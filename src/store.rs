@@ -30,18 +30,26 @@ impl StoreArgs {
     pub fn open(&self) -> Result<Arc<dyn ObjectStore>> {
         match (&self.data, &self.s3_bucket) {
             (Some(dir), None) => {
-                std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-                Ok(Arc::new(LocalFileSystem::new_with_prefix(dir).with_context(|| format!("opening {}", dir.display()))?))
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+                Ok(Arc::new(
+                    LocalFileSystem::new_with_prefix(dir)
+                        .with_context(|| format!("opening {}", dir.display()))?,
+                ))
             }
             (None, Some(bucket)) => {
-                let mut b = AmazonS3Builder::from_env().with_bucket_name(bucket).with_region(&self.s3_region);
+                let mut b = AmazonS3Builder::from_env()
+                    .with_bucket_name(bucket)
+                    .with_region(&self.s3_region);
                 if let Some(endpoint) = &self.s3_endpoint {
                     b = b
                         .with_endpoint(endpoint)
                         .with_allow_http(endpoint.starts_with("http://"))
                         .with_virtual_hosted_style_request(false);
                 }
-                Ok(Arc::new(b.build().with_context(|| format!("S3 bucket {bucket}"))?))
+                Ok(Arc::new(
+                    b.build().with_context(|| format!("S3 bucket {bucket}"))?,
+                ))
             }
             _ => bail!("give the object store: --data DIR or --s3-bucket NAME"),
         }
@@ -51,7 +59,10 @@ impl StoreArgs {
     pub fn describe(&self) -> String {
         match (&self.data, &self.s3_bucket) {
             (Some(d), _) => d.display().to_string(),
-            (_, Some(b)) => format!("s3://{b} at {}", self.s3_endpoint.as_deref().unwrap_or("AWS")),
+            (_, Some(b)) => format!(
+                "s3://{b} at {}",
+                self.s3_endpoint.as_deref().unwrap_or("AWS")
+            ),
             _ => "(none)".into(),
         }
     }

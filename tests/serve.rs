@@ -5,7 +5,6 @@
 mod support;
 
 use protocol::TileMatrixSetId;
-use protocol::layers::LayerCatalogue;
 use protocol::style::{StyleKind, StyleSpec, Units};
 use support::{Server, demo_data, get, rgba, run_time};
 use worker::render::Gradient;
@@ -14,22 +13,7 @@ fn find_file(dir: &std::path::Path, needle: &str) -> std::path::PathBuf {
     support::find_file(dir, needle).unwrap_or_else(|| panic!("no {needle} under {}", dir.display()))
 }
 
-/// The gradient the layer catalogue prescribes for a parameter.
-fn default_gradient(d: u8, c: u8, n: u8) -> Gradient {
-    let catalogue = LayerCatalogue::builtin();
-    let rule = catalogue.parameter(d, c, n).expect("parameter rule");
-    Gradient::new(&StyleSpec {
-        kind: StyleKind::Gradient,
-        colormap: rule.colormap,
-        range: rule.range,
-        data_units: Units::parse(&rule.units).unwrap_or(Units::Other),
-        display_units: rule.display_units(),
-        bands: None,
-        above_max: None,
-        below_min: None,
-        transparent_below: rule.transparent_below,
-    })
-}
+use support::default_gradient;
 
 #[tokio::test]
 async fn tile_pixels_are_the_ramp_colours_of_the_decoded_values() {
@@ -49,40 +33,7 @@ async fn tile_pixels_are_the_ramp_colours_of_the_decoded_values() {
     // Decode the same field independently of the server.
     let file = std::fs::read(find_file(demo_data(), "f000")).expect("f000");
     let grid = worker::data::decode_message(&file, 0).expect("TMP is the first field");
-    let gradient = default_gradient(0, 0, 0);
-    let tms = TileMatrixSetId::WebMercatorQuad;
-    let (lons, lats) = (tms.pixel_lons(z, x, 256), tms.pixel_lats(z, y, 256));
-    for (px, py) in [
-        (3usize, 5usize),
-        (64, 200),
-        (128, 128),
-        (200, 40),
-        (250, 250),
-    ] {
-        let (i, j) = grid
-            .locate(lons[px], lats[py])
-            .expect("inside the global grid");
-        let (i0, j0) = (i.floor() as usize, j.floor() as usize);
-        let around = [
-            grid.value(i0, j0),
-            grid.value((i0 + 1) % grid.ni, j0),
-            grid.value(i0, j0 + 1),
-            grid.value((i0 + 1) % grid.ni, j0 + 1),
-        ];
-        let (lo, hi) = around
-            .iter()
-            .fold((f32::MAX, f32::MIN), |(a, b), &v| (a.min(v), b.max(v)));
-        // A pixel between grid points carries a value between theirs.
-        let allowed: Vec<_> = (0..=400)
-            .map(|k| gradient.color(lo + (hi - lo) * k as f32 / 400.0))
-            .collect();
-        let k = (py * 256 + px) * 4;
-        let got: [u8; 4] = pixels[k..k + 4].try_into().unwrap();
-        assert!(
-            allowed.contains(&got),
-            "pixel ({px},{py}) {got:?} not a colour of {lo}..{hi} K"
-        );
-    }
+    support::assert_pixels_match_grid(&pixels, &grid, &default_gradient(0, 0, 0), (z, x, y));
 }
 
 #[tokio::test]

@@ -43,7 +43,11 @@ pub async fn open(js: &jetstream::Context) -> Result<kv::Store, FarmError> {
 }
 
 /// Writes the named layers of `catalog` (all when `names` is `None`).
-pub async fn publish(store: &kv::Store, catalog: &Catalog, names: Option<&[String]>) -> Result<usize, FarmError> {
+pub async fn publish(
+    store: &kv::Store,
+    catalog: &Catalog,
+    names: Option<&[String]>,
+) -> Result<usize, FarmError> {
     let mut written = 0;
     for (name, entry) in &catalog.layers {
         if names.is_some_and(|n| !n.contains(name)) {
@@ -62,10 +66,17 @@ pub async fn publish(store: &kv::Store, catalog: &Catalog, names: Option<&[Strin
 /// Reads the whole catalog once.
 pub async fn load(store: &kv::Store) -> Result<Catalog, FarmError> {
     let mut catalog = Catalog::default();
-    let mut keys = store.keys().await.map_err(|e| FarmError::nats("list catalog", e))?;
+    let mut keys = store
+        .keys()
+        .await
+        .map_err(|e| FarmError::nats("list catalog", e))?;
     while let Some(key) = keys.next().await {
         let key = key.map_err(|e| FarmError::nats("list catalog", e))?;
-        if let Some(bytes) = store.get(&key).await.map_err(|e| FarmError::nats("get catalog layer", e))? {
+        if let Some(bytes) = store
+            .get(&key)
+            .await
+            .map_err(|e| FarmError::nats("get catalog layer", e))?
+        {
             apply(&mut catalog, &key, Some(&bytes));
         }
     }
@@ -88,12 +99,16 @@ pub async fn watch(store: &kv::Store, shared: &SharedCatalog) -> Result<(), Farm
 }
 
 fn apply(catalog: &mut Catalog, key: &str, value: Option<&[u8]>) {
-    let Some(name) = key.strip_prefix(KEY_PREFIX) else { return };
+    let Some(name) = key.strip_prefix(KEY_PREFIX) else {
+        return;
+    };
     match value.map(protocol::codec::decode::<LayerEntry>) {
         Some(Ok(entry)) => {
             catalog.layers.insert(name.to_owned(), entry);
         }
-        Some(Err(e)) => tracing::warn!(layer = name, error = %e, "undecodable catalog entry ignored"),
+        Some(Err(e)) => {
+            tracing::warn!(layer = name, error = %e, "undecodable catalog entry ignored")
+        }
         None => {
             catalog.layers.remove(name);
         }

@@ -139,7 +139,11 @@ async fn next_job(
             return Ok(Some(msg));
         }
     }
-    let batch = consumers[0].batch().max_messages(1).expires(idle_wait).messages();
+    let batch = consumers[0]
+        .batch()
+        .max_messages(1)
+        .expires(idle_wait)
+        .messages();
     first(guard, batch).await
 }
 
@@ -183,7 +187,10 @@ impl JobContext {
                 tracing::warn!(subject = %msg.subject, error = %e, "undecodable job terminated");
                 self.settle(&msg, AckKind::Term).await;
                 // Whoever waits for it learns now rather than at the deadline.
-                let key = msg.headers.as_ref().and_then(|h| h.get(subjects::KEY_HEADER));
+                let key = msg
+                    .headers
+                    .as_ref()
+                    .and_then(|h| h.get(subjects::KEY_HEADER));
                 if let Some(key) = key {
                     let err = RenderError::Invalid(format!("undecodable job: {e}"));
                     self.publish_result(key.as_str(), Err(err)).await;
@@ -206,7 +213,8 @@ impl JobContext {
             Err(e) => {
                 self.stats.retried.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(%key, delivered, error = %e, "render failed; will retry");
-                self.settle(&msg, AckKind::Nak(Some(self.opts.retry_delay))).await;
+                self.settle(&msg, AckKind::Nak(Some(self.opts.retry_delay)))
+                    .await;
             }
         }
     }

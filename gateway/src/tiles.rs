@@ -70,7 +70,10 @@ pub fn plan(state: &GatewayState, req: &TileRequest) -> Result<(RenderJob, bool)
 
 /// [`plan`] against a given catalog version. The scheduler uses it for
 /// warming, so warmed tiles carry exactly the keys gateways will ask for.
-pub fn plan_in(catalog: &protocol::Catalog, req: &TileRequest) -> Result<(RenderJob, bool), OgcError> {
+pub fn plan_in(
+    catalog: &protocol::Catalog,
+    req: &TileRequest,
+) -> Result<(RenderJob, bool), OgcError> {
     let z = u8::try_from(req.z)
         .ok()
         .filter(|&z| z <= protocol::tms::MAX_ZOOM)

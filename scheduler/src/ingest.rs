@@ -124,7 +124,11 @@ impl Ingestor {
     }
 
     /// Indexes `bytes` into catalog entries without applying them.
-    async fn index(&self, key: &str, bytes: Bytes) -> Result<(IngestReport, Vec<(LayerInfo, FieldEntry)>), IngestError> {
+    async fn index(
+        &self,
+        key: &str,
+        bytes: Bytes,
+    ) -> Result<(IngestReport, Vec<(LayerInfo, FieldEntry)>), IngestError> {
         let k = key.to_owned();
         let indexed = tokio::task::spawn_blocking(move || index_fields(&bytes))
             .await
@@ -192,7 +196,16 @@ impl Ingestor {
             .count();
         report.fields = additions
             .iter()
-            .map(|(info, e)| (info.name.clone(), FieldId { run: e.run, valid: e.valid, elevation: e.elevation.clone() }))
+            .map(|(info, e)| {
+                (
+                    info.name.clone(),
+                    FieldId {
+                        run: e.run,
+                        valid: e.valid,
+                        elevation: e.elevation.clone(),
+                    },
+                )
+            })
             .collect();
         Ok((report, additions))
     }

@@ -29,13 +29,19 @@ pub async fn run(args: GatewayArgs) -> Result<()> {
     let config = args.farm.config();
     let (client, js) = super::connect(&config).await?;
     let catalog = SharedCatalog::default();
-    let kv = farm::catalog_kv::open(&js).await.context("catalog bucket")?;
-    let loaded = farm::catalog_kv::load(&kv).await.context("loading the catalog")?;
+    let kv = farm::catalog_kv::open(&js)
+        .await
+        .context("catalog bucket")?;
+    let loaded = farm::catalog_kv::load(&kv)
+        .await
+        .context("loading the catalog")?;
     let n_layers = loaded.layers.len();
     catalog.update(|c| *c = loaded);
     follow_catalog(kv, catalog.clone());
 
-    let queue = farm::JetStreamQueue::new(client, config.clone()).await.context("job queue")?;
+    let queue = farm::JetStreamQueue::new(client, config.clone())
+        .await
+        .context("job queue")?;
     let l2 = super::l2(&config)?;
     let state = gateway::GatewayState {
         catalog,
@@ -48,15 +54,20 @@ pub async fn run(args: GatewayArgs) -> Result<()> {
             ..Default::default()
         }),
     };
-    let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, layers = n_layers, "gateway serving");
     println!("listening on http://{addr}");
-    axum::serve(listener, gateway::router(state).merge(crate::telemetry::metrics_route(metrics)))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    axum::serve(
+        listener,
+        gateway::router(state).merge(crate::telemetry::metrics_route(metrics)),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
     Ok(())
 }
 

@@ -52,9 +52,13 @@ impl FarmArgs {
 
 /// Connects to NATS and makes sure the job stream and consumers exist.
 pub async fn connect(config: &FarmConfig) -> Result<(async_nats::Client, jetstream::Context)> {
-    let client = farm::topology::connect(config).await.with_context(|| format!("connecting to NATS at {}", config.nats_url))?;
+    let client = farm::topology::connect(config)
+        .await
+        .with_context(|| format!("connecting to NATS at {}", config.nats_url))?;
     let js = farm::topology::jetstream(client.clone(), Duration::from_secs(5));
-    farm::topology::ensure_topology(&js, config).await.context("setting up the job stream")?;
+    farm::topology::ensure_topology(&js, config)
+        .await
+        .context("setting up the job stream")?;
     Ok((client, js))
 }
 
@@ -63,14 +67,22 @@ pub fn l2(config: &FarmConfig) -> Result<Option<std::sync::Arc<farm::RedisTileSt
     if config.redis_urls.is_empty() {
         return Ok(None);
     }
-    let store = farm::RedisTileStore::new(&config.redis_urls, config.redis_ttl, config.redis_timeout).context("Redis")?;
+    let store =
+        farm::RedisTileStore::new(&config.redis_urls, config.redis_ttl, config.redis_timeout)
+            .context("Redis")?;
     Ok(Some(std::sync::Arc::new(store)))
 }
 
 /// Serves `/metrics` (and `/healthz`) on `addr`, for roles without HTTP.
-pub async fn serve_metrics(addr: std::net::SocketAddr, handle: metrics_exporter_prometheus::PrometheusHandle) -> Result<()> {
-    let app = crate::telemetry::metrics_route(handle).route("/healthz", axum::routing::get(|| async { "ok" }));
-    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+pub async fn serve_metrics(
+    addr: std::net::SocketAddr,
+    handle: metrics_exporter_prometheus::PrometheusHandle,
+) -> Result<()> {
+    let app = crate::telemetry::metrics_route(handle)
+        .route("/healthz", axum::routing::get(|| async { "ok" }));
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))?;
     tracing::info!(addr = %listener.local_addr()?, "metrics");
     axum::serve(listener, app).await?;
     Ok(())

@@ -47,15 +47,31 @@ pub async fn run(args: SchedulerArgs) -> Result<()> {
     let metrics = crate::telemetry::install_metrics()?;
     let config = args.farm.config();
     let (client, js) = super::connect(&config).await?;
-    let kv = farm::catalog_kv::open(&js).await.context("catalog bucket")?;
-    let catalog = SharedCatalog::new(farm::catalog_kv::load(&kv).await.context("loading the catalog")?);
+    let kv = farm::catalog_kv::open(&js)
+        .await
+        .context("catalog bucket")?;
+    let catalog = SharedCatalog::new(
+        farm::catalog_kv::load(&kv)
+            .await
+            .context("loading the catalog")?,
+    );
     let layers = crate::serve::layer_catalogue(args.layers.as_deref())?;
     let ingestor = Ingestor::new(args.store.open()?, layers, catalog);
-    let queue = farm::JetStreamQueue::new(client.clone(), config.clone()).await.context("job queue")?;
-    let this = Arc::new(Scheduler { ingestor, kv, queue, warm_max_zoom: args.warm_max_zoom });
+    let queue = farm::JetStreamQueue::new(client.clone(), config.clone())
+        .await
+        .context("job queue")?;
+    let this = Arc::new(Scheduler {
+        ingestor,
+        kv,
+        queue,
+        warm_max_zoom: args.warm_max_zoom,
+    });
     tokio::spawn(super::serve_metrics(args.metrics_listen, metrics));
 
-    let mut events = client.subscribe(farm::subjects::ingest_subject("*")).await.context("subscribing to ingest events")?;
+    let mut events = client
+        .subscribe(farm::subjects::ingest_subject("*"))
+        .await
+        .context("subscribing to ingest events")?;
     let mut failed = BTreeSet::new();
     this.scan(&mut failed).await;
     tracing::info!(store = %args.store.describe(), "scheduler ready");
@@ -88,7 +104,9 @@ impl Scheduler {
                 Ok(report) => self.publish(report).await,
                 Err(e) => {
                     tracing::error!(error = %e, "file rejected");
-                    if let scheduler::IngestError::NotGrib { key, .. } | scheduler::IngestError::Read { key, .. } = &e {
+                    if let scheduler::IngestError::NotGrib { key, .. }
+                    | scheduler::IngestError::Read { key, .. } = &e
+                    {
                         failed.insert(key.clone());
                     }
                 }
@@ -116,9 +134,15 @@ impl Scheduler {
         let tms = TileMatrixSetId::WebMercatorQuad;
         let mut queued = 0;
         for (layer, id) in fields {
-            let Some(entry) = catalog.layer(layer) else { continue };
+            let Some(entry) = catalog.layer(layer) else {
+                continue;
+            };
             let dims = match entry.info.kind {
-                LayerKind::Observation => DimensionQuery { time: Some(id.valid), elevation: id.elevation.clone(), ..Default::default() },
+                LayerKind::Observation => DimensionQuery {
+                    time: Some(id.valid),
+                    elevation: id.elevation.clone(),
+                    ..Default::default()
+                },
                 LayerKind::Model => DimensionQuery {
                     run: Some(id.run),
                     forecast_hours: Some((id.valid - id.run).num_seconds() as f64 / 3600.0),
@@ -141,7 +165,9 @@ impl Scheduler {
                             dims: dims.clone(),
                             style_params: Default::default(),
                         };
-                        let Ok((mut job, _)) = gateway::tiles::plan_in(catalog, &req) else { continue };
+                        let Ok((mut job, _)) = gateway::tiles::plan_in(catalog, &req) else {
+                            continue;
+                        };
                         job.priority = Priority::Warm;
                         queued += usize::from(self.queue.enqueue(job));
                     }

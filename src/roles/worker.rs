@@ -35,7 +35,9 @@ pub async fn run(args: WorkerArgs) -> Result<()> {
     let source = worker::data::source::GridSource::new(store, args.grid_cache_mb << 20);
     let renderer = Arc::new(worker::service::RenderService::new(source));
     let l2 = super::l2(&config)?.map(|s| s as Arc<dyn protocol::TileStore>);
-    let slots = args.slots.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
+    let slots = args
+        .slots
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
     let opts = farm::WorkerOptions::from_config(&config, slots);
     let stats = Arc::new(farm::WorkerStats::default());
     tokio::spawn(super::serve_metrics(args.metrics_listen, metrics));

@@ -134,3 +134,61 @@ pub fn find_file(dir: &Path, needle: &str) -> Option<PathBuf> {
         }
     })
 }
+
+/// The gradient the layer catalogue prescribes for a parameter.
+pub fn default_gradient(d: u8, c: u8, n: u8) -> worker::render::Gradient {
+    use protocol::style::{StyleKind, StyleSpec, Units};
+    let catalogue = protocol::layers::LayerCatalogue::builtin();
+    let rule = catalogue.parameter(d, c, n).expect("parameter rule");
+    worker::render::Gradient::new(&StyleSpec {
+        kind: StyleKind::Gradient,
+        colormap: rule.colormap,
+        range: rule.range,
+        data_units: Units::parse(&rule.units).unwrap_or(Units::Other),
+        display_units: rule.display_units(),
+        bands: None,
+        above_max: None,
+        below_min: None,
+        transparent_below: rule.transparent_below,
+    })
+}
+
+/// Checks that each listed pixel of a `z/x/y` WebMercatorQuad tile has the
+/// ramp colour of a value between the four grid values around it.
+pub fn assert_pixels_match_grid(
+    pixels: &[u8],
+    grid: &worker::data::Grid,
+    gradient: &worker::render::Gradient,
+    (z, x, y): (u8, u32, u32),
+) {
+    let tms = protocol::TileMatrixSetId::WebMercatorQuad;
+    let (lons, lats) = (tms.pixel_lons(z, x, 256), tms.pixel_lats(z, y, 256));
+    for (px, py) in [
+        (3usize, 5usize),
+        (64, 200),
+        (128, 128),
+        (200, 40),
+        (250, 250),
+    ] {
+        let (i, j) = grid.locate(lons[px], lats[py]).expect("inside the grid");
+        let (i0, j0) = (i.floor() as usize, j.floor() as usize);
+        let around = [
+            grid.value(i0, j0),
+            grid.value((i0 + 1) % grid.ni, j0),
+            grid.value(i0, j0 + 1),
+            grid.value((i0 + 1) % grid.ni, j0 + 1),
+        ];
+        let (lo, hi) = around
+            .iter()
+            .fold((f32::MAX, f32::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+        let allowed: Vec<_> = (0..=400)
+            .map(|k| gradient.color(lo + (hi - lo) * k as f32 / 400.0))
+            .collect();
+        let k = (py * 256 + px) * 4;
+        let got: [u8; 4] = pixels[k..k + 4].try_into().expect("4 bytes");
+        assert!(
+            allowed.contains(&got),
+            "pixel ({px},{py}) {got:?} not a colour of {lo}..{hi}"
+        );
+    }
+}

@@ -144,14 +144,12 @@ impl Dispatcher {
                 match &result {
                     Ok(bytes) => {
                         stats.rendered.fetch_add(1, Ordering::Relaxed);
-                        metrics::counter!("wxfarm_renders_total", "result" => "ok", "priority" => envelope.job.priority.as_str()).increment(1);
                         if let Some(sink) = &sink {
                             sink.put(&envelope.job.key.cache_key(), bytes.clone()).await;
                         }
                     }
                     Err(e) => {
                         stats.failed.fetch_add(1, Ordering::Relaxed);
-                        metrics::counter!("wxfarm_renders_total", "result" => "error", "priority" => envelope.job.priority.as_str()).increment(1);
                         tracing::warn!(key = %envelope.job.key.cache_key(), error = %e, "render failed");
                     }
                 }

@@ -28,6 +28,13 @@ impl RenderService {
 
     /// Renders `job`; the CPU work runs on the blocking pool.
     pub async fn render(&self, job: &RenderJob) -> Result<Bytes, RenderError> {
+        let result = self.render_uncounted(job).await;
+        let outcome = if result.is_ok() { "ok" } else { "error" };
+        metrics::counter!("wxfarm_renders_total", "result" => outcome, "priority" => job.priority.as_str()).increment(1);
+        result
+    }
+
+    async fn render_uncounted(&self, job: &RenderJob) -> Result<Bytes, RenderError> {
         let grids = futures::future::try_join_all(job.sources.iter().map(|f| self.source.grid(f)))
             .await
             .map_err(|e: SourceError| RenderError::Data(e.to_string()))?;

@@ -1,0 +1,380 @@
+//! The distributed farm as separate processes of the real binary — NATS
+//! JetStream, Redis, an S3 server (moto), scheduler, two workers, gateways —
+//! started by the same launcher users run (`wxfarm farm up`). A real GRIB2
+//! file goes into the bucket through the normal ingest path.
+
+mod support;
+
+use std::io::Read;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use support::{assert_pixels_match_grid, default_gradient, get, rgba, shared_data};
+
+const GDAS: &str = "gdas.t12z.pgrb2.0p25.f000.12.xz";
+const CMC: &str = "CMC_glb_TMP_ISBL_1_latlon.24x.24_2021051800_P000.grib2";
+
+struct Farm {
+    dir: tempfile::TempDir,
+    info: serde_json::Value,
+}
+
+impl Farm {
+    /// A farm over the shared samples; `None` (test skipped) when the
+    /// services or the samples are missing.
+    fn up(extra: &[&str]) -> Option<Farm> {
+        let data = shared_data()?;
+        for bin in ["nats-server", "redis-server", "moto_server"] {
+            let found = Command::new("sh")
+                .args([
+                    "-c",
+                    &format!("command -v {bin} >/dev/null || test -x /usr/sbin/{bin}"),
+                ])
+                .status()
+                .is_ok_and(|s| s.success());
+            if !found {
+                eprintln!("skipping: {bin} is not installed (scripts/setup.sh installs it)");
+                return None;
+            }
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = Command::new(env!("CARGO_BIN_EXE_wxfarm"))
+            .args(["farm", "up", "--ack-wait-secs", "2", "--dir"])
+            .arg(dir.path().join("farm"))
+            .arg("--sample")
+            .arg(data.join(GDAS))
+            .arg("--sample")
+            .arg(data.join(CMC))
+            .args(extra)
+            .output()
+            .expect("wxfarm farm up");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "farm up failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let info: serde_json::Value =
+            serde_json::from_str(stdout.lines().last().expect("JSON line")).expect("farm JSON");
+        for key in ["gateway_url", "s3_endpoint", "bucket", "pids"] {
+            assert!(!info[key].is_null(), "farm JSON lacks {key}");
+        }
+        Some(Farm { dir, info })
+    }
+
+    fn gateway(&self, k: usize) -> String {
+        self.info["gateway_urls"][k]
+            .as_str()
+            .expect("gateway url")
+            .to_owned()
+    }
+
+    fn pid(&self, role: &str) -> String {
+        self.info["pids"][role].as_u64().expect("pid").to_string()
+    }
+
+    fn port(&self, url_key: &str) -> String {
+        self.info[url_key]
+            .as_str()
+            .and_then(|u| u.rsplit(':').next())
+            .expect("port")
+            .to_owned()
+    }
+
+    fn kill(&self, role: &str) {
+        Command::new("kill")
+            .args(["-KILL", &self.pid(role)])
+            .status()
+            .expect("kill");
+    }
+
+    /// Restarts a service on its old port (and data folder).
+    fn restart(&self, role: &str) {
+        let dir = self.dir.path().join("farm");
+        let (bin, args): (&str, Vec<String>) = match role {
+            "nats" => (
+                "nats-server",
+                vec![
+                    "-js".into(),
+                    "-a".into(),
+                    "127.0.0.1".into(),
+                    "-p".into(),
+                    self.port("nats_url"),
+                    "-sd".into(),
+                    dir.join("nats").display().to_string(),
+                ],
+            ),
+            _ => (
+                "redis-server",
+                vec![
+                    "--port".into(),
+                    self.port("redis_url"),
+                    "--bind".into(),
+                    "127.0.0.1".into(),
+                    "--save".into(),
+                    "".into(),
+                    "--appendonly".into(),
+                    "no".into(),
+                ],
+            ),
+        };
+        let path = ["/usr/sbin", "/usr/bin", "/usr/local/bin"]
+            .iter()
+            .map(|d| format!("{d}/{bin}"))
+            .find(|p| std::path::Path::new(p).exists())
+            .unwrap_or(bin.into());
+        let child = Command::new(path)
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("restart");
+        // Record it so `farm down` stops the new process too.
+        let state = dir.join("farm.json");
+        let mut info: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&state).expect("state")).expect("json");
+        info["pids"][role] = child.id().into();
+        std::fs::write(&state, info.to_string()).expect("state");
+    }
+
+    async fn renders(&self) -> u64 {
+        let mut total = 0;
+        for (role, url) in self.info["metrics"].as_object().expect("metrics") {
+            if role.starts_with("worker") {
+                let (_, _, body) = get(url.as_str().expect("url")).await;
+                total += String::from_utf8_lossy(&body)
+                    .lines()
+                    .filter(|l| {
+                        l.starts_with("wxfarm_renders_total{")
+                            && l.contains("result=\"ok\"")
+                            && l.contains("interactive")
+                    })
+                    .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+                    .sum::<u64>();
+            }
+        }
+        total
+    }
+}
+
+impl Drop for Farm {
+    fn drop(&mut self) {
+        let _ = Command::new(env!("CARGO_BIN_EXE_wxfarm"))
+            .args(["farm", "down", "--dir"])
+            .arg(self.dir.path().join("farm"))
+            .output();
+    }
+}
+
+/// GETs until `ok` accepts the answer or `timeout` passes.
+async fn get_until(
+    url: &str,
+    timeout: Duration,
+    ok: impl Fn(u16, &reqwest::header::HeaderMap) -> bool,
+) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+    let started = Instant::now();
+    loop {
+        let r = get(url).await;
+        if ok(r.0, &r.1) || started.elapsed() > timeout {
+            return r;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+fn gdas_grid() -> worker::data::Grid {
+    let mut bytes = Vec::new();
+    let path = shared_data().expect("samples").join(GDAS);
+    xz2::read::XzDecoder::new(std::fs::File::open(path).expect("open"))
+        .read_to_end(&mut bytes)
+        .expect("unxz");
+    worker::data::decode_message(&bytes, 0).expect("decode")
+}
+
+#[tokio::test]
+async fn farm_serves_correct_tiles_from_s3_through_jetstream_and_redis() {
+    let Some(farm) = Farm::up(&["--gateways", "2", "--warm-max-zoom", "1"]) else {
+        return;
+    };
+    let tile = "/tiles/gfs_VRATE_pbl/gradient/2/1/1.png";
+    let (status, headers, body) = get_until(
+        &format!("{}{tile}", farm.gateway(0)),
+        Duration::from_secs(20),
+        |s, _| s == 200,
+    )
+    .await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(headers["x-cache"], "MISS");
+    let (_, _, pixels) = rgba(&body);
+    assert_pixels_match_grid(
+        &pixels,
+        &gdas_grid(),
+        &default_gradient(0, 2, 224),
+        (2, 1, 1),
+    );
+
+    // The other gateway finds the worker's copy in Redis.
+    let (status, headers, other) = get(&format!("{}{tile}", farm.gateway(1))).await;
+    assert_eq!((status, headers["x-cache"].to_str().unwrap()), (200, "L2"));
+    assert_eq!(other, body);
+    // The scheduler warmed zooms 0–1 of the new field.
+    let (_, headers, _) = get_until(
+        &format!("{}/tiles/gfs_VRATE_pbl/gradient/1/0/1.png", farm.gateway(1)),
+        Duration::from_secs(20),
+        |_, h| h["x-cache"] == "L2",
+    )
+    .await;
+    assert_eq!(headers["x-cache"], "L2", "warmed tile");
+    // Capabilities list both ingested layers.
+    let (_, _, caps) = get(&format!(
+        "{}/wmts/1.0.0/WMTSCapabilities.xml",
+        farm.gateway(0)
+    ))
+    .await;
+    let caps = String::from_utf8_lossy(&caps);
+    assert!(caps.contains("gfs_VRATE_pbl") && caps.contains("cmc_TMP_isbl"));
+}
+
+#[tokio::test]
+async fn two_gateways_asking_for_one_tile_cause_one_render() {
+    let Some(farm) = Farm::up(&["--gateways", "2", "--warm-max-zoom", "-1"]) else {
+        return;
+    };
+    let _ = get_until(
+        &format!("{}/tiles/cmc_TMP_isbl/gradient/0/0/0.png", farm.gateway(0)),
+        Duration::from_secs(20),
+        |s, _| s == 200,
+    )
+    .await;
+    let before = farm.renders().await;
+    let tile = "/tiles/gfs_VRATE_pbl/gradient/4/3/5.png";
+    let requests: Vec<_> = (0..12)
+        .map(|k| {
+            let url = format!("{}{tile}", farm.gateway(k % 2));
+            tokio::spawn(async move { get(&url).await })
+        })
+        .collect();
+    for r in requests {
+        let (status, _, _) = r.await.expect("join");
+        assert_eq!(status, 200);
+    }
+    assert_eq!(
+        farm.renders().await - before,
+        1,
+        "12 requests over 2 gateways, one render"
+    );
+}
+
+#[tokio::test]
+async fn redis_down_keeps_serving_and_l2_returns_with_it() {
+    let Some(farm) = Farm::up(&["--gateways", "2", "--warm-max-zoom", "-1"]) else {
+        return;
+    };
+    let base = farm.gateway(0);
+    let _ = get_until(
+        &format!("{base}/tiles/cmc_TMP_isbl/gradient/0/0/0.png"),
+        Duration::from_secs(20),
+        |s, _| s == 200,
+    )
+    .await;
+    farm.kill("redis");
+    let started = Instant::now();
+    let (status, headers, _) = get(&format!("{base}/tiles/cmc_TMP_isbl/gradient/2/1/1.png")).await;
+    assert_eq!(
+        (status, headers["x-cache"].to_str().unwrap()),
+        (200, "MISS")
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "no long stall without Redis"
+    );
+    farm.restart("redis");
+    // Once Redis is back, a fresh render lands in L2 for the other gateway
+    // (the store reconnects by itself; give it a moment).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (status, _, _) = get(&format!("{base}/tiles/cmc_TMP_isbl/gradient/3/5/3.png")).await;
+    assert_eq!(status, 200);
+    let (_, headers, _) = get_until(
+        &format!("{}/tiles/cmc_TMP_isbl/gradient/3/5/3.png", farm.gateway(1)),
+        Duration::from_secs(10),
+        |_, h| h["x-cache"] == "L2",
+    )
+    .await;
+    assert_eq!(
+        headers["x-cache"], "L2",
+        "L2 works again without restarting anything"
+    );
+}
+
+#[tokio::test]
+async fn nats_down_gives_503_for_misses_keeps_cached_tiles_and_recovers() {
+    let Some(farm) = Farm::up(&["--warm-max-zoom", "-1"]) else {
+        return;
+    };
+    let base = farm.gateway(0);
+    let cached = format!("{base}/tiles/cmc_TMP_isbl/gradient/1/1/0.png");
+    let (status, _, _) = get_until(&cached, Duration::from_secs(20), |s, _| s == 200).await;
+    assert_eq!(status, 200);
+    farm.kill("nats");
+    let (status, headers, _) = get(&cached).await;
+    assert_eq!(
+        (status, headers["x-cache"].to_str().unwrap()),
+        (200, "L1"),
+        "cached tiles still served"
+    );
+    let miss = format!("{base}/tiles/cmc_TMP_isbl/gradient/2/2/1.png");
+    let started = Instant::now();
+    let (status, headers, body) = get(&miss).await;
+    assert_eq!(status, 503, "{}", String::from_utf8_lossy(&body));
+    assert!(headers.contains_key("retry-after"));
+    assert!(started.elapsed() < Duration::from_secs(5), "fails fast");
+    farm.restart("nats");
+    let (status, _, _) = get_until(&miss, Duration::from_secs(30), |s, _| s == 200).await;
+    assert_eq!(status, 200, "recovered without restarting any role");
+}
+
+#[tokio::test]
+async fn a_corrupt_object_fails_its_tiles_only_and_killed_workers_are_survived() {
+    let Some(farm) = Farm::up(&["--warm-max-zoom", "-1"]) else {
+        return;
+    };
+    let base = farm.gateway(0);
+    let _ = get_until(
+        &format!("{base}/tiles/cmc_TMP_isbl/gradient/0/0/0.png"),
+        Duration::from_secs(20),
+        |s, _| s == 200,
+    )
+    .await;
+    // Replace the GDAS object in the bucket with garbage behind the
+    // catalog's back.
+    let s3 = object_store::aws::AmazonS3Builder::new()
+        .with_bucket_name("wxfarm")
+        .with_region("us-east-1")
+        .with_endpoint(farm.info["s3_endpoint"].as_str().expect("endpoint"))
+        .with_allow_http(true)
+        .with_access_key_id("farm")
+        .with_secret_access_key("farm")
+        .build()
+        .expect("s3 client");
+    let key = object_store::path::Path::from("gdas.t12z.pgrb2.0p25.f000.12");
+    object_store::ObjectStore::put(&s3, &key, b"GRIB garbage garbage garbage".to_vec().into())
+        .await
+        .expect("overwrite");
+
+    let started = Instant::now();
+    let (status, headers, body) =
+        get(&format!("{base}/tiles/gfs_VRATE_pbl/gradient/3/1/1.png")).await;
+    assert_eq!(status, 500, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(headers["content-type"], "application/xml");
+    assert!(
+        started.elapsed() < Duration::from_secs(12),
+        "answered within the deadline"
+    );
+    // Other layers keep flowing, also after losing a worker.
+    farm.kill("worker-1");
+    for (x, y) in [(0, 0), (1, 1), (2, 3), (3, 2)] {
+        let (status, _, _) =
+            get(&format!("{base}/tiles/cmc_TMP_isbl/gradient/2/{x}/{y}.png")).await;
+        assert_eq!(status, 200);
+    }
+}
