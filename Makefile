@@ -5,7 +5,7 @@ SHELL := /bin/bash
 DATA ?= data-demo
 LISTEN ?= 0.0.0.0:8080
 
-.PHONY: setup build serve test lint bench demo-data
+.PHONY: setup build serve test lint bench demo-data farm farm-down
 
 setup:
 	@scripts/setup.sh
@@ -30,3 +30,12 @@ test: lint
 
 bench: setup
 	cargo bench --workspace
+
+# A whole distributed farm on loopback (NATS, Redis, S3 via moto, scheduler,
+# two workers, a gateway); prints its endpoints and PIDs as JSON.
+FARM_DIR ?= .farm
+farm: build
+	cargo run --release --quiet --bin wxfarm -- farm up --dir $(FARM_DIR)
+
+farm-down:
+	cargo run --release --quiet --bin wxfarm -- farm down --dir $(FARM_DIR)

@@ -32,7 +32,12 @@ if [ ${#apt_needed[@]} -gt 0 ]; then
   fi
 fi
 
-# Python clients used as third-party test peers.
+# Python tools: OWSLib (third-party OGC client for tests) and moto's
+# S3-compatible server (the farm's object store in tests and `make farm`).
+if have python3 && ! have moto_server; then
+  log "installing moto[server]"
+  python3 -m pip install --quiet --disable-pip-version-check 'moto[server]' 2>&1 | grep -v 'running pip as' >&2 || true
+fi
 if have python3 && ! python3 -c 'import owslib' 2>/dev/null; then
   log "installing OWSLib"
   python3 -m pip install --quiet --disable-pip-version-check OWSLib 2>&1 | grep -v 'running pip as' >&2 || true
