@@ -1,6 +1,7 @@
 //! `wxfarm`: one binary, one role per subcommand.
 
 mod inspect;
+mod jobs;
 mod launcher;
 mod roles;
 mod serve;
@@ -32,6 +33,9 @@ enum Command {
     Worker(roles::worker::WorkerArgs),
     /// Scheduler of a farm: ingest events, catalog, warming.
     Scheduler(roles::scheduler::SchedulerArgs),
+    /// Inspect and replay render jobs queued in NATS JetStream.
+    #[command(subcommand)]
+    Jobs(jobs::JobsCommand),
     /// Start or stop a whole farm on loopback (no Docker needed).
     #[command(subcommand)]
     Farm(launcher::FarmCommand),
@@ -62,6 +66,7 @@ fn main() -> Result<()> {
         Command::Worker(args) => runtime()?.block_on(roles::worker::run(args)),
         Command::Scheduler(args) => runtime()?.block_on(roles::scheduler::run(args)),
         Command::Farm(cmd) => launcher::run(cmd),
+        Command::Jobs(cmd) => runtime()?.block_on(jobs::run(cmd)),
         Command::Ingest(args) => runtime()?.block_on(serve::ingest(args)),
         Command::Inspect(args) => inspect::run(&args),
         Command::DemoData {

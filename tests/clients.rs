@@ -126,3 +126,62 @@ fn inspect_values_match_wgrib2() {
     assert_eq!(text.lines().count(), 4, "{text}");
     assert!(text.lines().all(|l| l.contains("d=2023110206")));
 }
+
+#[test]
+fn jobs_decode_turns_a_queued_job_into_json() {
+    use chrono::TimeZone;
+    use protocol::style::{ColorMapName, StyleKind, Units};
+    let run = chrono::Utc.with_ymd_and_hms(2025, 1, 2, 12, 0, 0).unwrap();
+    let key = protocol::TileKey {
+        layer: "gfs_TMP_2m".into(),
+        style: "gradient".into(),
+        style_params: String::new(),
+        tms: protocol::TileMatrixSetId::WebMercatorQuad,
+        z: 3,
+        x: 4,
+        y: 2,
+        tile_size: 256,
+        run,
+        valid: run,
+        elevation: None,
+        format: protocol::ImageFormat::Png,
+    };
+    let style = protocol::StyleSpec {
+        kind: StyleKind::Gradient,
+        colormap: ColorMapName::Temperature,
+        range: (-40.0, 45.0),
+        data_units: Units::Kelvin,
+        display_units: Units::Celsius,
+        bands: None,
+        above_max: None,
+        below_min: None,
+        transparent_below: None,
+    };
+    let source = protocol::FieldRef {
+        object_key: "gfs/f000".into(),
+        offset: 10,
+        length: 20,
+        submessage: 0,
+    };
+    let job = protocol::RenderJob::new(key, vec![source], style, protocol::Priority::Interactive);
+    let bytes = protocol::codec::encode(&job).expect("encode");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wxfarm"))
+        .args(["jobs", "decode"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), &bytes).expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let text = json.to_string();
+    assert!(
+        text.contains("gfs_TMP_2m") && text.contains("gfs/f000") && text.contains("Interactive"),
+        "{text}"
+    );
+}
