@@ -378,3 +378,63 @@ async fn a_corrupt_object_fails_its_tiles_only_and_killed_workers_are_survived()
         assert_eq!(status, 200);
     }
 }
+
+#[tokio::test]
+async fn a_newly_ingested_file_reaches_every_gateway_through_the_catalog() {
+    let Some(farm) = Farm::up(&["--gateways", "2", "--warm-max-zoom", "-1"]) else {
+        return;
+    };
+    let data = shared_data().expect("samples");
+    let caps = |k: usize| {
+        format!(
+            "{}/wmts?SERVICE=WMTS&REQUEST=GetCapabilities",
+            farm.gateway(k)
+        )
+    };
+    let (_, _, before) = get(&caps(1)).await;
+    assert!(!String::from_utf8_lossy(&before).contains("gfs_RH_isbl"));
+
+    let out = Command::new(env!("CARGO_BIN_EXE_wxfarm"))
+        .arg("ingest")
+        .arg(data.join("gdas.t12z.pgrb2.0p25.f000.46.xz"))
+        .args([
+            "--s3-bucket",
+            "wxfarm",
+            "--s3-endpoint",
+            farm.info["s3_endpoint"].as_str().expect("s3"),
+        ])
+        .args(["--nats", farm.info["nats_url"].as_str().expect("nats")])
+        .env("AWS_ACCESS_KEY_ID", "farm")
+        .env("AWS_SECRET_ACCESS_KEY", "farm")
+        .output()
+        .expect("wxfarm ingest");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let announced = Instant::now();
+    for k in 0..2 {
+        loop {
+            let (_, _, body) = get(&caps(k)).await;
+            if String::from_utf8_lossy(&body).contains("gfs_RH_isbl") {
+                break;
+            }
+            assert!(
+                announced.elapsed() < Duration::from_secs(15),
+                "gateway {k} never saw the new layer"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    eprintln!(
+        "new layer visible on both gateways {:?} after the ingest event",
+        announced.elapsed()
+    );
+    let (status, _, _) = get(&format!(
+        "{}/tiles/gfs_RH_isbl/gradient/1/0/0.png",
+        farm.gateway(1)
+    ))
+    .await;
+    assert_eq!(status, 200);
+}
