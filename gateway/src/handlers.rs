@@ -36,6 +36,9 @@ pub async fn wmts_kvp(
         if request.eq_ignore_ascii_case("GetCapabilities") {
             return Ok(capabilities_response(&state, &headers));
         }
+        if request.eq_ignore_ascii_case("GetFeatureInfo") {
+            return crate::featureinfo::wmts_kvp(&state, &kvp).await;
+        }
         if !request.eq_ignore_ascii_case("GetTile") {
             return Err(OgcError::operation_not_supported(request));
         }
@@ -294,4 +297,33 @@ fn tile_size(state: &GatewayState, kvp: &Kvp) -> Result<u32, OgcError> {
 /// `GET /healthz`
 pub async fn healthz() -> &'static str {
     "ok"
+}
+
+/// `GET /legend/{layer}/{style}.png?COLORSCALERANGE=…&UNITS=…&WIDTH=&HEIGHT=`:
+/// the colour bar of exactly the ramp tiles with the same options use.
+pub async fn legend(
+    State(state): State<GatewayState>,
+    Path((layer, file)): Path<(String, String)>,
+    Query(raw): Query<HashMap<String, String>>,
+) -> Response {
+    let kvp = Kvp::new(raw);
+    let result = (|| {
+        let (style, _) = split_extension(&file, "style")?;
+        legend_png(&state, &layer, style, &kvp)
+    })();
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// The legend PNG for a layer, style and request options.
+pub fn legend_png(state: &GatewayState, layer: &str, style: &str, kvp: &Kvp) -> Result<Response, OgcError> {
+    let catalog = state.catalog.snapshot();
+    let entry = catalog.layer(layer).ok_or_else(|| OgcError::unknown_layer(layer))?;
+    let spec = crate::tiles::style_spec(&entry.info, &style_or_default(style), &StyleParams::from_kvp(kvp)?)?;
+    let size = |name: &str, default: u32| -> Result<u32, OgcError> {
+        let v = kvp.get(name).map(|v| parse_u32(name, v)).transpose()?.unwrap_or(default);
+        if (32..=2048).contains(&v) { Ok(v) } else { Err(OgcError::invalid_parameter(name, format!("{name} must be 32..2048"))) }
+    };
+    let png = worker::render::legend::legend_png(&spec, &entry.info.title, size("width", 320)?, size("height", 64)?)
+        .map_err(|e| OgcError::internal(format!("legend: {e}")))?;
+    Ok(([(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "public, max-age=3600")], png).into_response())
 }

@@ -9,6 +9,7 @@
 
 pub mod app;
 pub mod cache;
+pub mod featureinfo;
 pub mod handlers;
 pub mod ogc;
 pub mod params;

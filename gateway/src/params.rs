@@ -37,6 +37,13 @@ impl Kvp {
             .ok_or_else(|| OgcError::missing_parameter(name))
     }
 
+    /// A copy without parameter `name`.
+    pub fn without(&self, name: &str) -> Kvp {
+        let mut m = self.0.clone();
+        m.remove(&name.to_ascii_lowercase());
+        Kvp(m)
+    }
+
     /// A required unsigned integer.
     pub fn require_u32(&self, name: &str) -> Result<u32, OgcError> {
         parse_u32(name, self.require(name)?)

@@ -17,7 +17,7 @@ pub mod tms;
 pub use catalog::{Catalog, FieldEntry, FieldRef};
 pub use job::{Priority, RenderError, RenderJob};
 pub use key::{ImageFormat, TileKey};
-pub use queue::{RenderQueue, TileSink, TileStore};
+pub use queue::{PointSample, RenderQueue, TileSink, TileStore};
 pub use style::StyleSpec;
 pub use tms::TileMatrixSetId;
 

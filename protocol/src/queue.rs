@@ -4,7 +4,18 @@
 use async_trait::async_trait;
 use bytes::Bytes;
 
-use crate::{RenderError, RenderJob};
+use crate::{FieldRef, RenderError, RenderJob};
+
+/// A field's value at a point, and the grid point nearest to it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PointSample {
+    /// Bilinearly interpolated value in the data's units; `None` where the
+    /// point is outside the grid or the data is missing.
+    pub value: Option<f32>,
+    /// Longitude and latitude of the nearest grid point.
+    pub grid_lon: f64,
+    pub grid_lat: f64,
+}
 
 /// Submits render jobs and awaits their encoded tile.
 ///
@@ -18,6 +29,13 @@ pub trait RenderQueue: Send + Sync + 'static {
     /// Queues `job` without waiting for it (prefetch and warming).
     /// Returns `false` when it was dropped because the queue is full.
     fn enqueue(&self, job: RenderJob) -> bool;
+
+    /// Reads each field's value at (lon, lat), for feature info. Workers
+    /// hold the grids, so this goes where renders go.
+    async fn sample(&self, fields: Vec<FieldRef>, lon: f64, lat: f64) -> Result<Vec<PointSample>, RenderError> {
+        let _ = (fields, lon, lat);
+        Err(RenderError::Invalid("point queries are not available on this queue".into()))
+    }
 }
 
 /// Where rendered tiles are stored for later requests: the gateway's

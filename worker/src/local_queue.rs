@@ -9,13 +9,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use protocol::{Priority, RenderError, RenderJob, RenderQueue, TileSink};
+use protocol::{FieldRef, PointSample, Priority, RenderError, RenderJob, RenderQueue, TileSink};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 /// Something that turns a job into tile bytes: the worker's render service.
 #[async_trait]
 pub trait JobRenderer: Send + Sync + 'static {
     async fn render(&self, job: &RenderJob) -> Result<Bytes, RenderError>;
+
+    /// Each field's value at a point (see [`RenderQueue::sample`]).
+    async fn sample(&self, fields: &[FieldRef], lon: f64, lat: f64) -> Result<Vec<PointSample>, RenderError> {
+        let _ = (fields, lon, lat);
+        Err(RenderError::Invalid("point queries are not supported".into()))
+    }
 }
 
 type Reply = oneshot::Sender<Result<Bytes, RenderError>>;
@@ -36,6 +42,7 @@ pub struct QueueStats {
 /// In-process [`RenderQueue`].
 pub struct LocalQueue {
     senders: [mpsc::Sender<Envelope>; 3],
+    renderer: Arc<dyn JobRenderer>,
     stats: Arc<QueueStats>,
 }
 
@@ -55,7 +62,7 @@ impl LocalQueue {
         let dispatcher = Dispatcher {
             receivers: [rx_i, rx_p, rx_w],
             slots: Arc::new(Semaphore::new(slots.max(1))),
-            renderer,
+            renderer: renderer.clone(),
             sink,
             stats: stats.clone(),
         };
@@ -100,6 +107,11 @@ impl RenderQueue for LocalQueue {
         }
         rx.await
             .map_err(|_| RenderError::Internal("render task ended without a result".into()))?
+    }
+
+    /// Point reads are cheap once grids are cached: no queueing.
+    async fn sample(&self, fields: Vec<FieldRef>, lon: f64, lat: f64) -> Result<Vec<PointSample>, RenderError> {
+        self.renderer.sample(&fields, lon, lat).await
     }
 
     fn enqueue(&self, job: RenderJob) -> bool {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use protocol::{RenderError, RenderJob};
+use protocol::{FieldRef, PointSample, RenderError, RenderJob};
 
 use crate::data::source::{GridSource, SourceError};
 use crate::local_queue::JobRenderer;
@@ -56,5 +56,27 @@ impl RenderService {
 impl JobRenderer for RenderService {
     async fn render(&self, job: &RenderJob) -> Result<Bytes, RenderError> {
         RenderService::render(self, job).await
+    }
+
+    async fn sample(&self, fields: &[FieldRef], lon: f64, lat: f64) -> Result<Vec<PointSample>, RenderError> {
+        let mut out = Vec::with_capacity(fields.len());
+        for field in fields {
+            let grid = self.source.grid(field).await.map_err(|e| RenderError::Data(e.to_string()))?;
+            out.push(sample_point(&grid, lon, lat));
+        }
+        Ok(out)
+    }
+}
+
+/// The interpolated value at (lon, lat) and the nearest grid point.
+pub fn sample_point(grid: &crate::data::Grid, lon: f64, lat: f64) -> PointSample {
+    match grid.locate(lon, lat) {
+        Some((i, j)) => {
+            let v = crate::render::sample::value_at(grid, i as f32, j as f32);
+            let (ri, rj) = (i.round().clamp(0.0, grid.ni as f64 - 1.0), j.round().clamp(0.0, grid.nj as f64 - 1.0));
+            let (glon, glat) = grid.lonlat(ri, rj);
+            PointSample { value: v.is_finite().then_some(v), grid_lon: (glon + 180.0).rem_euclid(360.0) - 180.0, grid_lat: glat }
+        }
+        None => PointSample { value: None, grid_lon: lon, grid_lat: lat },
     }
 }

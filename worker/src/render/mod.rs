@@ -2,6 +2,7 @@
 
 pub mod encode;
 pub mod gradient;
+pub mod legend;
 pub mod sample;
 
 use protocol::style::StyleKind;

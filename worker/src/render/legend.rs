@@ -1,0 +1,121 @@
+//! Legends: a colour bar with ticks, a title and units, drawn from the same
+//! [`Gradient`] the tiles use, so the legend always matches the ramp.
+
+use font8x8::legacy::{BASIC_LEGACY, LATIN_LEGACY};
+use protocol::StyleSpec;
+use protocol::style::Rgba;
+
+use super::Gradient;
+use super::encode::encode_indexed_png;
+
+const GLYPH: usize = 8;
+const FIXED: [Rgba; 4] = [[0, 0, 0, 0], [255, 255, 255, 230], [20, 20, 20, 255], [110, 110, 110, 255]];
+const BACKGROUND: u8 = 1;
+const INK: u8 = 2;
+const RULE: u8 = 3;
+/// Ramp samples in the bar (the rest of the 256 palette entries).
+const BAR_COLOURS: usize = 200;
+
+/// Draws a horizontal legend `width`×`height` pixels (at least 120×48).
+pub fn legend_png(spec: &StyleSpec, title: &str, width: u32, height: u32) -> Result<Vec<u8>, png::EncodingError> {
+    let (w, h) = (width.max(120) as usize, height.max(48) as usize);
+    let gradient = Gradient::new(spec);
+    let (lo, hi) = spec.range;
+    // The data value whose display value is d: invert the unit conversion.
+    let (a, b) = spec.data_units.conversion_to(spec.display_units).unwrap_or((1.0, 0.0));
+    let data_value = |d: f32| (d - b) / a;
+    let mut palette: Vec<Rgba> = FIXED.to_vec();
+    palette.extend((0..BAR_COLOURS).map(|k| gradient.color(data_value(lo + (hi - lo) * (k as f32 + 0.5) / BAR_COLOURS as f32))));
+
+    let mut px = vec![BACKGROUND; w * h];
+    let units = spec.display_units.symbol();
+    let heading = if units.is_empty() { title.to_owned() } else { format!("{title} ({units})") };
+    text(&mut px, w, 4, 4, &fit(&heading, (w - 8) / GLYPH));
+
+    let (x0, x1, y0, y1) = (8, w - 8, 16, h.saturating_sub(22).max(20));
+    for y in y0..y1 {
+        for x in x0..x1 {
+            let k = (x - x0) * BAR_COLOURS / (x1 - x0);
+            px[y * w + x] = (FIXED.len() + k.min(BAR_COLOURS - 1)) as u8;
+        }
+    }
+    for x in x0..x1 {
+        px[y0 * w + x] = RULE;
+        px[(y1 - 1) * w + x] = RULE;
+    }
+    for t in nice_ticks(lo, hi, ((x1 - x0) / 48).max(2)) {
+        let x = x0 + (((t - lo) / (hi - lo)) * (x1 - x0 - 1) as f32).round() as usize;
+        for y in y1..(y1 + 4).min(h) {
+            px[y * w + x] = INK;
+        }
+        let label = format_tick(t);
+        let lx = x.saturating_sub(label.chars().count() * GLYPH / 2).min(w.saturating_sub(label.chars().count() * GLYPH));
+        text(&mut px, w, lx, y1 + 6, &label);
+    }
+    encode_indexed_png(&px, w as u32, h as u32, &palette)
+}
+
+/// Up to `max` round tick values within [lo, hi].
+pub fn nice_ticks(lo: f32, hi: f32, max: usize) -> Vec<f32> {
+    if !(hi > lo) || max == 0 {
+        return vec![];
+    }
+    let raw = (hi - lo) / max as f32;
+    let mag = 10f32.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0].iter().map(|m| m * mag).find(|s| *s >= raw).unwrap_or(10.0 * mag);
+    let first = (lo / step).ceil() as i64;
+    let last = (hi / step).floor() as i64;
+    (first..=last).map(|k| k as f32 * step).collect()
+}
+
+fn format_tick(v: f32) -> String {
+    if (v - v.round()).abs() < 1e-4 { format!("{}", v.round() as i64) } else { format!("{v:.1}") }
+}
+
+fn fit(s: &str, max_chars: usize) -> String {
+    if s.chars().count() <= max_chars {
+        return s.to_owned();
+    }
+    let mut t: String = s.chars().take(max_chars.saturating_sub(1)).collect();
+    t.push('…');
+    t
+}
+
+fn glyph(c: char) -> [u8; 8] {
+    let code = c as usize;
+    match code {
+        0..=127 => BASIC_LEGACY[code],
+        0xA0..=0xFF => LATIN_LEGACY[code - 0xA0],
+        0x2026 => [0, 0, 0, 0, 0, 0, 0b0100_1001, 0],                      // …
+        0x2070..=0x209F | 0x00B2 | 0x00B3 | 0x00B9 => BASIC_LEGACY[b'^' as usize], // superscripts
+        _ => BASIC_LEGACY[b'?' as usize],
+    }
+}
+
+/// Writes `s` in the 8×8 bitmap font at (x, y), clipped to the image.
+fn text(px: &mut [u8], w: usize, x: usize, y: usize, s: &str) {
+    let h = px.len() / w;
+    for (n, c) in s.chars().enumerate() {
+        for (row, bits) in glyph(c).iter().enumerate() {
+            for col in 0..GLYPH {
+                let (gx, gy) = (x + n * GLYPH + col, y + row);
+                if bits >> col & 1 == 1 && gx < w && gy < h {
+                    px[gy * w + gx] = INK;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_are_round_and_inside() {
+        assert_eq!(nice_ticks(-40.0, 45.0, 5), vec![-40.0, -20.0, 0.0, 20.0, 40.0]);
+        assert_eq!(nice_ticks(5.0, 75.0, 6), vec![10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0]);
+        assert_eq!(nice_ticks(0.0, 1.0, 4), vec![0.0, 0.25, 0.5, 0.75, 1.0]);
+        assert!(nice_ticks(1.0, 1.0, 4).is_empty());
+    }
+}
