@@ -122,7 +122,9 @@ impl RenderQueue for JetStreamQueue {
             if w.count >= inner.config.max_waiters {
                 drop(w);
                 inner.stats.overloaded.fetch_add(1, Ordering::Relaxed);
-                return Err(RenderError::Overloaded("too many requests waiting for renders".into()));
+                return Err(RenderError::Overloaded(
+                    "too many requests waiting for renders".into(),
+                ));
             }
             w.count += 1;
             let list = w.by_key.entry(key.clone()).or_default();
@@ -141,8 +143,12 @@ impl RenderQueue for JetStreamQueue {
         let slack = Duration::from_millis(500);
         match tokio::time::timeout(inner.config.render_deadline + slack, rx).await {
             Ok(Ok(result)) => result,
-            Ok(Err(_)) => Err(RenderError::Internal("render flight ended without a result".into())),
-            Err(_) => Err(RenderError::Timeout(inner.config.render_deadline.as_millis() as u64)),
+            Ok(Err(_)) => Err(RenderError::Internal(
+                "render flight ended without a result".into(),
+            )),
+            Err(_) => Err(RenderError::Timeout(
+                inner.config.render_deadline.as_millis() as u64,
+            )),
         }
     }
 
@@ -180,7 +186,9 @@ impl Inner {
     fn check_connected(&self) -> Result<(), RenderError> {
         match self.client.connection_state() {
             State::Connected => Ok(()),
-            _ => Err(RenderError::Overloaded("render farm unreachable (NATS disconnected)".into())),
+            _ => Err(RenderError::Overloaded(
+                "render farm unreachable (NATS disconnected)".into(),
+            )),
         }
     }
 
@@ -199,13 +207,18 @@ impl Inner {
             .await
             .map_err(|e| overloaded(&e))?;
         let id = subjects::msg_id(job.priority, key);
-        let ack = self.publish(job, key, &id).await.map_err(|e| overloaded(&e))?;
+        let ack = self
+            .publish(job, key, &id)
+            .await
+            .map_err(|e| overloaded(&e))?;
         if ack.duplicate {
             if self.job_pending(ack.sequence).await {
                 self.stats.duplicates.fetch_add(1, Ordering::Relaxed);
             } else {
                 let fresh = format!("{id}#{}", self.client.new_inbox());
-                self.publish(job, key, &fresh).await.map_err(|e| overloaded(&e))?;
+                self.publish(job, key, &fresh)
+                    .await
+                    .map_err(|e| overloaded(&e))?;
                 self.stats.republished.fetch_add(1, Ordering::Relaxed);
             }
         } else {
@@ -217,7 +230,9 @@ impl Inner {
                 Ok(None) => return Err(RenderError::Internal("result subscription closed".into())),
                 Err(_) => {
                     self.stats.timed_out.fetch_add(1, Ordering::Relaxed);
-                    return Err(RenderError::Timeout(self.config.render_deadline.as_millis() as u64));
+                    return Err(RenderError::Timeout(
+                        self.config.render_deadline.as_millis() as u64,
+                    ));
                 }
             };
             match codec::decode::<JobResult>(&msg.payload) {
@@ -240,7 +255,10 @@ impl Inner {
         let mut headers = HeaderMap::new();
         headers.insert(async_nats::header::NATS_MESSAGE_ID, msg_id);
         headers.insert(subjects::KEY_HEADER, key);
-        headers.insert(subjects::REPLY_HEADER, subjects::result_subject(key).as_str());
+        headers.insert(
+            subjects::REPLY_HEADER,
+            subjects::result_subject(key).as_str(),
+        );
         let send = async {
             let ack: PublishAckFuture = self
                 .js

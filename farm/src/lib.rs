@@ -5,6 +5,7 @@
 //! - [`job_loop::run_worker`]: the worker side, pulling jobs by priority and
 //!   rendering them through a [`worker::local_queue::JobRenderer`].
 //! - [`redis_store::RedisTileStore`]: the shared L2 [`protocol::TileStore`].
+//! - [`kv_catalog::KvCatalog`]: the catalog in a NATS KV bucket, watched.
 //! - [`jobs_tool`]: what `wxfarm jobs` does (decode, list, get, replay).
 //! - [`subjects`], [`topology`], [`wire`]: names, stream set-up, result format.
 //!
@@ -20,6 +21,7 @@ pub mod error;
 pub mod jetstream_queue;
 pub mod job_loop;
 pub mod jobs_tool;
+pub mod kv_catalog;
 pub mod redis_store;
 pub mod subjects;
 pub mod topology;

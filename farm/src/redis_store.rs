@@ -130,7 +130,10 @@ impl RedisTileStore {
                 let mut c = match guard.as_ref() {
                     Some(c) => c.clone(),
                     None => {
-                        let c = client.get_async_connection().await.map_err(|e| e.to_string())?;
+                        let c = client
+                            .get_async_connection()
+                            .await
+                            .map_err(|e| e.to_string())?;
                         *guard = Some(c.clone());
                         c
                     }
@@ -153,7 +156,10 @@ async fn exec<C: ConnectionLike, T: redis::FromRedisValue>(
 impl TileSink for RedisTileStore {
     async fn put(&self, cache_key: &str, bytes: Bytes) {
         let mut cmd = redis::cmd("SET");
-        cmd.arg(cache_key).arg(bytes.as_ref()).arg("EX").arg(self.ttl_secs);
+        cmd.arg(cache_key)
+            .arg(bytes.as_ref())
+            .arg("EX")
+            .arg(self.ttl_secs);
         if self.run::<()>(cmd).await.is_ok() {
             self.stats.puts.fetch_add(1, Ordering::Relaxed);
         }

@@ -46,7 +46,9 @@ pub fn consumer_name(priority: Priority) -> String {
 
 /// The priority a job subject stands for.
 pub fn priority_of_subject(subject: &str) -> Option<Priority> {
-    let name = subject.strip_prefix(JOB_SUBJECT_PREFIX)?.strip_prefix('.')?;
+    let name = subject
+        .strip_prefix(JOB_SUBJECT_PREFIX)?
+        .strip_prefix('.')?;
     Priority::ALL.into_iter().find(|p| p.as_str() == name)
 }
 
@@ -58,7 +60,10 @@ pub fn priority_of_subject(subject: &str) -> Option<Priority> {
 /// and workers of different builds must agree); a collision only makes a
 /// gateway see a foreign result, which it discards by comparing keys.
 pub fn result_subject(cache_key: &str) -> String {
-    format!("{RESULT_SUBJECT_PREFIX}.{:016x}", fnv1a64(cache_key.as_bytes()))
+    format!(
+        "{RESULT_SUBJECT_PREFIX}.{:016x}",
+        fnv1a64(cache_key.as_bytes())
+    )
 }
 
 /// The subject ingest events of `model` are published on.
@@ -97,6 +102,9 @@ mod tests {
         let s = result_subject("wx:v1:a:b::WebMercatorQuad:256:1/2/3:x.png");
         assert!(s.starts_with("wxfarm.results."));
         assert_eq!(s.split('.').count(), 3);
-        assert_ne!(s, result_subject("wx:v1:a:b::WebMercatorQuad:256:1/2/4:x.png"));
+        assert_ne!(
+            s,
+            result_subject("wx:v1:a:b::WebMercatorQuad:256:1/2/4:x.png")
+        );
     }
 }

@@ -109,9 +109,7 @@ pub async fn ensure_topology(
 }
 
 /// The pull consumers in drain order (interactive first).
-pub async fn consumers(
-    stream: &stream::Stream,
-) -> Result<[consumer::PullConsumer; 3], FarmError> {
+pub async fn consumers(stream: &stream::Stream) -> Result<[consumer::PullConsumer; 3], FarmError> {
     let get = |p: Priority| async move {
         stream
             .get_consumer::<consumer::pull::Config>(&subjects::consumer_name(p))

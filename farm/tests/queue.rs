@@ -120,8 +120,14 @@ async fn failing_jobs_are_answered_and_not_redelivered_for_ever() {
     let terminal = q.render(job("bad", 1, 0, 0, Priority::Interactive));
     let good = q.render(job("good", 1, 0, 0, Priority::Interactive));
     let (failing, terminal, good) = tokio::join!(failing, terminal, good);
-    assert!(matches!(failing, Err(RenderError::Internal(_))), "{failing:?}");
-    assert!(matches!(terminal, Err(RenderError::Data(_))), "{terminal:?}");
+    assert!(
+        matches!(failing, Err(RenderError::Internal(_))),
+        "{failing:?}"
+    );
+    assert!(
+        matches!(terminal, Err(RenderError::Data(_))),
+        "{terminal:?}"
+    );
     assert!(good.is_ok());
     assert!(t.elapsed() < cfg.render_deadline);
 
@@ -129,7 +135,10 @@ async fn failing_jobs_are_answered_and_not_redelivered_for_ever() {
     tokio::time::sleep(cfg.ack_wait + Duration::from_millis(500)).await;
     assert_eq!(r.calls_for("fail"), cfg.max_deliver as usize);
     assert_eq!(r.calls_for("bad"), 1);
-    let terminated = w.stats.terminated.load(std::sync::atomic::Ordering::Relaxed);
+    let terminated = w
+        .stats
+        .terminated
+        .load(std::sync::atomic::Ordering::Relaxed);
     assert_eq!(terminated, 2);
     assert_eq!(common::stream_len(&cfg).await, 0);
 
@@ -159,7 +168,11 @@ async fn a_job_of_a_killed_worker_is_redone_by_another() {
     assert_eq!(waiter.await.unwrap().unwrap(), tile_for(&j));
     assert_eq!(r.calls(), 1);
     // Redelivered only once the ack wait ran out (it was never acked).
-    assert!(killed.elapsed() >= cfg.ack_wait / 2, "{:?}", killed.elapsed());
+    assert!(
+        killed.elapsed() >= cfg.ack_wait / 2,
+        "{:?}",
+        killed.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -201,7 +214,10 @@ async fn a_full_queue_and_too_many_waiters_are_overload() {
     assert!(common::eventually(Duration::from_secs(2), || q2.waiting() == 2).await);
     let t = Instant::now();
     let third = q2.render(job("y", 1, 5, 0, Priority::Prefetch)).await;
-    assert!(matches!(third, Err(RenderError::Overloaded(_))), "{third:?}");
+    assert!(
+        matches!(third, Err(RenderError::Overloaded(_))),
+        "{third:?}"
+    );
     assert!(t.elapsed() < Duration::from_millis(50));
 
     for p in pending {

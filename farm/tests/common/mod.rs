@@ -213,7 +213,10 @@ impl FakeRenderer {
 
     pub fn calls_for(&self, layer: &str) -> usize {
         let order = self.order.lock().unwrap();
-        order.iter().filter(|k| k.contains(&format!(":{layer}:"))).count()
+        order
+            .iter()
+            .filter(|k| k.contains(&format!(":{layer}:")))
+            .count()
     }
 
     pub fn order(&self) -> Vec<String> {
@@ -297,5 +300,8 @@ pub async fn worker(
 pub async fn stream_len(config: &FarmConfig) -> usize {
     let client = farm::topology::connect(config).await.expect("connect");
     let js = farm::topology::jetstream(client, Duration::from_secs(2));
-    farm::jobs_tool::list(&js, 10_000).await.expect("list").len()
+    farm::jobs_tool::list(&js, 10_000)
+        .await
+        .expect("list")
+        .len()
 }
