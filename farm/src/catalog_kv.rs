@@ -8,9 +8,8 @@ use futures::StreamExt;
 use protocol::catalog::{Catalog, LayerEntry, SharedCatalog};
 
 use crate::FarmError;
+use crate::subjects::CATALOG_BUCKET;
 
-/// The catalog bucket.
-pub const CATALOG_BUCKET: &str = "wxfarm_catalog";
 const KEY_PREFIX: &str = "layer.";
 
 /// Opens the catalog bucket, creating it when absent.

@@ -39,7 +39,7 @@ pub struct WorkerOptions {
     pub max_deliver: i64,
     /// Long-poll on the interactive consumer when every queue is empty.
     pub idle_wait: Duration,
-    /// Redelivery delay after a retryable failure.
+    /// Pause before retrying a render that failed with a retryable error.
     pub retry_delay: Duration,
     /// Interval of "still working" signals during a render, so a slow but
     /// live render is not handed to another worker (keep below ack_wait).
@@ -71,7 +71,7 @@ pub struct WorkerStats {
     pub failed: AtomicU64,
     /// Jobs given up on (terminal error or out of deliveries).
     pub terminated: AtomicU64,
-    /// Jobs handed back for another attempt.
+    /// Renders retried after a retryable failure.
     pub retried: AtomicU64,
     /// Jobs answered from L2 without rendering.
     pub l2_hits: AtomicU64,
@@ -199,22 +199,35 @@ impl JobContext {
             }
         };
         let key = job.key.cache_key();
-        match self.produce(&msg, &job, &key).await {
+        // Retryable failures are retried here, in place, counting the
+        // deliveries JetStream already made (crashed workers). Naks would
+        // hand the job to any worker, but nats-server 2.9 was seen to
+        // strand a job nak'ed twice, never redelivering it.
+        let mut attempt = delivered;
+        let outcome = loop {
+            match self.produce(&msg, &job, &key).await {
+                Err(e) if !is_terminal(&e) && attempt < self.opts.max_deliver => {
+                    self.stats.retried.fetch_add(1, Ordering::Relaxed);
+                    tracing::info!(%key, attempt, error = %e, "render failed; retrying");
+                    tokio::time::sleep(self.opts.retry_delay).await;
+                    // Restart the ack timer so the retry is not redelivered
+                    // elsewhere meanwhile.
+                    self.settle(&msg, AckKind::Progress).await;
+                    attempt += 1;
+                }
+                other => break other,
+            }
+        };
+        match outcome {
             Ok(bytes) => {
                 self.settle(&msg, AckKind::Ack).await;
                 self.publish_result(&key, Ok(bytes)).await;
             }
-            Err(e) if is_terminal(&e) || delivered >= self.opts.max_deliver => {
+            Err(e) => {
                 self.stats.terminated.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(%key, delivered, error = %e, "job given up");
+                tracing::warn!(%key, attempt, error = %e, "job given up");
                 self.settle(&msg, AckKind::Term).await;
                 self.publish_result(&key, Err(e)).await;
-            }
-            Err(e) => {
-                self.stats.retried.fetch_add(1, Ordering::Relaxed);
-                tracing::info!(%key, delivered, error = %e, "render failed; will retry");
-                self.settle(&msg, AckKind::Nak(Some(self.opts.retry_delay)))
-                    .await;
             }
         }
     }
@@ -275,7 +288,7 @@ impl JobContext {
         }
     }
 
-    /// Acks, naks or terminates; waits for the server's confirmation of
+    /// Acks, terminates or signals progress; waits for the server's confirmation of
     /// acks and terminations (see the module docs for why).
     async fn settle(&self, msg: &jetstream::Message, kind: AckKind) {
         let r = match kind {

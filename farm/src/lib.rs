@@ -5,6 +5,8 @@
 //! - [`job_loop::run_worker`]: the worker side, pulling jobs by priority and
 //!   rendering them through a [`worker::local_queue::JobRenderer`].
 //! - [`redis_store::RedisTileStore`]: the shared L2 [`protocol::TileStore`].
+//! - [`catalog_kv`]: the catalog in a NATS KV bucket, written by the
+//!   scheduler and watched by gateways.
 //! - [`jobs_tool`]: what `wxfarm jobs` does (decode, list, get, replay).
 //! - [`subjects`], [`topology`], [`wire`]: names, stream set-up, result format.
 //!

@@ -33,10 +33,12 @@ enum Backend {
     Single(ConnectionManager),
     /// Connected on first use (the cluster client connects eagerly) and
     /// kept; the cluster connection re-routes and reconnects by itself.
-    Cluster {
-        client: ClusterClient,
-        conn: Mutex<Option<ClusterConnection>>,
-    },
+    Cluster(Box<ClusterBackend>),
+}
+
+struct ClusterBackend {
+    client: ClusterClient,
+    conn: Mutex<Option<ClusterConnection>>,
 }
 
 /// [`TileStore`] on Redis, single server or cluster.
@@ -78,10 +80,10 @@ impl RedisTileStore {
                     .retries(1)
                     .build()
                     .map_err(redis_err)?;
-                Backend::Cluster {
+                Backend::Cluster(Box::new(ClusterBackend {
                     client,
                     conn: Mutex::new(None),
-                }
+                }))
             }
         };
         Ok(Self {
@@ -125,7 +127,8 @@ impl RedisTileStore {
                 let mut conn = manager.clone();
                 exec(&mut conn, cmd).await
             }
-            Backend::Cluster { client, conn } => {
+            Backend::Cluster(cluster) => {
+                let ClusterBackend { client, conn } = cluster.as_ref();
                 let mut guard = conn.lock().await;
                 let mut c = match guard.as_ref() {
                     Some(c) => c.clone(),
