@@ -390,3 +390,158 @@ async fn wind_layers_pair_u_and_v_and_draw_the_speed() {
         );
     }
 }
+
+#[tokio::test]
+async fn legends_show_the_ramp_the_tiles_use() {
+    let server = Server::start(demo_data(), &[]);
+    let (status, headers, body) =
+        get(&format!("{}/legend/gfs_TMP_2m/gradient.png", server.url)).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "image/png");
+    let (w, h, px) = rgba(&body);
+    assert_eq!((w, h), (320, 64));
+    let at = |x: usize, y: usize| -> [u8; 4] {
+        px[(y * w as usize + x) * 4..(y * w as usize + x) * 4 + 4]
+            .try_into()
+            .unwrap()
+    };
+    // The bar runs from the ramp's first colour (−40 °C) to its last (45 °C).
+    let gradient = default_gradient(0, 0, 0);
+    let mid_y = 30;
+    let near = |a: [u8; 4], b: [u8; 4]| a.iter().zip(b).all(|(x, y)| x.abs_diff(y) <= 12);
+    assert!(
+        near(at(9, mid_y), gradient.color(233.15 + 0.3)),
+        "{:?}",
+        at(9, mid_y)
+    );
+    assert!(
+        near(at(310, mid_y), gradient.color(318.15 - 0.3)),
+        "{:?}",
+        at(310, mid_y)
+    );
+    // Title and tick labels are drawn in ink.
+    let ink = |y0: usize, y1: usize| {
+        (y0..y1)
+            .flat_map(|y| (0..w as usize).map(move |x| (x, y)))
+            .filter(|&(x, y)| at(x, y) == [20, 20, 20, 255])
+            .count()
+    };
+    assert!(ink(4, 12) > 50, "title");
+    assert!(ink(48, 60) > 30, "tick labels");
+
+    // Per-request options reach the legend: a 0..10 °C range makes the whole
+    // bar warm-ish colours, none of the ramp's cold end.
+    let (_, _, body) = get(&format!(
+        "{}/legend/gfs_TMP_2m/gradient.png?COLORSCALERANGE=0,10&WIDTH=200&HEIGHT=50",
+        server.url
+    ))
+    .await;
+    let (w2, h2, _) = rgba(&body);
+    assert_eq!((w2, h2), (200, 50));
+    let (status, _, _) = get(&format!(
+        "{}/legend/gfs_TMP_2m/gradient.png?WIDTH=5",
+        server.url
+    ))
+    .await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn feature_info_reports_the_value_under_the_pixel() {
+    let server = Server::start(demo_data(), &[]);
+    let base = format!(
+        "{}/wmts?SERVICE=WMTS&REQUEST=GetFeatureInfo&VERSION=1.0.0&LAYER=gfs_TMP_2m&STYLE=default&TILEMATRIXSET=WebMercatorQuad&TILEMATRIX=3&TILEROW=2&TILECOL=4&I=100&J=60",
+        server.url
+    );
+    let (status, _, body) = get(&format!("{base}&INFOFORMAT=application/json&forecast=1")).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let info: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    let tms = TileMatrixSetId::WebMercatorQuad;
+    let (lon, lat) = (
+        tms.pixel_lons(3, 4, 256)[100],
+        tms.pixel_lats(3, 2, 256)[60],
+    );
+    assert!(
+        (info["lon"].as_f64().unwrap() - lon).abs() < 1e-9
+            && (info["lat"].as_f64().unwrap() - lat).abs() < 1e-9
+    );
+    assert_eq!(info["units"], "°C");
+    assert_eq!(info["run"], "2025-06-01T00:00:00Z");
+    // The value equals bilinear interpolation of the decoded field, in °C.
+    let file = std::fs::read(find_file(demo_data(), "f001")).expect("f001");
+    let grid = worker::data::decode_message(&file, 0).expect("TMP");
+    let expect = worker::service::sample_point(&grid, lon, lat);
+    let got = info["values"][0]["value"].as_f64().expect("value");
+    assert!(
+        (got - (f64::from(expect.value.expect("inside")) - 273.15)).abs() < 1e-3,
+        "{got}"
+    );
+    // The nearest grid point is within half a 1° cell.
+    assert!((info["grid_lon"].as_f64().unwrap() - lon).abs() <= 0.5 + 1e-9);
+    assert!((info["grid_lat"].as_f64().unwrap() - lat).abs() <= 0.5 + 1e-9);
+
+    // A forecast range gives a time series, in valid-time order.
+    let (_, _, body) = get(&format!("{base}&INFOFORMAT=application/json&forecast=0/3")).await;
+    let series: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    let hours: Vec<f64> = series["values"]
+        .as_array()
+        .expect("values")
+        .iter()
+        .map(|v| v["forecast_hours"].as_f64().unwrap())
+        .collect();
+    assert_eq!(hours, vec![0.0, 1.0, 2.0, 3.0]);
+
+    // REST template and HTML.
+    let (status, headers, body) = get(&format!(
+        "{}/wmts/1.0.0/gfs_TMP_2m/default/WebMercatorQuad/3/2/4/60/100.html?forecast=1",
+        server.url
+    ))
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(String::from_utf8_lossy(&body).contains(&format!("{got:.2} °C")));
+
+    // Wind layers answer with speed and direction.
+    let (_, _, body) = get(&format!(
+        "{}&INFOFORMAT=application/json",
+        base.replace("gfs_TMP_2m", "gfs_WIND_10m")
+    ))
+    .await;
+    let wind: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(wind["units"], "kt");
+    let dir = wind["values"][0]["direction_deg"]
+        .as_f64()
+        .expect("direction");
+    assert!((0.0..360.0).contains(&dir));
+
+    let cases = [
+        (
+            base.replace("&I=100", "&I=300") + "&INFOFORMAT=application/json",
+            "PointIJOutOfRange",
+        ),
+        (
+            base.clone() + "&INFOFORMAT=text/xml",
+            "InvalidParameterValue",
+        ),
+        (
+            base.clone() + "&INFOFORMAT=application/json&forecast=40/50",
+            "InvalidParameterValue",
+        ),
+        (
+            base.replace("&I=100", "") + "&INFOFORMAT=application/json",
+            "MissingParameterValue",
+        ),
+    ];
+    for (url, code) in cases {
+        let extra = &url[base.len().min(url.len())..];
+        let (status, _, body) = get(&url).await;
+        let text = String::from_utf8_lossy(&body);
+        assert_eq!(status, 400, "{extra}: {text}");
+        assert!(text.contains(code), "{extra}: {text}");
+    }
+}

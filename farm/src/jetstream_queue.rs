@@ -109,6 +109,23 @@ impl JetStreamQueue {
 
 #[async_trait]
 impl RenderQueue for JetStreamQueue {
+    async fn sample(
+        &self,
+        fields: Vec<protocol::FieldRef>,
+        lon: f64,
+        lat: f64,
+    ) -> Result<Vec<protocol::PointSample>, RenderError> {
+        self.inner.check_connected()?;
+        crate::point_query::request(
+            &self.inner.client,
+            fields,
+            lon,
+            lat,
+            self.inner.config.render_deadline,
+        )
+        .await
+    }
+
     async fn render(&self, job: RenderJob) -> Result<Bytes, RenderError> {
         let inner = &self.inner;
         if let Err(e) = inner.check_connected() {

@@ -23,6 +23,7 @@ pub mod error;
 pub mod jetstream_queue;
 pub mod job_loop;
 pub mod jobs_tool;
+pub mod point_query;
 pub mod redis_store;
 pub mod subjects;
 pub mod topology;

@@ -26,7 +26,10 @@ pub fn router(state: GatewayState) -> Router {
             "/wmts/1.0.0/{layer}/{style}/{tms}/{z}/{row}/{file}",
             get(handlers::wmts_rest),
         )
-        .route("/wmts/1.0.0/{layer}/{style}/{tms}/{z}/{row}/{col}/{j}/{file}", get(crate::featureinfo::wmts_rest))
+        .route(
+            "/wmts/1.0.0/{layer}/{style}/{tms}/{z}/{row}/{col}/{j}/{file}",
+            get(crate::featureinfo::wmts_rest),
+        )
         .route("/tiles/{layer}/{style}/{z}/{x}/{file}", get(handlers::xyz))
         .route("/legend/{layer}/{file}", get(handlers::legend))
         .route("/healthz", get(handlers::healthz))

@@ -315,15 +315,49 @@ pub async fn legend(
 }
 
 /// The legend PNG for a layer, style and request options.
-pub fn legend_png(state: &GatewayState, layer: &str, style: &str, kvp: &Kvp) -> Result<Response, OgcError> {
+pub fn legend_png(
+    state: &GatewayState,
+    layer: &str,
+    style: &str,
+    kvp: &Kvp,
+) -> Result<Response, OgcError> {
     let catalog = state.catalog.snapshot();
-    let entry = catalog.layer(layer).ok_or_else(|| OgcError::unknown_layer(layer))?;
-    let spec = crate::tiles::style_spec(&entry.info, &style_or_default(style), &StyleParams::from_kvp(kvp)?)?;
+    let entry = catalog
+        .layer(layer)
+        .ok_or_else(|| OgcError::unknown_layer(layer))?;
+    let spec = crate::tiles::style_spec(
+        &entry.info,
+        &style_or_default(style),
+        &StyleParams::from_kvp(kvp)?,
+    )?;
     let size = |name: &str, default: u32| -> Result<u32, OgcError> {
-        let v = kvp.get(name).map(|v| parse_u32(name, v)).transpose()?.unwrap_or(default);
-        if (32..=2048).contains(&v) { Ok(v) } else { Err(OgcError::invalid_parameter(name, format!("{name} must be 32..2048"))) }
+        let v = kvp
+            .get(name)
+            .map(|v| parse_u32(name, v))
+            .transpose()?
+            .unwrap_or(default);
+        if (32..=2048).contains(&v) {
+            Ok(v)
+        } else {
+            Err(OgcError::invalid_parameter(
+                name,
+                format!("{name} must be 32..2048"),
+            ))
+        }
     };
-    let png = worker::render::legend::legend_png(&spec, &entry.info.title, size("width", 320)?, size("height", 64)?)
-        .map_err(|e| OgcError::internal(format!("legend: {e}")))?;
-    Ok(([(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "public, max-age=3600")], png).into_response())
+    let png = worker::render::legend::legend_png(
+        &spec,
+        &entry.info.title,
+        size("width", 320)?,
+        size("height", 64)?,
+    )
+    .map_err(|e| OgcError::internal(format!("legend: {e}")))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/png"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        png,
+    )
+        .into_response())
 }

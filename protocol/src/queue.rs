@@ -32,9 +32,16 @@ pub trait RenderQueue: Send + Sync + 'static {
 
     /// Reads each field's value at (lon, lat), for feature info. Workers
     /// hold the grids, so this goes where renders go.
-    async fn sample(&self, fields: Vec<FieldRef>, lon: f64, lat: f64) -> Result<Vec<PointSample>, RenderError> {
+    async fn sample(
+        &self,
+        fields: Vec<FieldRef>,
+        lon: f64,
+        lat: f64,
+    ) -> Result<Vec<PointSample>, RenderError> {
         let _ = (fields, lon, lat);
-        Err(RenderError::Invalid("point queries are not available on this queue".into()))
+        Err(RenderError::Invalid(
+            "point queries are not available on this queue".into(),
+        ))
     }
 }
 

@@ -126,7 +126,7 @@ fn report_lists_every_file_with_its_size() {
     );
     assert_eq!(
         report.total_bytes(),
-        report.files.iter().map(|f| f.bytes).sum()
+        report.files.iter().map(|f| f.bytes).sum::<u64>()
     );
 }
 

@@ -18,9 +18,16 @@ pub trait JobRenderer: Send + Sync + 'static {
     async fn render(&self, job: &RenderJob) -> Result<Bytes, RenderError>;
 
     /// Each field's value at a point (see [`RenderQueue::sample`]).
-    async fn sample(&self, fields: &[FieldRef], lon: f64, lat: f64) -> Result<Vec<PointSample>, RenderError> {
+    async fn sample(
+        &self,
+        fields: &[FieldRef],
+        lon: f64,
+        lat: f64,
+    ) -> Result<Vec<PointSample>, RenderError> {
         let _ = (fields, lon, lat);
-        Err(RenderError::Invalid("point queries are not supported".into()))
+        Err(RenderError::Invalid(
+            "point queries are not supported".into(),
+        ))
     }
 }
 
@@ -69,6 +76,7 @@ impl LocalQueue {
         tokio::spawn(dispatcher.run());
         Self {
             senders: [tx_i, tx_p, tx_w],
+            renderer,
             stats,
         }
     }
@@ -110,7 +118,12 @@ impl RenderQueue for LocalQueue {
     }
 
     /// Point reads are cheap once grids are cached: no queueing.
-    async fn sample(&self, fields: Vec<FieldRef>, lon: f64, lat: f64) -> Result<Vec<PointSample>, RenderError> {
+    async fn sample(
+        &self,
+        fields: Vec<FieldRef>,
+        lon: f64,
+        lat: f64,
+    ) -> Result<Vec<PointSample>, RenderError> {
         self.renderer.sample(&fields, lon, lat).await
     }
 

@@ -58,10 +58,19 @@ impl JobRenderer for RenderService {
         RenderService::render(self, job).await
     }
 
-    async fn sample(&self, fields: &[FieldRef], lon: f64, lat: f64) -> Result<Vec<PointSample>, RenderError> {
+    async fn sample(
+        &self,
+        fields: &[FieldRef],
+        lon: f64,
+        lat: f64,
+    ) -> Result<Vec<PointSample>, RenderError> {
         let mut out = Vec::with_capacity(fields.len());
         for field in fields {
-            let grid = self.source.grid(field).await.map_err(|e| RenderError::Data(e.to_string()))?;
+            let grid = self
+                .source
+                .grid(field)
+                .await
+                .map_err(|e| RenderError::Data(e.to_string()))?;
             out.push(sample_point(&grid, lon, lat));
         }
         Ok(out)
@@ -73,10 +82,21 @@ pub fn sample_point(grid: &crate::data::Grid, lon: f64, lat: f64) -> PointSample
     match grid.locate(lon, lat) {
         Some((i, j)) => {
             let v = crate::render::sample::value_at(grid, i as f32, j as f32);
-            let (ri, rj) = (i.round().clamp(0.0, grid.ni as f64 - 1.0), j.round().clamp(0.0, grid.nj as f64 - 1.0));
+            let (ri, rj) = (
+                i.round().clamp(0.0, grid.ni as f64 - 1.0),
+                j.round().clamp(0.0, grid.nj as f64 - 1.0),
+            );
             let (glon, glat) = grid.lonlat(ri, rj);
-            PointSample { value: v.is_finite().then_some(v), grid_lon: (glon + 180.0).rem_euclid(360.0) - 180.0, grid_lat: glat }
+            PointSample {
+                value: v.is_finite().then_some(v),
+                grid_lon: (glon + 180.0).rem_euclid(360.0) - 180.0,
+                grid_lat: glat,
+            }
         }
-        None => PointSample { value: None, grid_lon: lon, grid_lat: lat },
+        None => PointSample {
+            value: None,
+            grid_lon: lon,
+            grid_lat: lat,
+        },
     }
 }

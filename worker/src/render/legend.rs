@@ -9,7 +9,12 @@ use super::Gradient;
 use super::encode::encode_indexed_png;
 
 const GLYPH: usize = 8;
-const FIXED: [Rgba; 4] = [[0, 0, 0, 0], [255, 255, 255, 230], [20, 20, 20, 255], [110, 110, 110, 255]];
+const FIXED: [Rgba; 4] = [
+    [0, 0, 0, 0],
+    [255, 255, 255, 230],
+    [20, 20, 20, 255],
+    [110, 110, 110, 255],
+];
 const BACKGROUND: u8 = 1;
 const INK: u8 = 2;
 const RULE: u8 = 3;
@@ -17,20 +22,41 @@ const RULE: u8 = 3;
 const BAR_COLOURS: usize = 200;
 
 /// Draws a horizontal legend `width`×`height` pixels (at least 120×48).
-pub fn legend_png(spec: &StyleSpec, title: &str, width: u32, height: u32) -> Result<Vec<u8>, png::EncodingError> {
+pub fn legend_png(
+    spec: &StyleSpec,
+    title: &str,
+    width: u32,
+    height: u32,
+) -> Result<Vec<u8>, png::EncodingError> {
     let (w, h) = (width.max(120) as usize, height.max(48) as usize);
     let gradient = Gradient::new(spec);
     let (lo, hi) = spec.range;
     // The data value whose display value is d: invert the unit conversion.
-    let (a, b) = spec.data_units.conversion_to(spec.display_units).unwrap_or((1.0, 0.0));
+    let (a, b) = spec
+        .data_units
+        .conversion_to(spec.display_units)
+        .unwrap_or((1.0, 0.0));
     let data_value = |d: f32| (d - b) / a;
     let mut palette: Vec<Rgba> = FIXED.to_vec();
-    palette.extend((0..BAR_COLOURS).map(|k| gradient.color(data_value(lo + (hi - lo) * (k as f32 + 0.5) / BAR_COLOURS as f32))));
+    palette.extend((0..BAR_COLOURS).map(|k| {
+        gradient.color(data_value(
+            lo + (hi - lo) * (k as f32 + 0.5) / BAR_COLOURS as f32,
+        ))
+    }));
 
     let mut px = vec![BACKGROUND; w * h];
     let units = spec.display_units.symbol();
-    let heading = if units.is_empty() { title.to_owned() } else { format!("{title} ({units})") };
-    text(&mut px, w, 4, 4, &fit(&heading, (w - 8) / GLYPH));
+    // Units stay visible when a long title is shortened.
+    let room = (w - 8) / GLYPH;
+    let heading = if units.is_empty() {
+        fit(title, room)
+    } else {
+        format!(
+            "{} ({units})",
+            fit(title, room.saturating_sub(units.chars().count() + 3))
+        )
+    };
+    text(&mut px, w, 4, 4, &heading);
 
     let (x0, x1, y0, y1) = (8, w - 8, 16, h.saturating_sub(22).max(20));
     for y in y0..y1 {
@@ -49,7 +75,9 @@ pub fn legend_png(spec: &StyleSpec, title: &str, width: u32, height: u32) -> Res
             px[y * w + x] = INK;
         }
         let label = format_tick(t);
-        let lx = x.saturating_sub(label.chars().count() * GLYPH / 2).min(w.saturating_sub(label.chars().count() * GLYPH));
+        let lx = x
+            .saturating_sub(label.chars().count() * GLYPH / 2)
+            .min(w.saturating_sub(label.chars().count() * GLYPH));
         text(&mut px, w, lx, y1 + 6, &label);
     }
     encode_indexed_png(&px, w as u32, h as u32, &palette)
@@ -62,14 +90,22 @@ pub fn nice_ticks(lo: f32, hi: f32, max: usize) -> Vec<f32> {
     }
     let raw = (hi - lo) / max as f32;
     let mag = 10f32.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 2.5, 5.0, 10.0].iter().map(|m| m * mag).find(|s| *s >= raw).unwrap_or(10.0 * mag);
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * mag);
     let first = (lo / step).ceil() as i64;
     let last = (hi / step).floor() as i64;
     (first..=last).map(|k| k as f32 * step).collect()
 }
 
 fn format_tick(v: f32) -> String {
-    if (v - v.round()).abs() < 1e-4 { format!("{}", v.round() as i64) } else { format!("{v:.1}") }
+    if (v - v.round()).abs() < 1e-4 {
+        format!("{}", v.round() as i64)
+    } else {
+        format!("{v:.1}")
+    }
 }
 
 fn fit(s: &str, max_chars: usize) -> String {
@@ -86,8 +122,8 @@ fn glyph(c: char) -> [u8; 8] {
     match code {
         0..=127 => BASIC_LEGACY[code],
         0xA0..=0xFF => LATIN_LEGACY[code - 0xA0],
-        0x2026 => [0, 0, 0, 0, 0, 0, 0b0100_1001, 0],                      // …
-        0x2070..=0x209F | 0x00B2 | 0x00B3 | 0x00B9 => BASIC_LEGACY[b'^' as usize], // superscripts
+        0x2026 => [0, 0, 0, 0, 0, 0, 0b0100_1001, 0], // …
+        0x2070..=0x209F => BASIC_LEGACY[b'^' as usize], // super- and subscripts
         _ => BASIC_LEGACY[b'?' as usize],
     }
 }
@@ -113,8 +149,15 @@ mod tests {
 
     #[test]
     fn ticks_are_round_and_inside() {
-        assert_eq!(nice_ticks(-40.0, 45.0, 5), vec![-40.0, -20.0, 0.0, 20.0, 40.0]);
-        assert_eq!(nice_ticks(5.0, 75.0, 6), vec![10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0]);
+        assert_eq!(
+            nice_ticks(-40.0, 45.0, 5),
+            vec![-40.0, -20.0, 0.0, 20.0, 40.0]
+        );
+        assert_eq!(
+            nice_ticks(5.0, 75.0, 7),
+            vec![10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0]
+        );
+        assert_eq!(nice_ticks(5.0, 75.0, 6), vec![20.0, 40.0, 60.0]);
         assert_eq!(nice_ticks(0.0, 1.0, 4), vec![0.0, 0.25, 0.5, 0.75, 1.0]);
         assert!(nice_ticks(1.0, 1.0, 4).is_empty());
     }
