@@ -27,11 +27,30 @@ pub struct TileFrame {
 }
 
 impl TileFrame {
-    fn lons(&self) -> Vec<f64> {
-        self.tms.pixel_lons(self.z, self.x, self.size)
+    /// The geographic position of every pixel column and row.
+    pub fn axes(&self) -> Axes {
+        Axes {
+            lons: self.tms.pixel_lons(self.z, self.x, self.size),
+            lats: self.tms.pixel_lats(self.z, self.y, self.size),
+        }
     }
-    fn lats(&self) -> Vec<f64> {
-        self.tms.pixel_lats(self.z, self.y, self.size)
+}
+
+/// An output image whose columns each have one longitude and rows one
+/// latitude: tiles of both matrix sets, and WMS maps in EPSG:3857,
+/// EPSG:4326 or CRS:84. Pixel (c, r) is at (`lons[c]`, `lats[r]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Axes {
+    pub lons: Vec<f64>,
+    pub lats: Vec<f64>,
+}
+
+impl Axes {
+    pub fn width(&self) -> usize {
+        self.lons.len()
+    }
+    pub fn height(&self) -> usize {
+        self.lats.len()
     }
 }
 
@@ -39,58 +58,48 @@ impl TileFrame {
 /// the pixel falls outside the grid.
 #[derive(Debug, Clone)]
 pub struct PixelCoords {
-    pub size: usize,
+    pub width: usize,
     pub i: Vec<f32>,
     pub j: Vec<f32>,
 }
 
 /// Grid coordinates of each pixel centre of `frame`.
 pub fn pixel_coords(grid: &Grid, frame: &TileFrame) -> PixelCoords {
+    pixel_coords_of(grid, &frame.axes())
+}
+
+/// Grid coordinates of each pixel centre of an image with `axes`.
+pub fn pixel_coords_of(grid: &Grid, axes: &Axes) -> PixelCoords {
     if grid.is_separable() {
-        separable_coords(grid, frame)
+        separable_coords(grid, axes)
     } else {
-        lattice_coords(grid, frame)
+        lattice_coords(grid, axes)
     }
 }
 
-fn separable_coords(grid: &Grid, frame: &TileFrame) -> PixelCoords {
-    let n = frame.size as usize;
-    let col: Vec<f32> = frame
-        .lons()
-        .into_iter()
-        .map(|lon| grid.locate_lon(lon).map_or(f32::NAN, |i| i as f32))
-        .collect();
-    let row: Vec<f32> = frame
-        .lats()
-        .into_iter()
-        .map(|lat| grid.locate_lat(lat).map_or(f32::NAN, |j| j as f32))
-        .collect();
-    let mut i = Vec::with_capacity(n * n);
-    let mut j = Vec::with_capacity(n * n);
-    for &r in &row {
+fn separable_coords(grid: &Grid, axes: &Axes) -> PixelCoords {
+    let col: Vec<f32> = axes.lons.iter().map(|&lon| grid.locate_lon(lon).map_or(f32::NAN, |i| i as f32)).collect();
+    let (w, h) = (axes.width(), axes.height());
+    let mut i = Vec::with_capacity(w * h);
+    let mut j = Vec::with_capacity(w * h);
+    for &lat in &axes.lats {
         i.extend_from_slice(&col);
-        j.extend(std::iter::repeat_n(r, n));
+        j.extend(std::iter::repeat_n(grid.locate_lat(lat).map_or(f32::NAN, |j| j as f32), w));
     }
-    PixelCoords { size: n, i, j }
+    PixelCoords { width: w, i, j }
 }
 
 fn exact(grid: &Grid, lons: &[f64], lats: &[f64], px: usize, py: usize) -> Option<(f64, f64)> {
     grid.locate(lons[px], lats[py])
 }
 
-fn lattice_coords(grid: &Grid, frame: &TileFrame) -> PixelCoords {
-    let n = frame.size as usize;
-    let (lons, lats) = (frame.lons(), frame.lats());
-    let mut out = PixelCoords {
-        size: n,
-        i: vec![f32::NAN; n * n],
-        j: vec![f32::NAN; n * n],
-    };
-    let step = LATTICE_STEP.min(n);
-    for cy in (0..n).step_by(step) {
-        for cx in (0..n).step_by(step) {
-            let (x1, y1) = ((cx + step).min(n) - 1, (cy + step).min(n) - 1);
-            fill_cell(grid, &lons, &lats, (cx, cy, x1, y1), &mut out);
+fn lattice_coords(grid: &Grid, axes: &Axes) -> PixelCoords {
+    let (w, h) = (axes.width(), axes.height());
+    let mut out = PixelCoords { width: w, i: vec![f32::NAN; w * h], j: vec![f32::NAN; w * h] };
+    for cy in (0..h).step_by(LATTICE_STEP) {
+        for cx in (0..w).step_by(LATTICE_STEP) {
+            let (x1, y1) = ((cx + LATTICE_STEP).min(w) - 1, (cy + LATTICE_STEP).min(h) - 1);
+            fill_cell(grid, &axes.lons, &axes.lats, (cx, cy, x1, y1), &mut out);
         }
     }
     out
@@ -105,7 +114,7 @@ fn fill_cell(
     (x0, y0, x1, y1): (usize, usize, usize, usize),
     out: &mut PixelCoords,
 ) {
-    let n = out.size;
+    let n = out.width;
     let corners = [
         exact(grid, lons, lats, x0, y0),
         exact(grid, lons, lats, x1, y0),
@@ -236,19 +245,11 @@ fn axis(positions: impl Iterator<Item = Option<f64>>, n: usize, wraps: bool) -> 
 
 /// The separable fast path: per-column and per-row tables, then one
 /// bilinear blend per pixel with no per-pixel coordinate maths.
-fn sample_separable(grid: &Grid, frame: &TileFrame) -> Vec<f32> {
-    let n = frame.size as usize;
-    let cols = axis(
-        frame.lons().into_iter().map(|lon| grid.locate_lon(lon)),
-        grid.ni,
-        grid.wraps_globally(),
-    );
-    let rows = axis(
-        frame.lats().into_iter().map(|lat| grid.locate_lat(lat)),
-        grid.nj,
-        false,
-    );
-    let mut out = vec![f32::NAN; n * n];
+fn sample_separable(grid: &Grid, axes: &Axes) -> Vec<f32> {
+    let n = axes.width();
+    let cols = axis(axes.lons.iter().map(|&lon| grid.locate_lon(lon)), grid.ni, grid.wraps_globally());
+    let rows = axis(axes.lats.iter().map(|&lat| grid.locate_lat(lat)), grid.nj, false);
+    let mut out = vec![f32::NAN; n * axes.height()];
     for (py, row) in rows.iter().enumerate() {
         let Some((j0, j1, tj)) = *row else { continue };
         let (r0, r1) = (
@@ -277,14 +278,14 @@ fn sample_separable(grid: &Grid, frame: &TileFrame) -> Vec<f32> {
 
 /// The grid's value under every pixel of `frame`, row-major; NaN = no data.
 pub fn sample(grid: &Grid, frame: &TileFrame) -> Vec<f32> {
+    sample_axes(grid, &frame.axes())
+}
+
+/// The grid's value under every pixel of an image with `axes`.
+pub fn sample_axes(grid: &Grid, axes: &Axes) -> Vec<f32> {
     if grid.is_separable() {
-        return sample_separable(grid, frame);
+        return sample_separable(grid, axes);
     }
-    let coords = pixel_coords(grid, frame);
-    coords
-        .i
-        .iter()
-        .zip(&coords.j)
-        .map(|(&i, &j)| value_at(grid, i, j))
-        .collect()
+    let coords = pixel_coords_of(grid, axes);
+    coords.i.iter().zip(&coords.j).map(|(&i, &j)| value_at(grid, i, j)).collect()
 }
