@@ -1,11 +1,12 @@
 # wxfarm: the two commands a new user needs, and a few more.
 #   make serve   build, write sample data (first time), serve on :8080
 #   make test    every test, plus fmt and clippy
+#   make bench   system benchmark (release server + loadgen) → docs/performance.md
 SHELL := /bin/bash
 DATA ?= data-demo
 LISTEN ?= 0.0.0.0:8080
 
-.PHONY: setup build serve test lint bench demo-data farm farm-down
+.PHONY: setup build serve test lint bench bench-micro demo-data farm farm-down
 
 setup:
 	@scripts/setup.sh
@@ -28,7 +29,13 @@ lint: setup
 test: lint
 	cargo test --workspace --no-fail-fast
 
+# System benchmark: release `wxfarm serve` driven by wxfarm-loadgen (~5 min);
+# rewrites the "System benchmarks (make bench)" section of docs/performance.md.
 bench: setup
+	scripts/bench.sh
+
+# Criterion micro-benchmarks (decode, tile rendering).
+bench-micro: setup
 	cargo bench --workspace
 
 # A whole distributed farm on loopback (NATS, Redis, S3 via moto, scheduler,

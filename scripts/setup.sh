@@ -18,6 +18,7 @@ declare -A apt_pkgs=(
   [nats-server]=nats-server   # JetStream for farm tests
   [redis-server]=redis-server # L2 cache for farm tests
   [pkg-config]=pkg-config
+  [wrk]=wrk                   # reference load generator for make bench
 )
 for cmd in "${!apt_pkgs[@]}"; do
   have "$cmd" || [ -x "/usr/sbin/$cmd" ] || apt_needed+=("${apt_pkgs[$cmd]}")
