@@ -18,6 +18,7 @@ pub fn router(state: GatewayState) -> Router {
         .route("/assets/leaflet.css", get(leaflet_css))
         .route("/api/layers", get(layers))
         .route("/wmts", get(handlers::wmts_kvp))
+        .route("/wms", get(crate::wms::wms))
         .route(
             "/wmts/1.0.0/WMTSCapabilities.xml",
             get(handlers::wmts_capabilities_rest),

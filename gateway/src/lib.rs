@@ -15,6 +15,7 @@ pub mod ogc;
 pub mod params;
 pub mod state;
 pub mod tiles;
+pub mod wms;
 
 pub use app::router;
 pub use cache::TileCache;

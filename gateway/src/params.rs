@@ -37,6 +37,13 @@ impl Kvp {
             .ok_or_else(|| OgcError::missing_parameter(name))
     }
 
+    /// A copy with `name` set to `value`.
+    pub fn with(&self, name: &str, value: &str) -> Kvp {
+        let mut m = self.0.clone();
+        m.insert(name.to_ascii_lowercase(), value.to_owned());
+        Kvp(m)
+    }
+
     /// A copy without parameter `name`.
     pub fn without(&self, name: &str) -> Kvp {
         let mut m = self.0.clone();
@@ -130,6 +137,8 @@ pub struct StyleParams {
     pub units: Option<Units>,
     pub above_max: Option<Rgba>,
     pub below_min: Option<Rgba>,
+    /// A WMS map's area in canonical form: maps cache apart from tiles.
+    pub map_area: Option<String>,
 }
 
 impl StyleParams {
@@ -198,6 +207,9 @@ impl StyleParams {
         }
         if let Some(c) = self.below_min {
             parts.push(format!("below={}", hex(c)));
+        }
+        if let Some(a) = &self.map_area {
+            parts.push(a.clone());
         }
         parts.join(";")
     }

@@ -20,6 +20,8 @@ pub struct GatewayConfig {
     pub latest_max_age: Duration,
     /// Largest tile side accepted (pixels).
     pub max_tile_size: u32,
+    /// Largest WMS map side (pixels).
+    pub max_map_side: u32,
 }
 
 impl Default for GatewayConfig {
@@ -29,6 +31,7 @@ impl Default for GatewayConfig {
             render_timeout: Duration::from_secs(10),
             latest_max_age: Duration::from_secs(60),
             max_tile_size: 512,
+            max_map_side: 4096,
         }
     }
 }

@@ -207,6 +207,11 @@ pub fn style_spec(info: &LayerInfo, style: &str, p: &StyleParams) -> Result<Styl
 /// requests for one key cost one lookup and at most one render.
 pub async fn get_tile(state: &GatewayState, req: &TileRequest) -> Result<TileResponse, OgcError> {
     let (job, immutable) = plan(state, req)?;
+    render_planned(state, job, immutable).await
+}
+
+/// Serves a planned job through L1, L2 and the queue (see [`get_tile`]).
+pub async fn render_planned(state: &GatewayState, job: RenderJob, immutable: bool) -> Result<TileResponse, OgcError> {
     let key = job.key.cache_key();
     let etag = etag_of(&key);
     let format = job.key.format;

@@ -40,6 +40,66 @@ pub struct RenderJob {
     pub sources: Vec<FieldRef>,
     pub style: StyleSpec,
     pub priority: Priority,
+    /// Draw this map instead of the key's tile (WMS GetMap). The key's
+    /// `style_params` then carry [`MapArea::canonical`], so maps cache apart.
+    #[serde(default)]
+    pub area: Option<MapArea>,
+}
+
+/// The CRS of a [`MapArea`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum MapCrs {
+    /// EPSG:3857, metres.
+    WebMercator,
+    /// Longitude/latitude degrees (EPSG:4326 and CRS:84 after axis-order
+    /// normalisation).
+    LonLat,
+}
+
+/// An arbitrary map: a box in a CRS, drawn `width`×`height` pixels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MapArea {
+    pub crs: MapCrs,
+    /// min x, min y, max x, max y (x = easting or longitude).
+    pub bbox: [f64; 4],
+    pub width: u32,
+    pub height: u32,
+}
+
+impl MapArea {
+    /// Longitudes of the pixel column centres.
+    pub fn pixel_lons(&self) -> Vec<f64> {
+        let [x0, _, x1, _] = self.bbox;
+        (0..self.width)
+            .map(|c| {
+                let x = x0 + (f64::from(c) + 0.5) * (x1 - x0) / f64::from(self.width);
+                match self.crs {
+                    MapCrs::WebMercator => crate::tms::mercator_x_to_lon(x),
+                    MapCrs::LonLat => x,
+                }
+            })
+            .collect()
+    }
+
+    /// Latitudes of the pixel row centres, top to bottom.
+    pub fn pixel_lats(&self) -> Vec<f64> {
+        let [_, y0, _, y1] = self.bbox;
+        (0..self.height)
+            .map(|r| {
+                let y = y1 - (f64::from(r) + 0.5) * (y1 - y0) / f64::from(self.height);
+                match self.crs {
+                    MapCrs::WebMercator => crate::tms::mercator_y_to_lat(y),
+                    MapCrs::LonLat => y,
+                }
+            })
+            .collect()
+    }
+
+    /// A stable text form for cache keys.
+    pub fn canonical(&self) -> String {
+        let [a, b, c, d] = self.bbox;
+        format!("map={:?};bbox={a},{b},{c},{d};size={}x{}", self.crs, self.width, self.height)
+    }
 }
 
 impl RenderJob {
@@ -50,6 +110,7 @@ impl RenderJob {
             sources,
             style,
             priority,
+            area: None,
         }
     }
 }

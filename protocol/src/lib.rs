@@ -15,7 +15,7 @@ pub mod style;
 pub mod tms;
 
 pub use catalog::{Catalog, FieldEntry, FieldRef};
-pub use job::{Priority, RenderError, RenderJob};
+pub use job::{MapArea, MapCrs, Priority, RenderError, RenderJob};
 pub use key::{ImageFormat, TileKey};
 pub use queue::{PointSample, RenderQueue, TileSink, TileStore};
 pub use style::StyleSpec;

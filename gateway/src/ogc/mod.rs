@@ -7,7 +7,7 @@
 pub mod capabilities;
 pub mod exception;
 pub mod grid;
-mod xml;
+pub(crate) mod xml;
 
 pub use capabilities::{CAPABILITIES_PATH, Dimension, layer_dimensions, wmts_capabilities};
 pub use exception::{OgcError, OgcErrorCode};
