@@ -185,3 +185,208 @@ fn jobs_decode_turns_a_queued_job_into_json() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn owslib_wms_client_gets_maps_feature_info_and_legends() {
+    if !owslib_available() {
+        return;
+    }
+    let server = Server::start(demo_data(), &[]);
+    let out = tempfile::tempdir().expect("tempdir");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/owslib_wms.py");
+    let (url, dir) = (server.url.clone(), out.path().to_owned());
+    let result = tokio::task::spawn_blocking(move || {
+        Command::new("python3")
+            .arg(script)
+            .arg(&url)
+            .arg(&dir)
+            .output()
+    })
+    .await
+    .expect("join")
+    .expect("python3");
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&result.stdout).expect("json");
+    assert!(
+        summary["layers"]
+            .as_array()
+            .expect("layers")
+            .iter()
+            .any(|l| l == "mrms_REFL")
+    );
+    for op in ["GetCapabilities", "GetMap", "GetFeatureInfo"] {
+        assert!(
+            summary["operations"]
+                .as_array()
+                .expect("ops")
+                .iter()
+                .any(|o| o == op),
+            "{op}"
+        );
+    }
+    assert!(summary["info"]["values"][0]["value"].as_f64().is_some());
+    // OWSLib's EPSG:4326 request (it swaps to latitude first) = our CRS:84 map.
+    let ours = format!(
+        "{}/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&LAYERS=gfs_TMP_2m&STYLES=gradient&CRS=CRS:84&BBOX=-130,20,-60,55&WIDTH=350&HEIGHT=175&FORMAT=image/png&TIME=2025-06-01T00:00:00Z",
+        server.url
+    );
+    let (_, _, expected) = get(&ours).await;
+    let owslib_map = std::fs::read(out.path().join("map.png")).expect("map.png");
+    assert_eq!(support::rgba(&owslib_map).2, support::rgba(&expected).2);
+    assert_eq!(
+        support::rgba(&std::fs::read(out.path().join("legend.png")).expect("legend")).0,
+        320
+    );
+}
+
+fn gdal_available() -> bool {
+    let ok = Command::new("gdalinfo")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!(
+            "skipping: GDAL is not installed (Debian gdal-bin; scripts/setup.sh installs it)"
+        );
+    }
+    ok
+}
+
+async fn run(cmd: &'static str, args: Vec<String>) -> std::process::Output {
+    tokio::task::spawn_blocking(move || {
+        // GDAL's WMS/WMTS block cache defaults to ./gdalwmscache: keep it out.
+        let cache = tempfile::tempdir().expect("cache dir");
+        Command::new(cmd)
+            .args(&args)
+            .current_dir(cache.path())
+            .env("GDAL_DEFAULT_WMS_CACHE_PATH", cache.path())
+            .env("GDAL_ENABLE_WMS_CACHE", "NO")
+            .env("GDAL_HTTP_TIMEOUT", "30")
+            .output()
+    })
+    .await
+    .expect("join")
+    .expect(cmd)
+}
+
+#[tokio::test]
+async fn gdal_wmts_driver_reads_the_same_pixels_as_our_tiles() {
+    if !gdal_available() {
+        return;
+    }
+    let server = Server::start(demo_data(), &[]);
+    let caps = format!("WMTS:{}/wmts/1.0.0/WMTSCapabilities.xml", server.url);
+    let info = run("gdalinfo", vec![caps.clone()]).await;
+    let text = String::from_utf8_lossy(&info.stdout);
+    assert!(
+        info.status.success(),
+        "{}",
+        String::from_utf8_lossy(&info.stderr)
+    );
+    assert!(
+        text.contains("layer=gfs_TMP_2m") && text.contains("layer=mrms_REFL"),
+        "{text}"
+    );
+
+    // Zoom 2 of WebMercatorQuad as one 1024×1024 raster; window = tile (3, 1).
+    let out = tempfile::tempdir().expect("tempdir");
+    let png = out.path().join("window.png");
+    let source = format!(
+        "WMTS:{}/wmts/1.0.0/WMTSCapabilities.xml,layer=gfs_TMP_2m,tilematrixset=WebMercatorQuad",
+        server.url
+    );
+    let r = run(
+        "gdal_translate",
+        vec![
+            "-q".into(),
+            "-of".into(),
+            "PNG".into(),
+            "-oo".into(),
+            "ZOOM_LEVEL=2".into(),
+            "-srcwin".into(),
+            "768".into(),
+            "256".into(),
+            "256".into(),
+            "256".into(),
+            source,
+            png.display().to_string(),
+        ],
+    )
+    .await;
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let (_, _, tile) = get(&format!(
+        "{}/tiles/gfs_TMP_2m/gradient/2/3/1.png",
+        server.url
+    ))
+    .await;
+    let (w, h, ours) = support::rgba(&tile);
+    let (gw, gh, theirs) = support::rgba(&std::fs::read(&png).expect("png"));
+    assert_eq!((gw, gh), (w, h));
+    assert_eq!(
+        theirs, ours,
+        "GDAL's window equals our tile pixel for pixel"
+    );
+}
+
+#[tokio::test]
+async fn gdal_wms_driver_lists_layers_and_draws_a_map() {
+    if !gdal_available() {
+        return;
+    }
+    let server = Server::start(demo_data(), &[]);
+    let info = run(
+        "gdalinfo",
+        vec![format!(
+            "WMS:{}/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetCapabilities",
+            server.url
+        )],
+    )
+    .await;
+    let text = String::from_utf8_lossy(&info.stdout);
+    assert!(
+        info.status.success() && text.contains("LAYERS=gfs_TMP_2m"),
+        "{text}{}",
+        String::from_utf8_lossy(&info.stderr)
+    );
+
+    let out = tempfile::tempdir().expect("tempdir");
+    let png = out.path().join("map.png");
+    let source = format!(
+        "WMS:{}/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&LAYERS=gfs_TMP_2m&CRS=CRS:84&BBOX=-130,20,-60,55&FORMAT=image/png",
+        server.url
+    );
+    let r = run(
+        "gdal_translate",
+        vec![
+            "-q".into(),
+            "-of".into(),
+            "PNG".into(),
+            "-outsize".into(),
+            "350".into(),
+            "175".into(),
+            source,
+            png.display().to_string(),
+        ],
+    )
+    .await;
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let (w, h, px) = support::rgba(&std::fs::read(&png).expect("png"));
+    assert_eq!((w, h), (350, 175));
+    // Every pixel is a colour of the temperature ramp (GDAL resamples by
+    // nearest neighbour), and the map is covered.
+    let gradient = support::default_gradient(0, 0, 0);
+    let palette: std::collections::HashSet<[u8; 4]> = (0..=2000)
+        .map(|k| gradient.color(200.0 + k as f32 * 0.07))
+        .collect();
+    let opaque: Vec<[u8; 4]> = px
+        .chunks(4)
+        .map(|p| [p[0], p[1], p[2], p[3]])
+        .filter(|p| p[3] == 255)
+        .collect();
+    assert!(opaque.len() > (w * h) as usize * 9 / 10);
+    assert!(opaque.iter().all(|p| palette.contains(p)));
+}

@@ -559,9 +559,17 @@ async fn wms_get_map_draws_any_bbox_in_each_crs() {
         )
     };
     // The same area three ways: EPSG:4326 is latitude first in WMS 1.3.0.
-    let area = protocol::MapArea { crs: protocol::MapCrs::LonLat, bbox: [-130.0, 20.0, -60.0, 55.0], width: 350, height: 175 };
+    let area = protocol::MapArea {
+        crs: protocol::MapCrs::LonLat,
+        bbox: [-130.0, 20.0, -60.0, 55.0],
+        width: 350,
+        height: 175,
+    };
     let mut images = Vec::new();
-    for (crs, bbox) in [("EPSG:4326", "20,-130,55,-60"), ("CRS:84", "-130,20,-60,55")] {
+    for (crs, bbox) in [
+        ("EPSG:4326", "20,-130,55,-60"),
+        ("CRS:84", "-130,20,-60,55"),
+    ] {
         let (status, headers, body) = get(&wms(crs, bbox, 350, 175)).await;
         assert_eq!(status, 200, "{crs}: {}", String::from_utf8_lossy(&body));
         assert_eq!(headers["content-type"], "image/png");
@@ -571,38 +579,83 @@ async fn wms_get_map_draws_any_bbox_in_each_crs() {
         for (x, y) in [(10usize, 10usize), (175, 90), (340, 170)] {
             let (i, j) = grid.locate(lons[x], lats[y]).expect("inside");
             let (i0, j0) = (i.floor() as usize, j.floor() as usize);
-            let around = [grid.value(i0, j0), grid.value(i0 + 1, j0), grid.value(i0, j0 + 1), grid.value(i0 + 1, j0 + 1)];
-            let (lo, hi) = around.iter().fold((f32::MAX, f32::MIN), |(a, b), &v| (a.min(v), b.max(v)));
-            let allowed: Vec<_> = (0..=400).map(|k| gradient.color(lo + (hi - lo) * k as f32 / 400.0)).collect();
+            let around = [
+                grid.value(i0, j0),
+                grid.value(i0 + 1, j0),
+                grid.value(i0, j0 + 1),
+                grid.value(i0 + 1, j0 + 1),
+            ];
+            let (lo, hi) = around
+                .iter()
+                .fold((f32::MAX, f32::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+            let allowed: Vec<_> = (0..=400)
+                .map(|k| gradient.color(lo + (hi - lo) * k as f32 / 400.0))
+                .collect();
             let k = (y * 350 + x) * 4;
-            assert!(allowed.contains(&[px[k], px[k + 1], px[k + 2], px[k + 3]]), "{crs} ({x},{y})");
+            assert!(
+                allowed.contains(&[px[k], px[k + 1], px[k + 2], px[k + 3]]),
+                "{crs} ({x},{y})"
+            );
         }
         images.push(px);
     }
-    assert_eq!(images[0], images[1], "EPSG:4326 and CRS:84 describe the same map");
+    assert_eq!(
+        images[0], images[1],
+        "EPSG:4326 and CRS:84 describe the same map"
+    );
     // Mercator: a map equal to one tile's extent equals that tile.
     let tms = TileMatrixSetId::WebMercatorQuad;
-    let (x0, y1) = (-20037508.342789244 + 3.0 * 20037508.342789244 / 2.0, 20037508.342789244 - 20037508.342789244 / 2.0);
+    let (x0, y1) = (
+        -20037508.342789244 + 3.0 * 20037508.342789244 / 2.0,
+        20037508.342789244 - 20037508.342789244 / 2.0,
+    );
     let span = 20037508.342789244 / 2.0;
     let bbox = format!("{},{},{},{}", x0, y1 - span, x0 + span, y1);
     let (status, _, map) = get(&wms("EPSG:3857", &bbox, 256, 256)).await;
     assert_eq!(status, 200);
-    let (_, _, tile) = get(&format!("{}/tiles/gfs_TMP_2m/gradient/2/3/1.png?forecast=0&run=2025-06-01T00:00:00Z", server.url)).await;
+    let (_, _, tile) = get(&format!(
+        "{}/tiles/gfs_TMP_2m/gradient/2/3/1.png?forecast=0&run=2025-06-01T00:00:00Z",
+        server.url
+    ))
+    .await;
     let _ = tms;
-    assert_eq!(rgba(&map).2, rgba(&tile).2, "WMS map of a tile's extent = the tile");
+    assert_eq!(
+        rgba(&map).2,
+        rgba(&tile).2,
+        "WMS map of a tile's extent = the tile"
+    );
 
     for (url, code) in [
         (wms("EPSG:2056", "0,0,1,1", 10, 10), "InvalidCRS"),
-        (wms("EPSG:4326", "55,-60,20,-130", 10, 10), "InvalidParameterValue"),
-        (wms("EPSG:4326", "20,-130,55,-60", 9000, 10), "InvalidParameterValue"),
-        (wms("EPSG:4326", "20,-130,55,-60", 10, 10).replace("image/png", "image/gif"), "InvalidFormat"),
-        (wms("EPSG:4326", "20,-130,55,-60", 10, 10).replace("gfs_TMP_2m", "nope"), "LayerNotDefined"),
-        (wms("EPSG:4326", "20,-130,55,-60", 10, 10).replace("TIME=2025-06-01T00:00:00Z", "TIME=1999-01-01T00:00:00Z"), "InvalidDimensionValue"),
+        (
+            wms("EPSG:4326", "55,-60,20,-130", 10, 10),
+            "InvalidParameterValue",
+        ),
+        (
+            wms("EPSG:4326", "20,-130,55,-60", 9000, 10),
+            "InvalidParameterValue",
+        ),
+        (
+            wms("EPSG:4326", "20,-130,55,-60", 10, 10).replace("image/png", "image/gif"),
+            "InvalidFormat",
+        ),
+        (
+            wms("EPSG:4326", "20,-130,55,-60", 10, 10).replace("gfs_TMP_2m", "nope"),
+            "LayerNotDefined",
+        ),
+        (
+            wms("EPSG:4326", "20,-130,55,-60", 10, 10)
+                .replace("TIME=2025-06-01T00:00:00Z", "TIME=1999-01-01T00:00:00Z"),
+            "InvalidDimensionValue",
+        ),
     ] {
         let (status, _, body) = get(&url).await;
         let text = String::from_utf8_lossy(&body);
         assert!(status >= 400, "{url}");
-        assert!(text.contains("ServiceExceptionReport") && text.contains(&format!("code=\"{code}\"")), "{url}: {text}");
+        assert!(
+            text.contains("ServiceExceptionReport") && text.contains(&format!("code=\"{code}\"")),
+            "{url}: {text}"
+        );
     }
 }
 
@@ -613,19 +666,39 @@ async fn wms_feature_info_legend_and_capabilities() {
     let (status, _, body) = get(&format!("{}/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetFeatureInfo&{map}&QUERY_LAYERS=gfs_TMP_2m&I=175&J=90&INFO_FORMAT=application/json", server.url)).await;
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     let info: serde_json::Value = serde_json::from_slice(&body).expect("json");
-    let area = protocol::MapArea { crs: protocol::MapCrs::LonLat, bbox: [-130.0, 20.0, -60.0, 55.0], width: 350, height: 175 };
+    let area = protocol::MapArea {
+        crs: protocol::MapCrs::LonLat,
+        bbox: [-130.0, 20.0, -60.0, 55.0],
+        width: 350,
+        height: 175,
+    };
     assert!((info["lon"].as_f64().unwrap() - area.pixel_lons()[175]).abs() < 1e-9);
     assert!((info["lat"].as_f64().unwrap() - area.pixel_lats()[90]).abs() < 1e-9);
     assert!(info["values"][0]["value"].as_f64().is_some());
 
     let (status, headers, body) = get(&format!("{}/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetLegendGraphic&LAYER=mrms_REFL&FORMAT=image/png", server.url)).await;
-    assert_eq!((status, headers["content-type"].to_str().unwrap()), (200, "image/png"));
+    assert_eq!(
+        (status, headers["content-type"].to_str().unwrap()),
+        (200, "image/png")
+    );
     assert_eq!(rgba(&body).0, 320);
 
-    let (_, _, body) = get(&format!("{}/wms?SERVICE=WMS&REQUEST=GetCapabilities", server.url)).await;
+    let (_, _, body) = get(&format!(
+        "{}/wms?SERVICE=WMS&REQUEST=GetCapabilities",
+        server.url
+    ))
+    .await;
     let text = String::from_utf8_lossy(&body);
     let doc = roxmltree::Document::parse(&text).expect("capabilities parse");
-    let names: Vec<&str> = doc.descendants().filter(|n| n.has_tag_name("Layer")).filter_map(|l| l.children().find(|c| c.has_tag_name("Name"))).filter_map(|n| n.text()).collect();
-    assert!(names.contains(&"gfs_TMP_2m") && names.contains(&"mrms_REFL"), "{names:?}");
+    let names: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("Layer"))
+        .filter_map(|l| l.children().find(|c| c.has_tag_name("Name")))
+        .filter_map(|n| n.text())
+        .collect();
+    assert!(
+        names.contains(&"gfs_TMP_2m") && names.contains(&"mrms_REFL"),
+        "{names:?}"
+    );
     assert!(text.contains("name=\"reference_time\"") && text.contains("name=\"time\""));
 }

@@ -211,7 +211,11 @@ pub async fn get_tile(state: &GatewayState, req: &TileRequest) -> Result<TileRes
 }
 
 /// Serves a planned job through L1, L2 and the queue (see [`get_tile`]).
-pub async fn render_planned(state: &GatewayState, job: RenderJob, immutable: bool) -> Result<TileResponse, OgcError> {
+pub async fn render_planned(
+    state: &GatewayState,
+    job: RenderJob,
+    immutable: bool,
+) -> Result<TileResponse, OgcError> {
     let key = job.key.cache_key();
     let etag = etag_of(&key);
     let format = job.key.format;

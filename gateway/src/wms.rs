@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 
 use axum::extract::{Query, State};
-use axum::http::header::{self, HeaderMap};
 use axum::http::StatusCode;
+use axum::http::header::{self, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use protocol::catalog::LayerKind;
@@ -41,31 +41,57 @@ impl From<OgcError> for WmsError {
         let code = match (e.code, locator.as_deref()) {
             (OgcErrorCode::InvalidParameterValue, Some("layer")) => "LayerNotDefined",
             (OgcErrorCode::InvalidParameterValue, Some("style")) => "StyleNotDefined",
-            (OgcErrorCode::InvalidParameterValue, Some("time" | "run" | "forecast" | "elevation")) => "InvalidDimensionValue",
+            (
+                OgcErrorCode::InvalidParameterValue,
+                Some("time" | "run" | "forecast" | "elevation"),
+            ) => "InvalidDimensionValue",
             (OgcErrorCode::InvalidParameterValue, Some("format")) => "InvalidFormat",
             (OgcErrorCode::PointIJOutOfRange, _) => "InvalidPoint",
             (code, _) => code.as_str(),
         };
-        Self { code: code.to_owned(), locator, message: e.message.clone(), status: e.status(), retry_after: e.retry_after_secs() }
+        Self {
+            code: code.to_owned(),
+            locator,
+            message: e.message.clone(),
+            status: e.status(),
+            retry_after: e.retry_after_secs(),
+        }
     }
 }
 
 impl WmsError {
     fn new(code: &str, locator: &str, message: impl Into<String>) -> Self {
-        Self { code: code.to_owned(), locator: Some(locator.to_owned()), message: message.into(), status: StatusCode::BAD_REQUEST, retry_after: None }
+        Self {
+            code: code.to_owned(),
+            locator: Some(locator.to_owned()),
+            message: message.into(),
+            status: StatusCode::BAD_REQUEST,
+            retry_after: None,
+        }
     }
 }
 
 impl IntoResponse for WmsError {
     fn into_response(self) -> Response {
         let mut w = XmlWriter::new();
-        w.start("ServiceExceptionReport", &[("version", "1.3.0"), ("xmlns", "http://www.opengis.net/ogc")]);
+        w.start(
+            "ServiceExceptionReport",
+            &[
+                ("version", "1.3.0"),
+                ("xmlns", "http://www.opengis.net/ogc"),
+            ],
+        );
         let mut attrs = vec![("code", self.code.as_str())];
         if let Some(l) = &self.locator {
             attrs.push(("locator", l.as_str()));
         }
         w.text("ServiceException", &attrs, &self.message).end();
-        let mut response = (self.status, [(header::CONTENT_TYPE, "text/xml")], w.finish()).into_response();
+        let mut response = (
+            self.status,
+            [(header::CONTENT_TYPE, "text/xml")],
+            w.finish(),
+        )
+            .into_response();
         if let Some(s) = self.retry_after {
             response.headers_mut().insert(header::RETRY_AFTER, s.into());
         }
@@ -74,11 +100,22 @@ impl IntoResponse for WmsError {
 }
 
 /// `GET /wms?SERVICE=WMS&REQUEST=…`
-pub async fn wms(State(state): State<GatewayState>, headers: HeaderMap, Query(raw): Query<HashMap<String, String>>) -> Response {
+pub async fn wms(
+    State(state): State<GatewayState>,
+    headers: HeaderMap,
+    Query(raw): Query<HashMap<String, String>>,
+) -> Response {
     let kvp = Kvp::new(raw);
     let result: Result<Response, WmsError> = async {
-        if let Some(s) = kvp.get("service").filter(|s| !s.eq_ignore_ascii_case("WMS")) {
-            return Err(WmsError::new("InvalidParameterValue", "service", format!("unsupported service {s:?}")));
+        if let Some(s) = kvp
+            .get("service")
+            .filter(|s| !s.eq_ignore_ascii_case("WMS"))
+        {
+            return Err(WmsError::new(
+                "InvalidParameterValue",
+                "service",
+                format!("unsupported service {s:?}"),
+            ));
         }
         let request = kvp.require("request")?;
         match request.to_ascii_lowercase().as_str() {
@@ -90,7 +127,11 @@ pub async fn wms(State(state): State<GatewayState>, headers: HeaderMap, Query(ra
                 let style = kvp.get("style").unwrap_or("gradient");
                 Ok(legend_png(&state, layer, style, &kvp)?)
             }
-            other => Err(WmsError::new("OperationNotSupported", "request", format!("operation {other} is not supported"))),
+            other => Err(WmsError::new(
+                "OperationNotSupported",
+                "request",
+                format!("operation {other} is not supported"),
+            )),
         }
     }
     .await;
@@ -106,37 +147,81 @@ struct MapRequest {
 
 fn map_request(kvp: &Kvp, max_side: u32) -> Result<MapRequest, WmsError> {
     if let Some(v) = kvp.get("version").filter(|v| *v != "1.3.0") {
-        return Err(WmsError::new("InvalidParameterValue", "version", format!("only WMS 1.3.0 is served, not {v}")));
+        return Err(WmsError::new(
+            "InvalidParameterValue",
+            "version",
+            format!("only WMS 1.3.0 is served, not {v}"),
+        ));
     }
     let layers = kvp.require("layers")?;
     if layers.contains(',') {
-        return Err(WmsError::new("InvalidParameterValue", "layers", "one layer per request"));
+        return Err(WmsError::new(
+            "InvalidParameterValue",
+            "layers",
+            "one layer per request",
+        ));
     }
     let style = match kvp.get("styles") {
         None | Some("default") => "gradient".to_owned(),
         Some(s) => s.to_owned(),
     };
     let crs = kvp.require("crs")?;
-    let bbox: Vec<f64> = kvp.require("bbox")?.split(',').map(|v| v.trim().parse::<f64>()).collect::<Result<_, _>>().map_err(|_| WmsError::new("InvalidParameterValue", "bbox", "BBOX must be four numbers"))?;
+    let bbox: Vec<f64> = kvp
+        .require("bbox")?
+        .split(',')
+        .map(|v| v.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| WmsError::new("InvalidParameterValue", "bbox", "BBOX must be four numbers"))?;
     let [a, b, c, d] = bbox[..] else {
-        return Err(WmsError::new("InvalidParameterValue", "bbox", "BBOX must be four numbers"));
+        return Err(WmsError::new(
+            "InvalidParameterValue",
+            "bbox",
+            "BBOX must be four numbers",
+        ));
     };
     // EPSG:4326 in WMS 1.3.0 is latitude first; CRS:84 is longitude first.
     let (crs, bbox) = match crs.to_ascii_uppercase().as_str() {
         "EPSG:3857" | "EPSG:900913" => (MapCrs::WebMercator, [a, b, c, d]),
         "EPSG:4326" => (MapCrs::LonLat, [b, a, d, c]),
         "CRS:84" | "OGC:CRS84" => (MapCrs::LonLat, [a, b, c, d]),
-        _ => return Err(WmsError::new("InvalidCRS", "crs", format!("CRS {crs} is not served (EPSG:3857, EPSG:4326, CRS:84)"))),
+        _ => {
+            return Err(WmsError::new(
+                "InvalidCRS",
+                "crs",
+                format!("CRS {crs} is not served (EPSG:3857, EPSG:4326, CRS:84)"),
+            ));
+        }
     };
     if !(bbox[0] < bbox[2] && bbox[1] < bbox[3]) {
-        return Err(WmsError::new("InvalidParameterValue", "bbox", "BBOX minimum must be below its maximum"));
+        return Err(WmsError::new(
+            "InvalidParameterValue",
+            "bbox",
+            "BBOX minimum must be below its maximum",
+        ));
     }
     let side = |name: &str| -> Result<u32, WmsError> {
         let v = parse_u32(name, kvp.require(name)?)?;
-        if (1..=max_side).contains(&v) { Ok(v) } else { Err(WmsError::new("InvalidParameterValue", name, format!("{name} must be 1..{max_side}"))) }
+        if (1..=max_side).contains(&v) {
+            Ok(v)
+        } else {
+            Err(WmsError::new(
+                "InvalidParameterValue",
+                name,
+                format!("{name} must be 1..{max_side}"),
+            ))
+        }
     };
-    let area = MapArea { crs, bbox, width: side("width")?, height: side("height")? };
-    Ok(MapRequest { layer: layers.to_owned(), style, area })
+    let area = MapArea {
+        crs,
+        bbox,
+        width: side("width")?,
+        height: side("height")?,
+    };
+    Ok(MapRequest {
+        layer: layers.to_owned(),
+        style,
+        area,
+    })
 }
 
 /// WMS dimensions: `TIME` is the valid time, `DIM_REFERENCE_TIME` the run.
@@ -150,7 +235,13 @@ fn wms_dimensions(kvp: &Kvp) -> Kvp {
 async fn get_map(state: &GatewayState, kvp: &Kvp) -> Result<Response, WmsError> {
     let m = map_request(kvp, MAX_MAP_SIDE.min(state.config.max_map_side))?;
     let format = kvp.require("format")?;
-    let format = ImageFormat::parse(format).ok_or_else(|| WmsError::new("InvalidFormat", "format", format!("unsupported format {format:?}")))?;
+    let format = ImageFormat::parse(format).ok_or_else(|| {
+        WmsError::new(
+            "InvalidFormat",
+            "format",
+            format!("unsupported format {format:?}"),
+        )
+    })?;
     let kvp = wms_dimensions(kvp);
     let mut params = StyleParams::from_kvp(&kvp)?;
     params.map_area = Some(m.area.canonical());
@@ -169,15 +260,44 @@ async fn get_map(state: &GatewayState, kvp: &Kvp) -> Result<Response, WmsError> 
     let (mut job, _) = plan_in(&state.catalog.snapshot(), &req)?;
     job.area = Some(m.area);
     let tile = render_planned(state, job, false).await?;
-    Ok(([(header::CONTENT_TYPE, tile.format.mime()), (header::CACHE_CONTROL, "public, max-age=60")], [(header::HeaderName::from_static("x-cache"), tile.tier.as_str())], tile.bytes).into_response())
+    Ok((
+        [
+            (header::CONTENT_TYPE, tile.format.mime()),
+            (header::CACHE_CONTROL, "public, max-age=60"),
+        ],
+        [(
+            header::HeaderName::from_static("x-cache"),
+            tile.tier.as_str(),
+        )],
+        tile.bytes,
+    )
+        .into_response())
 }
 
 async fn get_feature_info(state: &GatewayState, kvp: &Kvp) -> Result<Response, WmsError> {
-    let m = map_request(&kvp.with("layers", kvp.get("query_layers").or(kvp.get("layers")).unwrap_or_default()), MAX_MAP_SIDE)?;
+    let m = map_request(
+        &kvp.with(
+            "layers",
+            kvp.get("query_layers")
+                .or(kvp.get("layers"))
+                .unwrap_or_default(),
+        ),
+        MAX_MAP_SIDE,
+    )?;
     let format = InfoFormat::parse(kvp.get("info_format").unwrap_or("application/json"))?;
-    let (i, j) = (parse_u32("i", kvp.require("i")?)?, parse_u32("j", kvp.require("j")?)?);
+    let (i, j) = (
+        parse_u32("i", kvp.require("i")?)?,
+        parse_u32("j", kvp.require("j")?)?,
+    );
     if i >= m.area.width || j >= m.area.height {
-        return Err(WmsError::new("InvalidPoint", "i", format!("({i}, {j}) is outside the {}×{} map", m.area.width, m.area.height)));
+        return Err(WmsError::new(
+            "InvalidPoint",
+            "i",
+            format!(
+                "({i}, {j}) is outside the {}×{} map",
+                m.area.width, m.area.height
+            ),
+        ));
     }
     let lon = m.area.pixel_lons()[i as usize];
     let lat = m.area.pixel_lats()[j as usize];
@@ -190,12 +310,37 @@ fn capabilities(state: &GatewayState, headers: &HeaderMap) -> Response {
     let now = Utc::now();
     let url = format!("{base}/wms?");
     let mut w = XmlWriter::new();
-    w.start("WMS_Capabilities", &[("version", "1.3.0"), ("xmlns", "http://www.opengis.net/wms"), ("xmlns:xlink", "http://www.w3.org/1999/xlink"), ("xmlns:sld", "http://www.opengis.net/sld")]);
-    w.start("Service", &[]).text("Name", &[], "WMS").text("Title", &[], "wxfarm").text("Abstract", &[], "Weather data from GRIB2 model and radar fields");
-    w.empty("OnlineResource", &[("xlink:type", "simple"), ("xlink:href", &url)]);
-    w.text("MaxWidth", &[], &MAX_MAP_SIDE.to_string()).text("MaxHeight", &[], &MAX_MAP_SIDE.to_string()).end();
+    w.start(
+        "WMS_Capabilities",
+        &[
+            ("version", "1.3.0"),
+            ("xmlns", "http://www.opengis.net/wms"),
+            ("xmlns:xlink", "http://www.w3.org/1999/xlink"),
+            ("xmlns:sld", "http://www.opengis.net/sld"),
+        ],
+    );
+    w.start("Service", &[])
+        .text("Name", &[], "WMS")
+        .text("Title", &[], "wxfarm")
+        .text(
+            "Abstract",
+            &[],
+            "Weather data from GRIB2 model and radar fields",
+        );
+    w.empty(
+        "OnlineResource",
+        &[("xlink:type", "simple"), ("xlink:href", &url)],
+    );
+    w.text("MaxWidth", &[], &MAX_MAP_SIDE.to_string())
+        .text("MaxHeight", &[], &MAX_MAP_SIDE.to_string())
+        .end();
     w.start("Capability", &[]).start("Request", &[]);
-    for (op, formats) in [("GetCapabilities", &["text/xml"][..]), ("GetMap", &["image/png"]), ("GetFeatureInfo", &["application/json", "text/html"]), ("sld:GetLegendGraphic", &["image/png"])] {
+    for (op, formats) in [
+        ("GetCapabilities", &["text/xml"][..]),
+        ("GetMap", &["image/png"]),
+        ("GetFeatureInfo", &["application/json", "text/html"]),
+        ("sld:GetLegendGraphic", &["image/png"]),
+    ] {
         let tag: &'static str = match op {
             "GetCapabilities" => "GetCapabilities",
             "GetMap" => "GetMap",
@@ -206,7 +351,17 @@ fn capabilities(state: &GatewayState, headers: &HeaderMap) -> Response {
         for f in formats {
             w.text("Format", &[], f);
         }
-        w.start("DCPType", &[]).start("HTTP", &[]).start("Get", &[]).empty("OnlineResource", &[("xlink:type", "simple"), ("xlink:href", &url)]).end().end().end().end();
+        w.start("DCPType", &[])
+            .start("HTTP", &[])
+            .start("Get", &[])
+            .empty(
+                "OnlineResource",
+                &[("xlink:type", "simple"), ("xlink:href", &url)],
+            )
+            .end()
+            .end()
+            .end()
+            .end();
     }
     w.end();
     w.start("Exception", &[]).text("Format", &[], "XML").end();
@@ -216,16 +371,41 @@ fn capabilities(state: &GatewayState, headers: &HeaderMap) -> Response {
     }
     for layer in catalog.layers.values() {
         let b = crate::ogc::grid::layer_wgs84_box(layer);
-        w.start("Layer", &[("queryable", "1")]).text("Name", &[], &layer.info.name).text("Title", &[], &layer.info.title);
+        w.start("Layer", &[("queryable", "1")])
+            .text("Name", &[], &layer.info.name)
+            .text("Title", &[], &layer.info.title);
         w.start("EX_GeographicBoundingBox", &[])
             .text("westBoundLongitude", &[], &b.west.to_string())
             .text("eastBoundLongitude", &[], &b.east.to_string())
             .text("southBoundLatitude", &[], &b.south.to_string())
             .text("northBoundLatitude", &[], &b.north.to_string())
             .end();
-        let (w_, s_, e_, n_) = (b.west.to_string(), b.south.to_string(), b.east.to_string(), b.north.to_string());
-        w.empty("BoundingBox", &[("CRS", "CRS:84"), ("minx", &w_), ("miny", &s_), ("maxx", &e_), ("maxy", &n_)]);
-        w.empty("BoundingBox", &[("CRS", "EPSG:4326"), ("minx", &s_), ("miny", &w_), ("maxx", &n_), ("maxy", &e_)]);
+        let (w_, s_, e_, n_) = (
+            b.west.to_string(),
+            b.south.to_string(),
+            b.east.to_string(),
+            b.north.to_string(),
+        );
+        w.empty(
+            "BoundingBox",
+            &[
+                ("CRS", "CRS:84"),
+                ("minx", &w_),
+                ("miny", &s_),
+                ("maxx", &e_),
+                ("maxy", &n_),
+            ],
+        );
+        w.empty(
+            "BoundingBox",
+            &[
+                ("CRS", "EPSG:4326"),
+                ("minx", &s_),
+                ("miny", &w_),
+                ("maxx", &n_),
+                ("maxy", &e_),
+            ],
+        );
         for d in layer_dimensions(layer, now) {
             let (name, units) = match (d.identifier, layer.info.kind) {
                 ("run", _) => ("reference_time", "ISO8601"),
@@ -233,18 +413,45 @@ fn capabilities(state: &GatewayState, headers: &HeaderMap) -> Response {
                 ("time", _) => ("time", "ISO8601"),
                 (other, _) => (other, d.uom.as_deref().unwrap_or("")),
             };
-            w.text("Dimension", &[("name", name), ("units", units), ("default", &d.default)], &d.values.join(","));
+            w.text(
+                "Dimension",
+                &[("name", name), ("units", units), ("default", &d.default)],
+                &d.values.join(","),
+            );
         }
         if layer.info.kind == LayerKind::Model {
             // Valid times of the run a request without DIM_REFERENCE_TIME gets.
             if let Ok(f) = layer.resolve(&Default::default(), now) {
-                let times: Vec<String> = layer.valid_times(f.run).into_iter().map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string()).collect();
-                w.text("Dimension", &[("name", "time"), ("units", "ISO8601"), ("default", &f.valid.format("%Y-%m-%dT%H:%M:%SZ").to_string())], &times.join(","));
+                let times: Vec<String> = layer
+                    .valid_times(f.run)
+                    .into_iter()
+                    .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+                    .collect();
+                w.text(
+                    "Dimension",
+                    &[
+                        ("name", "time"),
+                        ("units", "ISO8601"),
+                        ("default", &f.valid.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+                    ],
+                    &times.join(","),
+                );
             }
         }
-        let legend = format!("{base}/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetLegendGraphic&LAYER={}&STYLE=gradient&FORMAT=image/png", layer.info.name);
-        w.start("Style", &[]).text("Name", &[], "gradient").text("Title", &[], "Colour gradient");
-        w.start("LegendURL", &[("width", "320"), ("height", "64")]).text("Format", &[], "image/png").empty("OnlineResource", &[("xlink:type", "simple"), ("xlink:href", &legend)]).end();
+        let legend = format!(
+            "{base}/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetLegendGraphic&LAYER={}&STYLE=gradient&FORMAT=image/png",
+            layer.info.name
+        );
+        w.start("Style", &[])
+            .text("Name", &[], "gradient")
+            .text("Title", &[], "Colour gradient");
+        w.start("LegendURL", &[("width", "320"), ("height", "64")])
+            .text("Format", &[], "image/png")
+            .empty(
+                "OnlineResource",
+                &[("xlink:type", "simple"), ("xlink:href", &legend)],
+            )
+            .end();
         w.end().end();
     }
     w.end().end().end();

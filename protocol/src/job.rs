@@ -98,7 +98,10 @@ impl MapArea {
     /// A stable text form for cache keys.
     pub fn canonical(&self) -> String {
         let [a, b, c, d] = self.bbox;
-        format!("map={:?};bbox={a},{b},{c},{d};size={}x{}", self.crs, self.width, self.height)
+        format!(
+            "map={:?};bbox={a},{b},{c},{d};size={}x{}",
+            self.crs, self.width, self.height
+        )
     }
 }
 

@@ -15,7 +15,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use protocol::Catalog;
 use protocol::catalog::{DimensionQuery, LayerEntry, LayerKind};
 use protocol::style::StyleKind;
-use protocol::tms::{MAX_ZOOM, TileMatrixSetId};
+use protocol::tms::{MAX_ZOOM, TileMatrixSetId, lat_to_mercator_y, lon_to_mercator_x};
 
 use super::grid::{TileRange, layer_wgs84_box, tile_range};
 use super::xml::XmlWriter;
@@ -267,6 +267,18 @@ fn write_layer(w: &mut XmlWriter, layer: &LayerEntry, base: &str, now: DateTime<
         )
         .end();
     w.text("ows:Identifier", &[], &info.name);
+    // The same box in Web Mercator, clamped to the square: clients such as
+    // GDAL derive a layer's pixel extent from a box in the matrix set's CRS,
+    // and would project ±90° to infinity.
+    let (x0, x1) = (lon_to_mercator_x(bbox.west), lon_to_mercator_x(bbox.east));
+    let (y0, y1) = (lat_to_mercator_y(bbox.south), lat_to_mercator_y(bbox.north));
+    w.start(
+        "ows:BoundingBox",
+        &[("crs", TileMatrixSetId::WebMercatorQuad.crs_urn())],
+    )
+    .text("ows:LowerCorner", &[], &format!("{x0} {y0}"))
+    .text("ows:UpperCorner", &[], &format!("{x1} {y1}"))
+    .end();
 
     let style = StyleKind::Gradient.name();
     w.start("Style", &[("isDefault", "true")])

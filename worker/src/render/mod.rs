@@ -16,9 +16,18 @@ pub use sample::{Axes, TileFrame};
 /// CPU-bound: call it from a blocking thread.
 pub fn render_tile(grids: &[&Grid], job: &RenderJob) -> Result<Vec<u8>, RenderError> {
     let key = &job.key;
-    let frame = TileFrame { tms: key.tms, z: key.z, x: key.x, y: key.y, size: key.tile_size };
+    let frame = TileFrame {
+        tms: key.tms,
+        z: key.z,
+        x: key.x,
+        y: key.y,
+        size: key.tile_size,
+    };
     let axes = match &job.area {
-        Some(area) => Axes { lons: area.pixel_lons(), lats: area.pixel_lats() },
+        Some(area) => Axes {
+            lons: area.pixel_lons(),
+            lats: area.pixel_lats(),
+        },
         None => frame.axes(),
     };
     match job.style.kind {
@@ -27,8 +36,14 @@ pub fn render_tile(grids: &[&Grid], job: &RenderJob) -> Result<Vec<u8>, RenderEr
 }
 
 /// A palette image of the field (or of the magnitude of a (u, v) pair).
-fn render_gradient(grids: &[&Grid], style: &protocol::StyleSpec, axes: &Axes) -> Result<Vec<u8>, RenderError> {
-    let grid = grids.first().ok_or_else(|| RenderError::Invalid("gradient needs one source field".into()))?;
+fn render_gradient(
+    grids: &[&Grid],
+    style: &protocol::StyleSpec,
+    axes: &Axes,
+) -> Result<Vec<u8>, RenderError> {
+    let grid = grids
+        .first()
+        .ok_or_else(|| RenderError::Invalid("gradient needs one source field".into()))?;
     let gradient = Gradient::new(style);
     let mut values = sample::sample_axes(grid, axes);
     // A vector layer (u, v) is drawn as its magnitude.
@@ -37,6 +52,11 @@ fn render_gradient(grids: &[&Grid], style: &protocol::StyleSpec, axes: &Axes) ->
         values.iter_mut().zip(v).for_each(|(u, v)| *u = u.hypot(v));
     }
     let indices: Vec<u8> = values.into_iter().map(|v| gradient.index(v)).collect();
-    encode::encode_indexed_png(&indices, axes.width() as u32, axes.height() as u32, &gradient.palette)
-        .map_err(|e| RenderError::Internal(format!("png encode: {e}")))
+    encode::encode_indexed_png(
+        &indices,
+        axes.width() as u32,
+        axes.height() as u32,
+        &gradient.palette,
+    )
+    .map_err(|e| RenderError::Internal(format!("png encode: {e}")))
 }

@@ -78,13 +78,20 @@ pub fn pixel_coords_of(grid: &Grid, axes: &Axes) -> PixelCoords {
 }
 
 fn separable_coords(grid: &Grid, axes: &Axes) -> PixelCoords {
-    let col: Vec<f32> = axes.lons.iter().map(|&lon| grid.locate_lon(lon).map_or(f32::NAN, |i| i as f32)).collect();
+    let col: Vec<f32> = axes
+        .lons
+        .iter()
+        .map(|&lon| grid.locate_lon(lon).map_or(f32::NAN, |i| i as f32))
+        .collect();
     let (w, h) = (axes.width(), axes.height());
     let mut i = Vec::with_capacity(w * h);
     let mut j = Vec::with_capacity(w * h);
     for &lat in &axes.lats {
         i.extend_from_slice(&col);
-        j.extend(std::iter::repeat_n(grid.locate_lat(lat).map_or(f32::NAN, |j| j as f32), w));
+        j.extend(std::iter::repeat_n(
+            grid.locate_lat(lat).map_or(f32::NAN, |j| j as f32),
+            w,
+        ));
     }
     PixelCoords { width: w, i, j }
 }
@@ -95,10 +102,17 @@ fn exact(grid: &Grid, lons: &[f64], lats: &[f64], px: usize, py: usize) -> Optio
 
 fn lattice_coords(grid: &Grid, axes: &Axes) -> PixelCoords {
     let (w, h) = (axes.width(), axes.height());
-    let mut out = PixelCoords { width: w, i: vec![f32::NAN; w * h], j: vec![f32::NAN; w * h] };
+    let mut out = PixelCoords {
+        width: w,
+        i: vec![f32::NAN; w * h],
+        j: vec![f32::NAN; w * h],
+    };
     for cy in (0..h).step_by(LATTICE_STEP) {
         for cx in (0..w).step_by(LATTICE_STEP) {
-            let (x1, y1) = ((cx + LATTICE_STEP).min(w) - 1, (cy + LATTICE_STEP).min(h) - 1);
+            let (x1, y1) = (
+                (cx + LATTICE_STEP).min(w) - 1,
+                (cy + LATTICE_STEP).min(h) - 1,
+            );
             fill_cell(grid, &axes.lons, &axes.lats, (cx, cy, x1, y1), &mut out);
         }
     }
@@ -247,8 +261,16 @@ fn axis(positions: impl Iterator<Item = Option<f64>>, n: usize, wraps: bool) -> 
 /// bilinear blend per pixel with no per-pixel coordinate maths.
 fn sample_separable(grid: &Grid, axes: &Axes) -> Vec<f32> {
     let n = axes.width();
-    let cols = axis(axes.lons.iter().map(|&lon| grid.locate_lon(lon)), grid.ni, grid.wraps_globally());
-    let rows = axis(axes.lats.iter().map(|&lat| grid.locate_lat(lat)), grid.nj, false);
+    let cols = axis(
+        axes.lons.iter().map(|&lon| grid.locate_lon(lon)),
+        grid.ni,
+        grid.wraps_globally(),
+    );
+    let rows = axis(
+        axes.lats.iter().map(|&lat| grid.locate_lat(lat)),
+        grid.nj,
+        false,
+    );
     let mut out = vec![f32::NAN; n * axes.height()];
     for (py, row) in rows.iter().enumerate() {
         let Some((j0, j1, tj)) = *row else { continue };
@@ -287,5 +309,10 @@ pub fn sample_axes(grid: &Grid, axes: &Axes) -> Vec<f32> {
         return sample_separable(grid, axes);
     }
     let coords = pixel_coords_of(grid, axes);
-    coords.i.iter().zip(&coords.j).map(|(&i, &j)| value_at(grid, i, j)).collect()
+    coords
+        .i
+        .iter()
+        .zip(&coords.j)
+        .map(|(&i, &j)| value_at(grid, i, j))
+        .collect()
 }

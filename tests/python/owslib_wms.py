@@ -1,0 +1,43 @@
+"""OWSLib's WMS 1.3.0 client against a running wxfarm.
+
+Usage: owslib_wms.py BASE_URL OUT_DIR   (writes map.png and legend.png)
+"""
+import json
+import sys
+import urllib.request
+
+from owslib.wms import WebMapService
+
+base, out_dir = sys.argv[1], sys.argv[2]
+wms = WebMapService(f"{base}/wms", version="1.3.0")
+layer = wms["gfs_TMP_2m"]
+img = wms.getmap(
+    layers=["gfs_TMP_2m"],
+    styles=["gradient"],
+    srs="EPSG:4326",
+    bbox=(-130, 20, -60, 55),
+    size=(350, 175),
+    format="image/png",
+    time="2025-06-01T00:00:00Z",
+)
+with open(f"{out_dir}/map.png", "wb") as f:
+    f.write(img.read())
+info = wms.getfeatureinfo(
+    layers=["gfs_TMP_2m"],
+    srs="EPSG:4326",
+    bbox=(-130, 20, -60, 55),
+    size=(350, 175),
+    format="image/png",
+    query_layers=["gfs_TMP_2m"],
+    info_format="application/json",
+    xy=(175, 90),
+)
+legend_url = layer.styles["gradient"]["legend"]
+with open(f"{out_dir}/legend.png", "wb") as f:
+    f.write(urllib.request.urlopen(legend_url).read())
+print(json.dumps({
+    "layers": sorted(wms.contents),
+    "operations": sorted(op.name for op in wms.operations),
+    "crs": sorted(layer.crsOptions),
+    "info": json.loads(info.read()),
+}))
