@@ -19,6 +19,7 @@ declare -A apt_pkgs=(
   [redis-server]=redis-server # L2 cache for farm tests
   [pkg-config]=pkg-config
   [wrk]=wrk                   # reference load generator for make bench
+  [gdalinfo]=gdal-bin         # GDAL WMTS/WMS drivers as third-party test clients
 )
 for cmd in "${!apt_pkgs[@]}"; do
   have "$cmd" || [ -x "/usr/sbin/$cmd" ] || apt_needed+=("${apt_pkgs[$cmd]}")
