@@ -6,7 +6,7 @@ SHELL := /bin/bash
 DATA ?= data-demo
 LISTEN ?= 0.0.0.0:8080
 
-.PHONY: setup build serve test lint bench bench-micro demo-data farm farm-down
+.PHONY: setup build serve test lint bench bench-micro bench-farm demo-data farm farm-down
 
 setup:
 	@scripts/setup.sh
@@ -33,6 +33,10 @@ test: lint
 # rewrites the "System benchmarks (make bench)" section of docs/performance.md.
 bench: setup
 	scripts/bench.sh
+
+# The farm's miss path vs the embedded one, L2 hits, 1 vs 2 workers (~2 min).
+bench-farm: setup
+	scripts/bench-farm.sh
 
 # Criterion micro-benchmarks (decode, tile rendering).
 bench-micro: setup
