@@ -123,6 +123,8 @@ impl Farm {
             .map(|d| format!("{d}/{bin}"))
             .find(|p| std::path::Path::new(p).exists())
             .unwrap_or(bin.into());
+        // `farm down` (in Drop) stops and reaps it via the recorded PID.
+        #[allow(clippy::zombie_processes)]
         let child = Command::new(path)
             .args(args)
             .stdout(std::process::Stdio::null())

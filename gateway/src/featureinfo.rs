@@ -370,19 +370,22 @@ pub async fn wmts_kvp(state: &GatewayState, kvp: &Kvp) -> Result<Response, OgcEr
     feature_info(state, &layer, lon, lat, kvp, format).await
 }
 
+/// Path segments of the REST feature-info template.
+type InfoPath = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+);
+
 /// `GET /wmts/1.0.0/{layer}/{style}/{tms}/{z}/{row}/{col}/{j}/{i}.json|html`
 pub async fn wmts_rest(
     State(state): State<GatewayState>,
-    Path((layer, _style, tms, z, row, col, j, file)): Path<(
-        String,
-        String,
-        String,
-        String,
-        String,
-        String,
-        String,
-        String,
-    )>,
+    Path((layer, _style, tms, z, row, col, j, file)): Path<InfoPath>,
     Query(raw): Query<HashMap<String, String>>,
 ) -> Response {
     let kvp = Kvp::new(raw);

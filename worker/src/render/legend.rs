@@ -85,7 +85,7 @@ pub fn legend_png(
 
 /// Up to `max` round tick values within [lo, hi].
 pub fn nice_ticks(lo: f32, hi: f32, max: usize) -> Vec<f32> {
-    if !(hi > lo) || max == 0 {
+    if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) || max == 0 {
         return vec![];
     }
     let raw = (hi - lo) / max as f32;
