@@ -1,0 +1,323 @@
+//! The OGC requests besides GetTile, end to end against `wxfarm serve`:
+//! legends, feature info (WMTS and WMS), WMS GetMap and capabilities.
+
+mod support;
+
+use protocol::TileMatrixSetId;
+use support::{Server, default_gradient, demo_data, get, rgba};
+
+fn find_file(dir: &std::path::Path, needle: &str) -> std::path::PathBuf {
+    support::find_file(dir, needle).unwrap_or_else(|| panic!("no {needle} under {}", dir.display()))
+}
+
+#[tokio::test]
+async fn legends_show_the_ramp_the_tiles_use() {
+    let server = Server::start(demo_data(), &[]);
+    let (status, headers, body) =
+        get(&format!("{}/legend/gfs_TMP_2m/gradient.png", server.url)).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "image/png");
+    let (w, h, px) = rgba(&body);
+    assert_eq!((w, h), (320, 64));
+    let at = |x: usize, y: usize| -> [u8; 4] {
+        px[(y * w as usize + x) * 4..(y * w as usize + x) * 4 + 4]
+            .try_into()
+            .unwrap()
+    };
+    // The bar runs from the ramp's first colour (−40 °C) to its last (45 °C).
+    let gradient = default_gradient(0, 0, 0);
+    let mid_y = 30;
+    let near = |a: [u8; 4], b: [u8; 4]| a.iter().zip(b).all(|(x, y)| x.abs_diff(y) <= 12);
+    assert!(
+        near(at(9, mid_y), gradient.color(233.15 + 0.3)),
+        "{:?}",
+        at(9, mid_y)
+    );
+    assert!(
+        near(at(310, mid_y), gradient.color(318.15 - 0.3)),
+        "{:?}",
+        at(310, mid_y)
+    );
+    // Title and tick labels are drawn in ink.
+    let ink = |y0: usize, y1: usize| {
+        (y0..y1)
+            .flat_map(|y| (0..w as usize).map(move |x| (x, y)))
+            .filter(|&(x, y)| at(x, y) == [20, 20, 20, 255])
+            .count()
+    };
+    assert!(ink(4, 12) > 50, "title");
+    assert!(ink(48, 60) > 30, "tick labels");
+
+    // Per-request options reach the legend: a 0..10 °C range makes the whole
+    // bar warm-ish colours, none of the ramp's cold end.
+    let (_, _, body) = get(&format!(
+        "{}/legend/gfs_TMP_2m/gradient.png?COLORSCALERANGE=0,10&WIDTH=200&HEIGHT=50",
+        server.url
+    ))
+    .await;
+    let (w2, h2, _) = rgba(&body);
+    assert_eq!((w2, h2), (200, 50));
+    let (status, _, _) = get(&format!(
+        "{}/legend/gfs_TMP_2m/gradient.png?WIDTH=5",
+        server.url
+    ))
+    .await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn feature_info_reports_the_value_under_the_pixel() {
+    let server = Server::start(demo_data(), &[]);
+    let base = format!(
+        "{}/wmts?SERVICE=WMTS&REQUEST=GetFeatureInfo&VERSION=1.0.0&LAYER=gfs_TMP_2m&STYLE=default&TILEMATRIXSET=WebMercatorQuad&TILEMATRIX=3&TILEROW=2&TILECOL=4&I=100&J=60",
+        server.url
+    );
+    let (status, _, body) = get(&format!("{base}&INFOFORMAT=application/json&forecast=1")).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let info: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    let tms = TileMatrixSetId::WebMercatorQuad;
+    let (lon, lat) = (
+        tms.pixel_lons(3, 4, 256)[100],
+        tms.pixel_lats(3, 2, 256)[60],
+    );
+    assert!(
+        (info["lon"].as_f64().unwrap() - lon).abs() < 1e-9
+            && (info["lat"].as_f64().unwrap() - lat).abs() < 1e-9
+    );
+    assert_eq!(info["units"], "°C");
+    assert_eq!(info["run"], "2025-06-01T00:00:00Z");
+    // The value equals bilinear interpolation of the decoded field, in °C.
+    let file = std::fs::read(find_file(demo_data(), "f001")).expect("f001");
+    let grid = worker::data::decode_message(&file, 0).expect("TMP");
+    let expect = worker::service::sample_point(&grid, lon, lat);
+    let got = info["values"][0]["value"].as_f64().expect("value");
+    assert!(
+        (got - (f64::from(expect.value.expect("inside")) - 273.15)).abs() < 1e-3,
+        "{got}"
+    );
+    // The nearest grid point is within half a 1° cell.
+    assert!((info["grid_lon"].as_f64().unwrap() - lon).abs() <= 0.5 + 1e-9);
+    assert!((info["grid_lat"].as_f64().unwrap() - lat).abs() <= 0.5 + 1e-9);
+
+    // A forecast range gives a time series, in valid-time order.
+    let (_, _, body) = get(&format!("{base}&INFOFORMAT=application/json&forecast=0/3")).await;
+    let series: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    let hours: Vec<f64> = series["values"]
+        .as_array()
+        .expect("values")
+        .iter()
+        .map(|v| v["forecast_hours"].as_f64().unwrap())
+        .collect();
+    assert_eq!(hours, vec![0.0, 1.0, 2.0, 3.0]);
+
+    // REST template and HTML.
+    let (status, headers, body) = get(&format!(
+        "{}/wmts/1.0.0/gfs_TMP_2m/default/WebMercatorQuad/3/2/4/60/100.html?forecast=1",
+        server.url
+    ))
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(String::from_utf8_lossy(&body).contains(&format!("{got:.2} °C")));
+
+    // Wind layers answer with speed and direction.
+    let (_, _, body) = get(&format!(
+        "{}&INFOFORMAT=application/json",
+        base.replace("gfs_TMP_2m", "gfs_WIND_10m")
+    ))
+    .await;
+    let wind: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(wind["units"], "kt");
+    let dir = wind["values"][0]["direction_deg"]
+        .as_f64()
+        .expect("direction");
+    assert!((0.0..360.0).contains(&dir));
+
+    let cases = [
+        (
+            base.replace("&I=100", "&I=300") + "&INFOFORMAT=application/json",
+            "PointIJOutOfRange",
+        ),
+        (
+            base.clone() + "&INFOFORMAT=text/xml",
+            "InvalidParameterValue",
+        ),
+        (
+            base.clone() + "&INFOFORMAT=application/json&forecast=40/50",
+            "InvalidParameterValue",
+        ),
+        (
+            base.replace("&I=100", "") + "&INFOFORMAT=application/json",
+            "MissingParameterValue",
+        ),
+    ];
+    for (url, code) in cases {
+        let extra = &url[base.len().min(url.len())..];
+        let (status, _, body) = get(&url).await;
+        let text = String::from_utf8_lossy(&body);
+        assert_eq!(status, 400, "{extra}: {text}");
+        assert!(text.contains(code), "{extra}: {text}");
+    }
+}
+
+#[tokio::test]
+async fn wms_get_map_draws_any_bbox_in_each_crs() {
+    let server = Server::start(demo_data(), &[]);
+    let file = std::fs::read(find_file(demo_data(), "f000")).expect("f000");
+    let grid = worker::data::decode_message(&file, 0).expect("TMP");
+    let gradient = default_gradient(0, 0, 0);
+    let wms = |crs: &str, bbox: &str, w: u32, h: u32| {
+        format!(
+            "{}/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&LAYERS=gfs_TMP_2m&STYLES=&CRS={crs}&BBOX={bbox}&WIDTH={w}&HEIGHT={h}&FORMAT=image/png&TIME=2025-06-01T00:00:00Z",
+            server.url
+        )
+    };
+    // The same area three ways: EPSG:4326 is latitude first in WMS 1.3.0.
+    let area = protocol::MapArea {
+        crs: protocol::MapCrs::LonLat,
+        bbox: [-130.0, 20.0, -60.0, 55.0],
+        width: 350,
+        height: 175,
+    };
+    let mut images = Vec::new();
+    for (crs, bbox) in [
+        ("EPSG:4326", "20,-130,55,-60"),
+        ("CRS:84", "-130,20,-60,55"),
+    ] {
+        let (status, headers, body) = get(&wms(crs, bbox, 350, 175)).await;
+        assert_eq!(status, 200, "{crs}: {}", String::from_utf8_lossy(&body));
+        assert_eq!(headers["content-type"], "image/png");
+        let (w, h, px) = rgba(&body);
+        assert_eq!((w, h), (350, 175));
+        let (lons, lats) = (area.pixel_lons(), area.pixel_lats());
+        for (x, y) in [(10usize, 10usize), (175, 90), (340, 170)] {
+            let (i, j) = grid.locate(lons[x], lats[y]).expect("inside");
+            let (i0, j0) = (i.floor() as usize, j.floor() as usize);
+            let around = [
+                grid.value(i0, j0),
+                grid.value(i0 + 1, j0),
+                grid.value(i0, j0 + 1),
+                grid.value(i0 + 1, j0 + 1),
+            ];
+            let (lo, hi) = around
+                .iter()
+                .fold((f32::MAX, f32::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+            let allowed: Vec<_> = (0..=400)
+                .map(|k| gradient.color(lo + (hi - lo) * k as f32 / 400.0))
+                .collect();
+            let k = (y * 350 + x) * 4;
+            assert!(
+                allowed.contains(&[px[k], px[k + 1], px[k + 2], px[k + 3]]),
+                "{crs} ({x},{y})"
+            );
+        }
+        images.push(px);
+    }
+    assert_eq!(
+        images[0], images[1],
+        "EPSG:4326 and CRS:84 describe the same map"
+    );
+    // Mercator: a map equal to one tile's extent equals that tile.
+    let tms = TileMatrixSetId::WebMercatorQuad;
+    let (x0, y1) = (
+        -20037508.342789244 + 3.0 * 20037508.342789244 / 2.0,
+        20037508.342789244 - 20037508.342789244 / 2.0,
+    );
+    let span = 20037508.342789244 / 2.0;
+    let bbox = format!("{},{},{},{}", x0, y1 - span, x0 + span, y1);
+    let (status, _, map) = get(&wms("EPSG:3857", &bbox, 256, 256)).await;
+    assert_eq!(status, 200);
+    let (_, _, tile) = get(&format!(
+        "{}/tiles/gfs_TMP_2m/gradient/2/3/1.png?forecast=0&run=2025-06-01T00:00:00Z",
+        server.url
+    ))
+    .await;
+    let _ = tms;
+    assert_eq!(
+        rgba(&map).2,
+        rgba(&tile).2,
+        "WMS map of a tile's extent = the tile"
+    );
+
+    for (url, code) in [
+        (wms("EPSG:2056", "0,0,1,1", 10, 10), "InvalidCRS"),
+        (
+            wms("EPSG:4326", "55,-60,20,-130", 10, 10),
+            "InvalidParameterValue",
+        ),
+        (
+            wms("EPSG:4326", "20,-130,55,-60", 9000, 10),
+            "InvalidParameterValue",
+        ),
+        (
+            wms("EPSG:4326", "20,-130,55,-60", 10, 10).replace("image/png", "image/gif"),
+            "InvalidFormat",
+        ),
+        (
+            wms("EPSG:4326", "20,-130,55,-60", 10, 10).replace("gfs_TMP_2m", "nope"),
+            "LayerNotDefined",
+        ),
+        (
+            wms("EPSG:4326", "20,-130,55,-60", 10, 10)
+                .replace("TIME=2025-06-01T00:00:00Z", "TIME=1999-01-01T00:00:00Z"),
+            "InvalidDimensionValue",
+        ),
+    ] {
+        let (status, _, body) = get(&url).await;
+        let text = String::from_utf8_lossy(&body);
+        assert!(status >= 400, "{url}");
+        assert!(
+            text.contains("ServiceExceptionReport") && text.contains(&format!("code=\"{code}\"")),
+            "{url}: {text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn wms_feature_info_legend_and_capabilities() {
+    let server = Server::start(demo_data(), &[]);
+    let map = "LAYERS=gfs_TMP_2m&STYLES=&CRS=CRS:84&BBOX=-130,20,-60,55&WIDTH=350&HEIGHT=175";
+    let (status, _, body) = get(&format!("{}/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetFeatureInfo&{map}&QUERY_LAYERS=gfs_TMP_2m&I=175&J=90&INFO_FORMAT=application/json", server.url)).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let info: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    let area = protocol::MapArea {
+        crs: protocol::MapCrs::LonLat,
+        bbox: [-130.0, 20.0, -60.0, 55.0],
+        width: 350,
+        height: 175,
+    };
+    assert!((info["lon"].as_f64().unwrap() - area.pixel_lons()[175]).abs() < 1e-9);
+    assert!((info["lat"].as_f64().unwrap() - area.pixel_lats()[90]).abs() < 1e-9);
+    assert!(info["values"][0]["value"].as_f64().is_some());
+
+    let (status, headers, body) = get(&format!("{}/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetLegendGraphic&LAYER=mrms_REFL&FORMAT=image/png", server.url)).await;
+    assert_eq!(
+        (status, headers["content-type"].to_str().unwrap()),
+        (200, "image/png")
+    );
+    assert_eq!(rgba(&body).0, 320);
+
+    let (_, _, body) = get(&format!(
+        "{}/wms?SERVICE=WMS&REQUEST=GetCapabilities",
+        server.url
+    ))
+    .await;
+    let text = String::from_utf8_lossy(&body);
+    let doc = roxmltree::Document::parse(&text).expect("capabilities parse");
+    let names: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("Layer"))
+        .filter_map(|l| l.children().find(|c| c.has_tag_name("Name")))
+        .filter_map(|n| n.text())
+        .collect();
+    assert!(
+        names.contains(&"gfs_TMP_2m") && names.contains(&"mrms_REFL"),
+        "{names:?}"
+    );
+    assert!(text.contains("name=\"reference_time\"") && text.contains("name=\"time\""));
+}
