@@ -83,23 +83,11 @@ fn local_store(dir: &Path) -> Result<Arc<dyn ObjectStore>> {
     ))
 }
 
-/// Ingests what is new in the store; logs each file's outcome. Returns the
-/// keys that failed, so polling does not retry them every time.
+/// Ingests what is new in the store and logs it; failed files are logged
+/// by the ingestor and remembered in `failed`.
 async fn scan_and_log(ingestor: &Ingestor, failed: &mut BTreeSet<String>) {
-    for result in ingestor.scan(None, failed).await {
-        match result {
-            Ok(r) => {
-                tracing::info!(object = %r.object_key, fields = r.fields_added, layers = ?r.layers, rejected = r.rejected.len(), "ingested")
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "file rejected");
-                if let scheduler::IngestError::NotGrib { key, .. }
-                | scheduler::IngestError::Read { key, .. } = &e
-                {
-                    failed.insert(key.clone());
-                }
-            }
-        }
+    for r in ingestor.scan(None, failed).await {
+        tracing::info!(object = %r.object_key, fields = r.fields_added, layers = ?r.layers, rejected = r.rejected.len(), "ingested");
     }
 }
 

@@ -210,22 +210,21 @@ impl Ingestor {
         Ok((report, additions))
     }
 
-    /// Ingests every object under `prefix` not yet in the catalog (and not
-    /// in `skip`). Returns one result per object tried.
+    /// Ingests every object under `prefix` not yet in the catalog. A file
+    /// that fails is logged with its reason and added to `failed`, so later
+    /// scans do not retry it; returns the reports of the files ingested.
     pub async fn scan(
         &self,
         prefix: Option<&str>,
-        skip: &BTreeSet<String>,
-    ) -> Vec<Result<IngestReport, IngestError>> {
+        failed: &mut BTreeSet<String>,
+    ) -> Vec<IngestReport> {
         use futures::TryStreamExt;
         let prefix = prefix.map(Path::from);
         let listed: Vec<_> = match self.store.list(prefix.as_ref()).try_collect().await {
             Ok(v) => v,
             Err(e) => {
-                return vec![Err(IngestError::Read {
-                    key: prefix.map(|p| p.to_string()).unwrap_or_default(),
-                    message: e.to_string(),
-                })];
+                tracing::error!(error = %e, "listing the object store failed");
+                return Vec::new();
             }
         };
         let known: BTreeSet<String> = {
@@ -242,14 +241,20 @@ impl Ingestor {
                 !k.split('/')
                     .any(|part| part.starts_with('.') || part.starts_with('_'))
             })
-            .filter(|k| !known.contains(k) && !skip.contains(k))
+            .filter(|k| !known.contains(k) && !failed.contains(k))
             // A compressed file's decompressed sibling is what gets indexed.
             .filter(|k| !is_compressed(k) || !known.contains(strip_compression(k)))
             .collect();
         keys.sort();
         let mut out = Vec::with_capacity(keys.len());
         for key in keys {
-            out.push(self.ingest_object(&key).await);
+            match self.ingest_object(&key).await {
+                Ok(report) => out.push(report),
+                Err(e) => {
+                    tracing::error!(error = %e, "file rejected");
+                    failed.insert(key);
+                }
+            }
         }
         out
     }

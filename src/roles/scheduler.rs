@@ -99,18 +99,8 @@ impl Scheduler {
     }
 
     async fn scan(&self, failed: &mut BTreeSet<String>) {
-        for result in self.ingestor.scan(None, failed).await {
-            match result {
-                Ok(report) => self.publish(report).await,
-                Err(e) => {
-                    tracing::error!(error = %e, "file rejected");
-                    if let scheduler::IngestError::NotGrib { key, .. }
-                    | scheduler::IngestError::Read { key, .. } = &e
-                    {
-                        failed.insert(key.clone());
-                    }
-                }
-            }
+        for report in self.ingestor.scan(None, failed).await {
+            self.publish(report).await;
         }
     }
 
