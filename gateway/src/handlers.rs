@@ -62,18 +62,10 @@ pub async fn wmts_kvp(
         let format = ImageFormat::parse(format_name).ok_or_else(|| {
             OgcError::invalid_parameter("format", format!("unsupported format {format_name:?}"))
         })?;
-        let req = TileRequest {
-            layer,
-            style,
-            tms,
-            z: tile_matrix(kvp.require("tilematrix")?)?,
-            y: kvp.require_u32("tilerow")?,
-            x: kvp.require_u32("tilecol")?,
-            tile_size: tile_size(&state, &kvp)?,
-            format,
-            dims: dimensions(&kvp)?,
-            style_params: StyleParams::from_kvp(&kvp)?,
-        };
+        let z = tile_matrix(kvp.require("tilematrix")?)?;
+        let y = kvp.require_u32("tilerow")?;
+        let x = kvp.require_u32("tilecol")?;
+        let req = tile_request(&state, &kvp, (layer, style, tms), (z, x, y), format)?;
         Ok(tile_response(&state, &headers, &req).await)
     }
     .await;
@@ -93,18 +85,16 @@ pub async fn wmts_rest(
             OgcError::invalid_parameter("tilematrixset", format!("unknown TileMatrixSet {tms:?}"))
         })?;
         let (col, format) = split_extension(&file, "tilecol")?;
-        let req = TileRequest {
-            layer,
-            style: style_or_default(&style),
-            tms,
-            z: tile_matrix(&z)?,
-            y: parse_u32("tilerow", &row)?,
-            x: parse_u32("tilecol", col)?,
-            tile_size: tile_size(&state, &kvp)?,
+        let z = tile_matrix(&z)?;
+        let y = parse_u32("tilerow", &row)?;
+        let x = parse_u32("tilecol", col)?;
+        let req = tile_request(
+            &state,
+            &kvp,
+            (layer, style_or_default(&style), tms),
+            (z, x, y),
             format,
-            dims: dimensions(&kvp)?,
-            style_params: StyleParams::from_kvp(&kvp)?,
-        };
+        )?;
         Ok::<_, OgcError>(tile_response(&state, &headers, &req).await)
     }
     .await;
@@ -121,18 +111,18 @@ pub async fn xyz(
     let kvp = Kvp::new(raw);
     let result = async {
         let (y, format) = split_extension(&file, "y")?;
-        let req = TileRequest {
-            layer,
-            style: style_or_default(&style),
-            tms: TileMatrixSetId::WebMercatorQuad,
-            z: parse_u32("z", &z)?,
-            x: parse_u32("x", &x)?,
-            y: parse_u32("y", y)?,
-            tile_size: tile_size(&state, &kvp)?,
+        let (z, x, y) = (parse_u32("z", &z)?, parse_u32("x", &x)?, parse_u32("y", y)?);
+        let req = tile_request(
+            &state,
+            &kvp,
+            (
+                layer,
+                style_or_default(&style),
+                TileMatrixSetId::WebMercatorQuad,
+            ),
+            (z, x, y),
             format,
-            dims: dimensions(&kvp)?,
-            style_params: StyleParams::from_kvp(&kvp)?,
-        };
+        )?;
         Ok::<_, OgcError>(tile_response(&state, &headers, &req).await)
     }
     .await;
@@ -243,6 +233,29 @@ fn tile_ok(state: &GatewayState, headers: &HeaderMap, tile: TileResponse) -> Res
         tile.bytes,
     )
         .into_response()
+}
+
+/// A tile request from its path (or KVP) parts plus the query's size,
+/// dimensions and style options.
+fn tile_request(
+    state: &GatewayState,
+    kvp: &Kvp,
+    (layer, style, tms): (String, String, TileMatrixSetId),
+    (z, x, y): (u32, u32, u32),
+    format: ImageFormat,
+) -> Result<TileRequest, OgcError> {
+    Ok(TileRequest {
+        layer,
+        style,
+        tms,
+        z,
+        x,
+        y,
+        tile_size: tile_size(state, kvp)?,
+        format,
+        dims: dimensions(kvp)?,
+        style_params: StyleParams::from_kvp(kvp)?,
+    })
 }
 
 fn style_or_default(s: &str) -> String {
