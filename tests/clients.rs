@@ -146,17 +146,13 @@ fn jobs_decode_turns_a_queued_job_into_json() {
         elevation: None,
         format: protocol::ImageFormat::Png,
     };
-    let style = protocol::StyleSpec {
-        kind: StyleKind::Gradient,
-        colormap: ColorMapName::Temperature,
-        range: (-40.0, 45.0),
-        data_units: Units::Kelvin,
-        display_units: Units::Celsius,
-        bands: None,
-        above_max: None,
-        below_min: None,
-        transparent_below: None,
-    };
+    let style = protocol::StyleSpec::new(
+        StyleKind::Gradient,
+        ColorMapName::Temperature,
+        (-40.0, 45.0),
+        Units::Kelvin,
+        Units::Celsius,
+    );
     let source = protocol::FieldRef {
         object_key: "gfs/f000".into(),
         offset: 10,

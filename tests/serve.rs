@@ -351,17 +351,13 @@ async fn wind_layers_pair_u_and_v_and_draw_the_speed() {
         worker::data::decode_message(&file, 3).expect("v"),
     );
     // Knots on the wind ramp over 0..80 kt, as the wind layer prescribes.
-    let gradient = Gradient::new(&StyleSpec {
-        kind: StyleKind::Gradient,
-        colormap: protocol::style::ColorMapName::Wind,
-        range: (0.0, 80.0),
-        data_units: Units::MetresPerSecond,
-        display_units: Units::Knots,
-        bands: None,
-        above_max: None,
-        below_min: None,
-        transparent_below: None,
-    });
+    let gradient = Gradient::new(&StyleSpec::new(
+        StyleKind::Gradient,
+        protocol::style::ColorMapName::Wind,
+        (0.0, 80.0),
+        Units::MetresPerSecond,
+        Units::Knots,
+    ));
     let tms = TileMatrixSetId::WebMercatorQuad;
     let (lons, lats) = (tms.pixel_lons(1, 0, 256), tms.pixel_lats(1, 0, 256));
     for (px, py) in [(40usize, 60usize), (128, 128), (220, 200)] {

@@ -50,6 +50,30 @@ pub struct StyleSpec {
     pub transparent_below: Option<f32>,
 }
 
+impl StyleSpec {
+    /// A style with the given ramp and no bands, out-of-range colours or
+    /// transparency threshold.
+    pub fn new(
+        kind: StyleKind,
+        colormap: ColorMapName,
+        range: (f32, f32),
+        data_units: Units,
+        display_units: Units,
+    ) -> Self {
+        Self {
+            kind,
+            colormap,
+            range,
+            data_units,
+            display_units,
+            bands: None,
+            above_max: None,
+            below_min: None,
+            transparent_below: None,
+        }
+    }
+}
+
 /// Physical units wxfarm converts between.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Units {

@@ -52,17 +52,13 @@ fn job(tms: TileMatrixSetId, z: u8, x: u32, y: u32) -> RenderJob {
         elevation: None,
         format: ImageFormat::Png,
     };
-    let style = StyleSpec {
-        kind: StyleKind::Gradient,
-        colormap: ColorMapName::Temperature,
-        range: (-40.0, 45.0),
-        data_units: Units::Kelvin,
-        display_units: Units::Celsius,
-        bands: None,
-        above_max: None,
-        below_min: None,
-        transparent_below: None,
-    };
+    let style = StyleSpec::new(
+        StyleKind::Gradient,
+        ColorMapName::Temperature,
+        (-40.0, 45.0),
+        Units::Kelvin,
+        Units::Celsius,
+    );
     let source = FieldRef {
         object_key: "k".into(),
         offset: 0,

@@ -64,17 +64,13 @@ fn job(x: u32, priority: Priority) -> RenderJob {
         elevation: None,
         format: ImageFormat::Png,
     };
-    let style = StyleSpec {
-        kind: StyleKind::Gradient,
-        colormap: ColorMapName::Generic,
-        range: (0.0, 1.0),
-        data_units: Units::Other,
-        display_units: Units::Other,
-        bands: None,
-        above_max: None,
-        below_min: None,
-        transparent_below: None,
-    };
+    let style = StyleSpec::new(
+        StyleKind::Gradient,
+        ColorMapName::Generic,
+        (0.0, 1.0),
+        Units::Other,
+        Units::Other,
+    );
     RenderJob::new(key, vec![], style, priority)
 }
 

@@ -116,17 +116,13 @@ fn job(tms: TileMatrixSetId, z: u8, x: u32, y: u32, style: StyleSpec) -> RenderJ
 }
 
 fn temperature_style() -> StyleSpec {
-    StyleSpec {
-        kind: StyleKind::Gradient,
-        colormap: ColorMapName::Temperature,
-        range: (-40.0, 40.0),
-        data_units: Units::Kelvin,
-        display_units: Units::Celsius,
-        bands: None,
-        above_max: None,
-        below_min: None,
-        transparent_below: None,
-    }
+    StyleSpec::new(
+        StyleKind::Gradient,
+        ColorMapName::Temperature,
+        (-40.0, 40.0),
+        Units::Kelvin,
+        Units::Celsius,
+    )
 }
 
 fn decode_rgba(png_bytes: &[u8]) -> (u32, Vec<u8>) {

@@ -108,17 +108,13 @@ mod tests {
     use protocol::style::{ColorMapName, StyleKind};
 
     fn spec() -> StyleSpec {
-        StyleSpec {
-            kind: StyleKind::Gradient,
-            colormap: ColorMapName::Temperature,
-            range: (-40.0, 40.0),
-            data_units: Units::Kelvin,
-            display_units: Units::Celsius,
-            bands: None,
-            above_max: None,
-            below_min: None,
-            transparent_below: None,
-        }
+        StyleSpec::new(
+            StyleKind::Gradient,
+            ColorMapName::Temperature,
+            (-40.0, 40.0),
+            Units::Kelvin,
+            Units::Celsius,
+        )
     }
 
     #[test]
