@@ -137,13 +137,19 @@ pub struct StyleParams {
     pub units: Option<Units>,
     pub above_max: Option<Rgba>,
     pub below_min: Option<Rgba>,
+    /// Contour spacing in display units (`CONTOURINTERVAL`).
+    pub contour_interval: Option<f32>,
+    /// Colour wind symbols by speed (`COLORBYSPEED=true`).
+    pub color_by_speed: bool,
+    /// Pixels between wind symbols (`SYMBOLSPACING`, 16..=256).
+    pub symbol_spacing: Option<u16>,
     /// A WMS map's area in canonical form: maps cache apart from tiles.
     pub map_area: Option<String>,
 }
 
 impl StyleParams {
     /// Reads `COLORSCALERANGE`, `NUMCOLORBANDS`, `UNITS`, `ABOVEMAXCOLOR`,
-    /// `BELOWMINCOLOR`.
+    /// `BELOWMINCOLOR`, `CONTOURINTERVAL`, `COLORBYSPEED`, `SYMBOLSPACING`.
     pub fn from_kvp(kvp: &Kvp) -> Result<Self, OgcError> {
         let mut p = Self::default();
         if let Some(v) = kvp.get("colorscalerange") {
@@ -186,6 +192,38 @@ impl StyleParams {
             .get("belowmincolor")
             .map(|v| parse_color("belowmincolor", v))
             .transpose()?;
+        if let Some(v) = kvp.get("contourinterval") {
+            let step: f32 = v.trim().parse().unwrap_or(f32::NAN);
+            if !(step.is_finite() && step > 0.0) {
+                return Err(OgcError::invalid_parameter(
+                    "contourinterval",
+                    format!("CONTOURINTERVAL must be a positive number, got {v:?}"),
+                ));
+            }
+            p.contour_interval = Some(step);
+        }
+        if let Some(v) = kvp.get("colorbyspeed") {
+            p.color_by_speed = match v.to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => true,
+                "false" | "0" | "no" => false,
+                _ => {
+                    return Err(OgcError::invalid_parameter(
+                        "colorbyspeed",
+                        format!("COLORBYSPEED must be true or false, got {v:?}"),
+                    ));
+                }
+            };
+        }
+        if let Some(v) = kvp.get("symbolspacing") {
+            let n = parse_u32("symbolspacing", v)?;
+            if !(16..=256).contains(&n) {
+                return Err(OgcError::invalid_parameter(
+                    "symbolspacing",
+                    "SYMBOLSPACING must be 16..256 pixels",
+                ));
+            }
+            p.symbol_spacing = Some(n as u16);
+        }
         Ok(p)
     }
 
@@ -207,6 +245,15 @@ impl StyleParams {
         }
         if let Some(c) = self.below_min {
             parts.push(format!("below={}", hex(c)));
+        }
+        if let Some(step) = self.contour_interval {
+            parts.push(format!("interval={step}"));
+        }
+        if self.color_by_speed {
+            parts.push("byspeed".to_owned());
+        }
+        if let Some(n) = self.symbol_spacing {
+            parts.push(format!("spacing={n}"));
         }
         if let Some(a) = &self.map_area {
             parts.push(a.clone());
@@ -316,6 +363,10 @@ mod tests {
             ("numcolorbands", "1"),
             ("units", "furlongs"),
             ("belowmincolor", "blue"),
+            ("contourinterval", "-4"),
+            ("contourinterval", "often"),
+            ("colorbyspeed", "maybe"),
+            ("symbolspacing", "4"),
         ] {
             let e = StyleParams::from_kvp(&kvp(&[(name, bad)])).unwrap_err();
             assert_eq!(e.locator.as_deref(), Some(name), "{name}={bad}");

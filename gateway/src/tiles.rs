@@ -10,7 +10,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use chrono::Utc;
 use protocol::catalog::{DimensionQuery, LayerInfo};
-use protocol::style::{StyleKind, Units};
+use protocol::style::{DEFAULT_SYMBOL_SPACING, StyleKind, Units};
 use protocol::{
     FieldEntry, ImageFormat, Priority, RenderError, RenderJob, StyleSpec, TileKey, TileMatrixSetId,
 };
@@ -144,12 +144,7 @@ pub fn plan_in(
     let immutable = req.dims.run.is_some()
         || layer.info.kind == protocol::catalog::LayerKind::Observation && req.dims.time.is_some();
     Ok((
-        RenderJob::new(
-            key,
-            vec![field.source.clone()],
-            style,
-            Priority::Interactive,
-        ),
+        RenderJob::new(key, sources, style, Priority::Interactive),
         immutable,
     ))
 }
@@ -199,6 +194,9 @@ pub fn style_spec(info: &LayerInfo, style: &str, p: &StyleParams) -> Result<Styl
         above_max: p.above_max,
         below_min: p.below_min,
         transparent_below,
+        contour_interval: p.contour_interval,
+        color_by_speed: p.color_by_speed,
+        symbol_spacing: p.symbol_spacing.unwrap_or(DEFAULT_SYMBOL_SPACING),
     })
 }
 

@@ -9,24 +9,73 @@ pub type Rgba = [u8; 4];
 /// The drawing method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum StyleKind {
-    /// Continuous (or banded) colour ramp.
+    /// Continuous (or banded) colour ramp; the speed of a wind layer.
     Gradient,
+    /// Contour lines at a fixed interval, with value labels.
+    Isolines,
+    /// Colour bands between contour levels.
+    FilledContours,
+    /// WMO wind barbs from a (u, v) pair.
+    WindBarbs,
+    /// Arrows from a (u, v) pair, length scaled by speed.
+    WindArrows,
 }
 
 impl StyleKind {
+    /// Styles any layer can be drawn in.
+    pub const SCALAR: [StyleKind; 3] = [Self::Gradient, Self::Isolines, Self::FilledContours];
+    /// Styles that need a (u, v) pair.
+    pub const VECTOR: [StyleKind; 2] = [Self::WindBarbs, Self::WindArrows];
+
     pub fn name(self) -> &'static str {
         match self {
             Self::Gradient => "gradient",
+            Self::Isolines => "isolines",
+            Self::FilledContours => "filled_contours",
+            Self::WindBarbs => "wind_barbs",
+            Self::WindArrows => "wind_arrows",
+        }
+    }
+
+    /// A human title for capabilities documents.
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Gradient => "Colour gradient",
+            Self::Isolines => "Labelled contour lines",
+            Self::FilledContours => "Filled contours",
+            Self::WindBarbs => "Wind barbs (WMO)",
+            Self::WindArrows => "Wind arrows scaled by speed",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "gradient" | "default" => Some(Self::Gradient),
-            _ => None,
+        if s == "default" {
+            return Some(Self::Gradient);
         }
+        Self::SCALAR
+            .into_iter()
+            .chain(Self::VECTOR)
+            .find(|k| k.name() == s)
+    }
+
+    /// Whether the style draws a vector (u, v) pair as symbols.
+    pub fn needs_vector(self) -> bool {
+        Self::VECTOR.contains(&self)
+    }
+
+    /// The styles a layer offers: every scalar style, plus the symbol
+    /// styles when it is a vector (u, v) layer. The first is the default.
+    pub fn offered(vector: bool) -> Vec<StyleKind> {
+        let mut all = Self::SCALAR.to_vec();
+        if vector {
+            all.extend(Self::VECTOR);
+        }
+        all
     }
 }
+
+/// Default distance between wind symbols, in output pixels.
+pub const DEFAULT_SYMBOL_SPACING: u16 = 40;
 
 /// A fully resolved style: everything the renderer needs besides the data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -48,6 +97,20 @@ pub struct StyleSpec {
     /// Values below this (in display units) are transparent, e.g. light
     /// precipitation or reflectivity under 5 dBZ.
     pub transparent_below: Option<f32>,
+    /// Contour spacing in display units; `None` picks one from the units
+    /// and range ([`default_contour_interval`]).
+    #[serde(default)]
+    pub contour_interval: Option<f32>,
+    /// Wind symbols take their colour from the ramp at their speed.
+    #[serde(default)]
+    pub color_by_speed: bool,
+    /// Distance between wind symbols, in output pixels.
+    #[serde(default = "default_symbol_spacing")]
+    pub symbol_spacing: u16,
+}
+
+fn default_symbol_spacing() -> u16 {
+    DEFAULT_SYMBOL_SPACING
 }
 
 impl StyleSpec {
@@ -70,8 +133,53 @@ impl StyleSpec {
             above_max: None,
             below_min: None,
             transparent_below: None,
+            contour_interval: None,
+            color_by_speed: false,
+            symbol_spacing: DEFAULT_SYMBOL_SPACING,
         }
     }
+
+    /// The contour spacing in display units.
+    pub fn contour_interval(&self) -> f32 {
+        self.contour_interval
+            .unwrap_or_else(|| default_contour_interval(self.display_units, self.range))
+    }
+
+    /// `(a, b)` with display value = `a·data + b`; unconvertible units are
+    /// shown as they are.
+    pub fn display_conversion(&self) -> (f32, f32) {
+        self.data_units
+            .conversion_to(self.display_units)
+            .unwrap_or((1.0, 0.0))
+    }
+}
+
+/// The contour spacing forecasters expect for a unit (isobars every 4 hPa,
+/// isotherms every 5 °C), else a round step giving about ten lines over
+/// `range`.
+pub fn default_contour_interval(units: Units, range: (f32, f32)) -> f32 {
+    match units {
+        Units::Hectopascal => 4.0,
+        Units::Pascal => 400.0,
+        Units::Celsius | Units::Kelvin => 5.0,
+        Units::Fahrenheit => 10.0,
+        Units::Knots => 10.0,
+        Units::MetresPerSecond => 5.0,
+        _ => nice_step((range.1 - range.0).abs() / 10.0),
+    }
+}
+
+/// The smallest 1, 2 or 5 × 10ⁿ at or above `x`.
+pub fn nice_step(x: f32) -> f32 {
+    if !(x.is_finite() && x > 0.0) {
+        return 1.0;
+    }
+    let p = 10f32.powf(x.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * p)
+        .find(|&s| s >= x * 0.999)
+        .unwrap_or(10.0 * p)
 }
 
 /// Physical units wxfarm converts between.
@@ -305,6 +413,30 @@ mod tests {
         assert!((a - 3600.0).abs() < 1e-3);
         assert!(Units::Kelvin.conversion_to(Units::Knots).is_none());
         assert!(Units::Other.conversion_to(Units::Kelvin).is_none());
+    }
+
+    #[test]
+    fn style_names_round_trip_and_offers_depend_on_vector() {
+        for k in StyleKind::SCALAR.into_iter().chain(StyleKind::VECTOR) {
+            assert_eq!(StyleKind::parse(k.name()), Some(k));
+        }
+        assert_eq!(StyleKind::parse("default"), Some(StyleKind::Gradient));
+        assert_eq!(StyleKind::parse("barbs"), None);
+        assert!(!StyleKind::offered(false).contains(&StyleKind::WindBarbs));
+        assert_eq!(StyleKind::offered(true)[0], StyleKind::Gradient);
+        assert!(StyleKind::offered(true).contains(&StyleKind::WindArrows));
+    }
+
+    #[test]
+    fn contour_intervals() {
+        assert_eq!(
+            default_contour_interval(Units::Hectopascal, (950.0, 1050.0)),
+            4.0
+        );
+        assert_eq!(default_contour_interval(Units::Other, (0.0, 100.0)), 10.0);
+        assert_eq!(default_contour_interval(Units::Other, (0.0, 0.3)), 0.05);
+        assert_eq!(nice_step(3.0), 5.0);
+        assert_eq!(nice_step(0.0), 1.0);
     }
 
     #[test]

@@ -140,17 +140,15 @@ pub fn default_gradient(d: u8, c: u8, n: u8) -> worker::render::Gradient {
     use protocol::style::{StyleKind, StyleSpec, Units};
     let catalogue = protocol::layers::LayerCatalogue::builtin();
     let rule = catalogue.parameter(d, c, n).expect("parameter rule");
-    worker::render::Gradient::new(&StyleSpec {
-        kind: StyleKind::Gradient,
-        colormap: rule.colormap,
-        range: rule.range,
-        data_units: Units::parse(&rule.units).unwrap_or(Units::Other),
-        display_units: rule.display_units(),
-        bands: None,
-        above_max: None,
-        below_min: None,
-        transparent_below: rule.transparent_below,
-    })
+    let mut spec = StyleSpec::new(
+        StyleKind::Gradient,
+        rule.colormap,
+        rule.range,
+        Units::parse(&rule.units).unwrap_or(Units::Other),
+        rule.display_units(),
+    );
+    spec.transparent_below = rule.transparent_below;
+    worker::render::Gradient::new(&spec)
 }
 
 /// Checks that each listed pixel of a `z/x/y` WebMercatorQuad tile has the

@@ -240,6 +240,51 @@ impl Grid {
         }
     }
 
+    /// Angle in radians, clockwise, from the grid's +y axis to true north
+    /// at (lon, lat): 0 where the grid's axes are east and north. Found by
+    /// stepping a little north in the grid's own plane, so it holds for
+    /// any projection (for Lambert it is −n·(λ − λ0)).
+    pub fn north_angle(&self, lon: f64, lat: f64) -> f64 {
+        const STEP: f64 = 1e-3; // degrees
+        // Step south instead at the north pole.
+        let (lat_a, lat_b) = if lat + STEP <= 90.0 {
+            (lat, lat + STEP)
+        } else {
+            (lat - STEP, lat)
+        };
+        let north = match &self.geometry {
+            GridGeometry::LatLon { .. } | GridGeometry::Gaussian { .. } => return 0.0,
+            GridGeometry::Projected { projection, .. } => {
+                match (
+                    projection.forward(lon, lat_a),
+                    projection.forward(lon, lat_b),
+                ) {
+                    (Some(a), Some(b)) => (b.0 - a.0, b.1 - a.1),
+                    _ => return 0.0,
+                }
+            }
+            GridGeometry::RotatedLatLon { rotation, .. } => {
+                let (la, pa) = rotation.to_rotated(lon, lat_a);
+                let (lb, pb) = rotation.to_rotated(lon, lat_b);
+                let dl = (lb - la + 540.0).rem_euclid(360.0) - 180.0;
+                (dl * pa.to_radians().cos(), pb - pa)
+            }
+        };
+        north.0.atan2(north.1)
+    }
+
+    /// A wind vector (u, v) at (lon, lat) turned to east/north components
+    /// when the grid's winds are relative to its own axes; as given
+    /// otherwise.
+    pub fn to_earth_relative(&self, lon: f64, lat: f64, u: f32, v: f32) -> (f32, f32) {
+        if !self.winds_grid_relative {
+            return (u, v);
+        }
+        let (s, c) = self.north_angle(lon, lat).sin_cos();
+        let (s, c) = (s as f32, c as f32);
+        (u * c - v * s, u * s + v * c)
+    }
+
     /// Geographic bounds of the grid's cells (half a step beyond the outer
     /// points). `west` is in [−180, 180) and `east > west`; `east` exceeds
     /// 180 when the grid crosses the antimeridian. Grids that circle the
@@ -416,6 +461,41 @@ mod tests {
             b.south < 45.0 && b.north > 55.0 && b.west < 3.0 && b.east > 17.0,
             "{b:?}"
         );
+    }
+
+    #[test]
+    fn lambert_grid_relative_winds_turn_by_the_cone_convergence() {
+        use crate::data::projection::{Earth, Lambert, Projection};
+        // HRRR's cone: one standard parallel at 38.5N, central meridian 97.5W.
+        let p = Lambert::new(Earth::sphere(6_371_229.0), 38.5, 38.5, 38.5, -97.5).unwrap();
+        let mut g = grid(
+            GridGeometry::Projected {
+                projection: Projection::LambertConformal(p),
+                x0: -2.7e6,
+                y0: -1.6e6,
+                dx: 3000.0,
+                dy: 3000.0,
+            },
+            1799,
+            1059,
+        );
+        let n = 38.5f64.to_radians().sin();
+        for lon in [-120.0, -97.5, -75.0] {
+            let expected = -n * (lon + 97.5f64).to_radians();
+            let got = g.north_angle(lon, 40.0);
+            assert!((got - expected).abs() < 1e-6, "{lon}: {got} vs {expected}");
+        }
+        // A wind along the grid's +x axis at 75W: east of the central
+        // meridian the cone tilts north to the left, so +x points a little
+        // south of east (wgrib2 -new_grid_winds earth gives the same).
+        g.winds_grid_relative = true;
+        let (u, v) = g.to_earth_relative(-75.0, 40.0, 10.0, 0.0);
+        let a = n * 22.5f64.to_radians();
+        assert!((f64::from(u) - 10.0 * a.cos()).abs() < 1e-4, "{u}");
+        assert!((f64::from(v) + 10.0 * a.sin()).abs() < 1e-4, "{v}");
+        assert!((u.hypot(v) - 10.0).abs() < 1e-4, "speed is kept");
+        g.winds_grid_relative = false;
+        assert_eq!(g.to_earth_relative(-75.0, 40.0, 10.0, 0.0), (10.0, 0.0));
     }
 
     #[test]

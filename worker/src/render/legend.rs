@@ -1,14 +1,13 @@
 //! Legends: a colour bar with ticks, a title and units, drawn from the same
 //! [`Gradient`] the tiles use, so the legend always matches the ramp.
 
-use font8x8::legacy::{BASIC_LEGACY, LATIN_LEGACY};
 use protocol::StyleSpec;
 use protocol::style::Rgba;
 
 use super::Gradient;
 use super::encode::encode_indexed_png;
+use super::font::{self, GLYPH};
 
-const GLYPH: usize = 8;
 const FIXED: [Rgba; 4] = [
     [0, 0, 0, 0],
     [255, 255, 255, 230],
@@ -117,30 +116,14 @@ fn fit(s: &str, max_chars: usize) -> String {
     t
 }
 
-fn glyph(c: char) -> [u8; 8] {
-    let code = c as usize;
-    match code {
-        0..=127 => BASIC_LEGACY[code],
-        0xA0..=0xFF => LATIN_LEGACY[code - 0xA0],
-        0x2026 => [0, 0, 0, 0, 0, 0, 0b0100_1001, 0], // …
-        0x2070..=0x209F => BASIC_LEGACY[b'^' as usize], // super- and subscripts
-        _ => BASIC_LEGACY[b'?' as usize],
-    }
-}
-
 /// Writes `s` in the 8×8 bitmap font at (x, y), clipped to the image.
 fn text(px: &mut [u8], w: usize, x: usize, y: usize, s: &str) {
-    let h = px.len() / w;
-    for (n, c) in s.chars().enumerate() {
-        for (row, bits) in glyph(c).iter().enumerate() {
-            for col in 0..GLYPH {
-                let (gx, gy) = (x + n * GLYPH + col, y + row);
-                if bits >> col & 1 == 1 && gx < w && gy < h {
-                    px[gy * w + gx] = INK;
-                }
-            }
+    let h = (px.len() / w) as i64;
+    font::for_each_pixel(s, x as i64, y as i64, |gx, gy| {
+        if gx < w as i64 && gy < h {
+            px[gy as usize * w + gx as usize] = INK;
         }
-    }
+    });
 }
 
 #[cfg(test)]

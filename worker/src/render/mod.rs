@@ -1,19 +1,30 @@
 //! Drawing tiles from grids: sample → style → encode.
+//!
+//! - [`gradient`] and filled contours colour every pixel from a palette
+//!   (indexed PNG);
+//! - isolines and wind symbols draw onto an RGBA [`canvas::Canvas`] placed
+//!   in world pixel space, so their lattices line up across tiles.
 
+pub mod canvas;
 pub mod encode;
+pub mod font;
 pub mod gradient;
 pub mod legend;
+pub mod raster;
 pub mod sample;
+pub mod wind;
 
 use protocol::style::StyleKind;
 use protocol::{RenderError, RenderJob};
 
 use crate::data::Grid;
+pub use canvas::Canvas;
 pub use gradient::Gradient;
 pub use sample::{Axes, TileFrame};
 
-/// Renders `job` from its decoded source grids (in `job.sources` order).
-/// CPU-bound: call it from a blocking thread.
+/// Renders `job` from its decoded source grids (in `job.sources` order: the
+/// field, then the v component of a vector layer). CPU-bound: call it from
+/// a blocking thread.
 pub fn render_tile(grids: &[&Grid], job: &RenderJob) -> Result<Vec<u8>, RenderError> {
     let key = &job.key;
     let frame = TileFrame {
@@ -23,16 +34,38 @@ pub fn render_tile(grids: &[&Grid], job: &RenderJob) -> Result<Vec<u8>, RenderEr
         y: key.y,
         size: key.tile_size,
     };
-    let axes = match &job.area {
-        Some(area) => Axes {
-            lons: area.pixel_lons(),
-            lats: area.pixel_lats(),
-        },
-        None => frame.axes(),
+    let (axes, canvas) = match &job.area {
+        Some(area) => (
+            Axes {
+                lons: area.pixel_lons(),
+                lats: area.pixel_lats(),
+            },
+            Canvas::for_area(area),
+        ),
+        None => (frame.axes(), Canvas::for_tile(&frame)),
     };
     match job.style.kind {
         StyleKind::Gradient => render_gradient(grids, &job.style, &axes),
+        StyleKind::WindBarbs | StyleKind::WindArrows => wind::render(grids, &job.style, &canvas),
+        StyleKind::Isolines | StyleKind::FilledContours => Err(RenderError::Invalid(format!(
+            "style {} is not drawn yet",
+            job.style.kind.name()
+        ))),
     }
+}
+
+/// The field's value under every pixel: the magnitude of a (u, v) pair
+/// when a second grid is given.
+pub fn sample_field(grids: &[&Grid], axes: &Axes) -> Result<Vec<f32>, RenderError> {
+    let grid = grids
+        .first()
+        .ok_or_else(|| RenderError::Invalid("the style needs a source field".into()))?;
+    let mut values = sample::sample_axes(grid, axes);
+    if let Some(v_grid) = grids.get(1) {
+        let v = sample::sample_axes(v_grid, axes);
+        values.iter_mut().zip(v).for_each(|(u, v)| *u = u.hypot(v));
+    }
+    Ok(values)
 }
 
 /// A palette image of the field (or of the magnitude of a (u, v) pair).
@@ -41,17 +74,11 @@ fn render_gradient(
     style: &protocol::StyleSpec,
     axes: &Axes,
 ) -> Result<Vec<u8>, RenderError> {
-    let grid = grids
-        .first()
-        .ok_or_else(|| RenderError::Invalid("gradient needs one source field".into()))?;
     let gradient = Gradient::new(style);
-    let mut values = sample::sample_axes(grid, axes);
-    // A vector layer (u, v) is drawn as its magnitude.
-    if let Some(v_grid) = grids.get(1) {
-        let v = sample::sample_axes(v_grid, axes);
-        values.iter_mut().zip(v).for_each(|(u, v)| *u = u.hypot(v));
-    }
-    let indices: Vec<u8> = values.into_iter().map(|v| gradient.index(v)).collect();
+    let indices: Vec<u8> = sample_field(grids, axes)?
+        .into_iter()
+        .map(|v| gradient.index(v))
+        .collect();
     encode::encode_indexed_png(
         &indices,
         axes.width() as u32,

@@ -1,0 +1,196 @@
+//! [`Canvas`]: an output image placed in its CRS's *world pixel space*, the
+//! pixel grid of the whole map at the output's resolution, with (0, 0) at
+//! the tile matrix set's top-left corner.
+//!
+//! Symbols and labels are placed on lattices anchored in world pixels, not
+//! in the image, so two neighbouring tiles (or one 512 px image covering
+//! both) agree on where every barb and label goes. Each image draws the
+//! lattice points within a buffer around itself, and a symbol that
+//! straddles an edge is drawn whole on both sides.
+
+use protocol::tms::{lat_to_mercator_y, mercator_x_to_lon, mercator_y_to_lat};
+use protocol::{MapArea, MapCrs, TileMatrixSetId};
+
+use super::TileFrame;
+
+/// Half the Web Mercator world width, metres.
+const MERCATOR_HALF: f64 = 20_037_508.342_789_244;
+
+/// An output image in world pixel space.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Canvas {
+    crs: MapCrs,
+    /// CRS units per pixel along x and y.
+    res: (f64, f64),
+    /// World pixel position of the image's top-left corner.
+    origin: (f64, f64),
+    pub width: usize,
+    pub height: usize,
+}
+
+impl Canvas {
+    /// The canvas of a tile.
+    pub fn for_tile(frame: &TileFrame) -> Self {
+        let crs = match frame.tms {
+            TileMatrixSetId::WebMercatorQuad => MapCrs::WebMercator,
+            TileMatrixSetId::WorldCRS84Quad => MapCrs::LonLat,
+        };
+        let res = frame.tms.tile_span(frame.z) / f64::from(frame.size);
+        let size = f64::from(frame.size);
+        Self {
+            crs,
+            res: (res, res),
+            origin: (f64::from(frame.x) * size, f64::from(frame.y) * size),
+            width: frame.size as usize,
+            height: frame.size as usize,
+        }
+    }
+
+    /// The canvas of a WMS map.
+    pub fn for_area(area: &MapArea) -> Self {
+        let [x0, y0, x1, y1] = area.bbox;
+        let res = (
+            (x1 - x0) / f64::from(area.width.max(1)),
+            (y1 - y0) / f64::from(area.height.max(1)),
+        );
+        let (left, top) = match area.crs {
+            MapCrs::WebMercator => (-MERCATOR_HALF, MERCATOR_HALF),
+            MapCrs::LonLat => (-180.0, 90.0),
+        };
+        // A map aligned with the tile grid lands on whole pixels, so it
+        // shares the tiles' lattice exactly despite rounding in the bbox.
+        let snap = |v: f64| {
+            let r = v.round();
+            if (v - r).abs() < 1e-6 { r } else { v }
+        };
+        Self {
+            crs: area.crs,
+            res,
+            origin: (snap((x0 - left) / res.0), snap((top - y1) / res.1)),
+            width: area.width as usize,
+            height: area.height as usize,
+        }
+    }
+
+    /// Longitude and latitude of world pixel position (`wx`, `wy`).
+    pub fn lonlat(&self, wx: f64, wy: f64) -> (f64, f64) {
+        match self.crs {
+            MapCrs::WebMercator => (
+                mercator_x_to_lon(wx * self.res.0 - MERCATOR_HALF),
+                mercator_y_to_lat(MERCATOR_HALF - wy * self.res.1),
+            ),
+            MapCrs::LonLat => (wx * self.res.0 - 180.0, 90.0 - wy * self.res.1),
+        }
+    }
+
+    /// World pixel row of latitude `lat` (used to find the equator).
+    pub fn world_y_of_lat(&self, lat: f64) -> f64 {
+        match self.crs {
+            MapCrs::WebMercator => (MERCATOR_HALF - lat_to_mercator_y(lat)) / self.res.1,
+            MapCrs::LonLat => (90.0 - lat) / self.res.1,
+        }
+    }
+
+    /// The on-screen bearing (radians clockwise from up) of a vector with
+    /// `east` and `north` components at latitude `lat`: Web Mercator is
+    /// conformal, so only non-square pixels bend it; plate carrée also
+    /// stretches east–west by 1/cos(lat).
+    pub fn screen_bearing(&self, lat: f64, east: f64, north: f64) -> f64 {
+        let stretch = match self.crs {
+            MapCrs::WebMercator => 1.0,
+            MapCrs::LonLat => 1.0 / lat.to_radians().cos().max(1e-6),
+        };
+        let x = east * stretch / self.res.0;
+        let y = north / self.res.1;
+        x.atan2(y)
+    }
+
+    /// Image pixel position of a world pixel position.
+    pub fn to_local(&self, wx: f64, wy: f64) -> (f64, f64) {
+        (wx - self.origin.0, wy - self.origin.1)
+    }
+
+    /// World pixel position of the image's top-left corner.
+    pub fn origin(&self) -> (f64, f64) {
+        self.origin
+    }
+
+    /// World positions `(k·step + offset, l·step + offset)` of a lattice
+    /// fixed in world space, for every point within `margin` pixels of the
+    /// image, row by row.
+    pub fn lattice(&self, step: f64, offset: f64, margin: f64) -> Vec<(f64, f64)> {
+        let range = |origin: f64, len: usize| {
+            let first = ((origin - margin - offset) / step).ceil() as i64;
+            let last = ((origin + len as f64 + margin - offset) / step).floor() as i64;
+            first..=last
+        };
+        let cols = range(self.origin.0, self.width);
+        let mut points = Vec::new();
+        for l in range(self.origin.1, self.height) {
+            for k in cols.clone() {
+                points.push((k as f64 * step + offset, l as f64 * step + offset));
+            }
+        }
+        points
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tile(z: u8, x: u32, y: u32, size: u32) -> Canvas {
+        Canvas::for_tile(&TileFrame {
+            tms: TileMatrixSetId::WebMercatorQuad,
+            z,
+            x,
+            y,
+            size,
+        })
+    }
+
+    #[test]
+    fn a_parent_tile_at_double_size_shares_world_pixels_with_its_children() {
+        let parent = tile(3, 2, 1, 512);
+        let child = tile(4, 5, 3, 256);
+        let (a, b) = (parent.lonlat(1300.5, 700.5), child.lonlat(1300.5, 700.5));
+        assert!((a.0 - b.0).abs() < 1e-9 && (a.1 - b.1).abs() < 1e-9);
+        assert_eq!(child.to_local(1300.0, 768.0), (20.0, 0.0));
+    }
+
+    #[test]
+    fn a_map_area_on_the_tile_grid_snaps_to_the_tile_origin() {
+        let t = tile(4, 5, 3, 256);
+        let (lon0, lat1) = t.lonlat(1280.0, 768.0);
+        let (lon1, lat0) = t.lonlat(1792.0, 1280.0);
+        let area = MapArea {
+            crs: MapCrs::WebMercator,
+            bbox: [
+                protocol::tms::lon_to_mercator_x(lon0),
+                lat_to_mercator_y(lat0),
+                protocol::tms::lon_to_mercator_x(lon1),
+                lat_to_mercator_y(lat1),
+            ],
+            width: 512,
+            height: 512,
+        };
+        assert_eq!(Canvas::for_area(&area).origin(), (1280.0, 768.0));
+    }
+
+    #[test]
+    fn lattice_covers_the_image_plus_margin() {
+        let t = tile(4, 5, 3, 256);
+        let pts = t.lattice(40.0, 20.0, 30.0);
+        // Columns: world x in [1250, 1566] → 1260..=1540, 8 points; same rows.
+        let xs: Vec<f64> = pts
+            .iter()
+            .map(|p| p.0)
+            .take_while(|&x| x < 1550.0)
+            .collect();
+        assert_eq!(xs.first(), Some(&1260.0));
+        assert_eq!(xs.last(), Some(&1540.0));
+        assert_eq!(pts.len(), 8 * 8);
+        let (lon, lat) = t.lonlat(0.0, t.world_y_of_lat(10.0));
+        assert!((lon + 180.0).abs() < 1e-9 && (lat - 10.0).abs() < 1e-9);
+    }
+}
