@@ -364,7 +364,7 @@ pub fn legend_png(
         size("width", 320)?,
         size("height", 64)?,
     )
-    .map_err(|e| OgcError::internal(format!("legend: {e}")))?;
+    .map_err(|e| OgcError::internal(e.to_string()))?;
     Ok((
         [
             (header::CONTENT_TYPE, "image/png"),

@@ -151,12 +151,20 @@ pub fn plan_in(
 
 /// The layer's default style bent by the request's options.
 pub fn style_spec(info: &LayerInfo, style: &str, p: &StyleParams) -> Result<StyleSpec, OgcError> {
-    let kind = StyleKind::parse(style).ok_or_else(|| {
-        OgcError::invalid_parameter(
-            "style",
-            format!("unknown style {style:?} (known: gradient)"),
-        )
-    })?;
+    let offered = StyleKind::offered(info.pair.is_some());
+    let kind = StyleKind::parse(style)
+        .filter(|k| offered.contains(k))
+        .ok_or_else(|| {
+            let names: Vec<&str> = offered.iter().map(|k| k.name()).collect();
+            OgcError::invalid_parameter(
+                "style",
+                format!(
+                    "layer {} has no style {style:?} (it offers: {})",
+                    info.name,
+                    names.join(", ")
+                ),
+            )
+        })?;
     let display_units = match p.units {
         Some(u) if info.units.conversion_to(u).is_none() => {
             return Err(OgcError::invalid_parameter(

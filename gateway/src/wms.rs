@@ -10,6 +10,7 @@ use axum::http::header::{self, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use protocol::catalog::LayerKind;
+use protocol::style::StyleKind;
 use protocol::{ImageFormat, MapArea, MapCrs, TileMatrixSetId};
 
 use crate::featureinfo::{InfoFormat, feature_info};
@@ -438,21 +439,25 @@ fn capabilities(state: &GatewayState, headers: &HeaderMap) -> Response {
                 );
             }
         }
-        let legend = format!(
-            "{base}/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetLegendGraphic&LAYER={}&STYLE=gradient&FORMAT=image/png",
-            layer.info.name
-        );
-        w.start("Style", &[])
-            .text("Name", &[], "gradient")
-            .text("Title", &[], "Colour gradient");
-        w.start("LegendURL", &[("width", "320"), ("height", "64")])
-            .text("Format", &[], "image/png")
-            .empty(
-                "OnlineResource",
-                &[("xlink:type", "simple"), ("xlink:href", &legend)],
-            )
-            .end();
-        w.end().end();
+        for kind in StyleKind::offered(layer.info.pair.is_some()) {
+            let legend = format!(
+                "{base}/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetLegendGraphic&LAYER={}&STYLE={}&FORMAT=image/png",
+                layer.info.name,
+                kind.name()
+            );
+            w.start("Style", &[])
+                .text("Name", &[], kind.name())
+                .text("Title", &[], kind.title());
+            w.start("LegendURL", &[("width", "320"), ("height", "64")])
+                .text("Format", &[], "image/png")
+                .empty(
+                    "OnlineResource",
+                    &[("xlink:type", "simple"), ("xlink:href", &legend)],
+                )
+                .end();
+            w.end();
+        }
+        w.end();
     }
     w.end().end().end();
     ([(header::CONTENT_TYPE, "text/xml")], w.finish()).into_response()

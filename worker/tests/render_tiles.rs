@@ -1,45 +1,13 @@
 //! Rendered tiles checked by content: pixel values and colours at known
 //! places, decoded back from the PNG.
 
-use chrono::{TimeZone, Utc};
+mod common;
+
+use common::{decode_rgba, frame, gfs_like, job};
 use protocol::style::{ColorMapName, StyleKind, Units};
-use protocol::{FieldRef, ImageFormat, Priority, RenderJob, StyleSpec, TileKey, TileMatrixSetId};
+use protocol::{StyleSpec, TileMatrixSetId};
 use worker::data::{Grid, GridGeometry};
-use worker::render::{Gradient, TileFrame, render_tile, sample};
-
-/// A global 0.25° grid like GFS (0..359.75 E, 90..−90 N) filled by `f(lon, lat)`.
-fn gfs_like(f: impl Fn(f64, f64) -> f32) -> Grid {
-    let (ni, nj) = (1440, 721);
-    let geometry = GridGeometry::LatLon {
-        lon0: 0.0,
-        lat0: 90.0,
-        dlon: 0.25,
-        dlat: -0.25,
-    };
-    let mut values = Vec::with_capacity(ni * nj);
-    for j in 0..nj {
-        for i in 0..ni {
-            values.push(f(i as f64 * 0.25, 90.0 - j as f64 * 0.25));
-        }
-    }
-    Grid {
-        ni,
-        nj,
-        values,
-        geometry,
-        winds_grid_relative: false,
-    }
-}
-
-fn frame(tms: TileMatrixSetId, z: u8, x: u32, y: u32) -> TileFrame {
-    TileFrame {
-        tms,
-        z,
-        x,
-        y,
-        size: 256,
-    }
-}
+use worker::render::{Gradient, render_tile, sample};
 
 #[test]
 fn bilinear_sampling_reproduces_a_linear_field() {
@@ -90,31 +58,6 @@ fn antimeridian_is_seamless_on_a_0_to_360_grid() {
     assert!(v[128 * 256 + px].is_finite());
 }
 
-fn job(tms: TileMatrixSetId, z: u8, x: u32, y: u32, style: StyleSpec) -> RenderJob {
-    let run = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
-    let key = TileKey {
-        layer: "t".into(),
-        style: "gradient".into(),
-        style_params: String::new(),
-        tms,
-        z,
-        x,
-        y,
-        tile_size: 256,
-        run,
-        valid: run,
-        elevation: None,
-        format: ImageFormat::Png,
-    };
-    let source = FieldRef {
-        object_key: "k".into(),
-        offset: 0,
-        length: 0,
-        submessage: 0,
-    };
-    RenderJob::new(key, vec![source], style, Priority::Interactive)
-}
-
 fn temperature_style() -> StyleSpec {
     StyleSpec::new(
         StyleKind::Gradient,
@@ -123,21 +66,6 @@ fn temperature_style() -> StyleSpec {
         Units::Kelvin,
         Units::Celsius,
     )
-}
-
-fn decode_rgba(png_bytes: &[u8]) -> (u32, Vec<u8>) {
-    let mut decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
-    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::ALPHA);
-    let mut reader = decoder.read_info().expect("png header");
-    assert_eq!(
-        reader.info().color_type,
-        png::ColorType::Indexed,
-        "palette PNG"
-    );
-    let mut buf = vec![0; reader.output_buffer_size().expect("size")];
-    let info = reader.next_frame(&mut buf).expect("png frame");
-    assert_eq!(info.color_type, png::ColorType::Rgba);
-    (info.width, buf)
 }
 
 #[test]

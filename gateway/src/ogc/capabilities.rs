@@ -280,18 +280,24 @@ fn write_layer(w: &mut XmlWriter, layer: &LayerEntry, base: &str, now: DateTime<
     .text("ows:UpperCorner", &[], &format!("{x1} {y1}"))
     .end();
 
-    let style = StyleKind::Gradient.name();
-    w.start("Style", &[("isDefault", "true")])
-        .text("ows:Title", &[], "Gradient")
-        .text("ows:Identifier", &[], style)
-        .empty(
-            "LegendURL",
-            &[
-                ("format", "image/png"),
-                ("xlink:href", &format!("{base}/legend/{name}/{style}.png")),
-            ],
-        )
-        .end();
+    for (n, kind) in StyleKind::offered(info.pair.is_some())
+        .into_iter()
+        .enumerate()
+    {
+        let style = kind.name();
+        let default = if n == 0 { "true" } else { "false" };
+        w.start("Style", &[("isDefault", default)])
+            .text("ows:Title", &[], kind.title())
+            .text("ows:Identifier", &[], style)
+            .empty(
+                "LegendURL",
+                &[
+                    ("format", "image/png"),
+                    ("xlink:href", &format!("{base}/legend/{name}/{style}.png")),
+                ],
+            )
+            .end();
+    }
     w.text("Format", &[], "image/png");
     for (mime, _) in INFO_FORMATS {
         w.text("InfoFormat", &[], mime);

@@ -1,12 +1,13 @@
-//! Legends: a colour bar with ticks, a title and units, drawn from the same
-//! [`Gradient`] the tiles use, so the legend always matches the ramp.
+//! The colour bar legend: the ramp with ticks, a title and units, drawn
+//! from the same [`Gradient`] the tiles use.
 
 use protocol::StyleSpec;
 use protocol::style::Rgba;
 
-use super::Gradient;
-use super::encode::encode_indexed_png;
-use super::font::{self, GLYPH};
+use super::{format_value, heading};
+use crate::render::Gradient;
+use crate::render::encode::encode_indexed_png;
+use crate::render::font::{self, GLYPH};
 
 const FIXED: [Rgba; 4] = [
     [0, 0, 0, 0],
@@ -20,14 +21,13 @@ const RULE: u8 = 3;
 /// Ramp samples in the bar (the rest of the 256 palette entries).
 const BAR_COLOURS: usize = 200;
 
-/// Draws a horizontal legend `width`×`height` pixels (at least 120×48).
-pub fn legend_png(
+/// Draws a horizontal colour bar legend `w`×`h` pixels (at least 120×48).
+pub fn colour_bar(
     spec: &StyleSpec,
     title: &str,
-    width: u32,
-    height: u32,
+    w: usize,
+    h: usize,
 ) -> Result<Vec<u8>, png::EncodingError> {
-    let (w, h) = (width.max(120) as usize, height.max(48) as usize);
     let gradient = Gradient::new(spec);
     let (lo, hi) = spec.range;
     // The data value whose display value is d: invert the unit conversion.
@@ -44,17 +44,7 @@ pub fn legend_png(
     }));
 
     let mut px = vec![BACKGROUND; w * h];
-    let units = spec.display_units.symbol();
-    // Units stay visible when a long title is shortened.
-    let room = (w - 8) / GLYPH;
-    let heading = if units.is_empty() {
-        fit(title, room)
-    } else {
-        format!(
-            "{} ({units})",
-            fit(title, room.saturating_sub(units.chars().count() + 3))
-        )
-    };
+    let heading = heading(title, spec.display_units.symbol(), (w - 8) / GLYPH);
     text(&mut px, w, 4, 4, &heading);
 
     let (x0, x1, y0, y1) = (8, w - 8, 16, h.saturating_sub(22).max(20));
@@ -73,7 +63,7 @@ pub fn legend_png(
         for y in y1..(y1 + 4).min(h) {
             px[y * w + x] = INK;
         }
-        let label = format_tick(t);
+        let label = format_value(t);
         let lx = x
             .saturating_sub(label.chars().count() * GLYPH / 2)
             .min(w.saturating_sub(label.chars().count() * GLYPH));
@@ -97,23 +87,6 @@ pub fn nice_ticks(lo: f32, hi: f32, max: usize) -> Vec<f32> {
     let first = (lo / step).ceil() as i64;
     let last = (hi / step).floor() as i64;
     (first..=last).map(|k| k as f32 * step).collect()
-}
-
-fn format_tick(v: f32) -> String {
-    if (v - v.round()).abs() < 1e-4 {
-        format!("{}", v.round() as i64)
-    } else {
-        format!("{v:.1}")
-    }
-}
-
-fn fit(s: &str, max_chars: usize) -> String {
-    if s.chars().count() <= max_chars {
-        return s.to_owned();
-    }
-    let mut t: String = s.chars().take(max_chars.saturating_sub(1)).collect();
-    t.push('…');
-    t
 }
 
 /// Writes `s` in the 8×8 bitmap font at (x, y), clipped to the image.
