@@ -82,6 +82,37 @@ async fn owslib_sees_layers_and_dimensions_and_fetches_the_same_tile() {
     .await;
     assert_eq!(status, 200);
     assert_eq!(from_owslib, xyz);
+
+    assert_eq!(
+        summary["wind_styles"],
+        serde_json::json!([
+            "filled_contours",
+            "gradient",
+            "isolines",
+            "wind_arrows",
+            "wind_barbs"
+        ])
+    );
+    assert_eq!(
+        summary["styles"],
+        serde_json::json!(["filled_contours", "gradient", "isolines"])
+    );
+    for (layer, style) in [
+        ("gfs_WIND_10m", "wind_barbs"),
+        ("gfs_PRMSL_msl", "isolines"),
+    ] {
+        let from_owslib = std::fs::read(out.path().join(format!("{style}.png"))).expect(style);
+        let (status, _, xyz) = get(&format!(
+            "{}/tiles/{layer}/{style}/2/1/1.png?forecast=0",
+            server.url
+        ))
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(from_owslib, xyz, "{style}");
+        let (_, _, px) = support::rgba(&xyz);
+        let ink = px.chunks(4).filter(|p| p[3] > 128 && p[0] < 80).count();
+        assert!(ink > 500, "{style}: dark lines or symbols drawn ({ink} px)");
+    }
 }
 
 #[test]
@@ -237,6 +268,39 @@ async fn owslib_wms_client_gets_maps_feature_info_and_legends() {
         support::rgba(&std::fs::read(out.path().join("legend.png")).expect("legend")).0,
         320
     );
+    assert!(
+        summary["wind_styles"]
+            .as_array()
+            .expect("styles")
+            .iter()
+            .any(|s| s == "wind_barbs")
+    );
+    // OWSLib's EPSG:3857 barbs map of tile z2 (1, 1)'s box is that tile:
+    // symbols sit on a lattice fixed to the world, not to the image.
+    let (_, _, tile) = get(&format!(
+        "{}/tiles/gfs_WIND_10m/wind_barbs/2/1/1.png?time=2025-06-01T00:00:00Z",
+        server.url
+    ))
+    .await;
+    let map = std::fs::read(out.path().join("barbs_map.png")).expect("barbs map");
+    let (tile, map) = (support::rgba(&tile).2, support::rgba(&map).2);
+    let differing = tile
+        .chunks(4)
+        .zip(map.chunks(4))
+        .filter(|(a, b)| a.iter().zip(b.iter()).any(|(x, y)| x.abs_diff(*y) > 8))
+        .count();
+    assert!(
+        tile.chunks(4).filter(|p| p[3] > 0).count() > 3000,
+        "barbs drawn"
+    );
+    assert!(differing < 100, "{differing} pixels differ");
+    let (w, h, legend) =
+        support::rgba(&std::fs::read(out.path().join("barbs_legend.png")).expect("legend"));
+    assert_eq!((w, h), (320, 64));
+    assert!(
+        legend.chunks(4).filter(|p| p[0] < 80 && p[3] > 200).count() > 100,
+        "barbs inked"
+    );
 }
 
 fn gdal_available() -> bool {
@@ -288,11 +352,22 @@ async fn gdal_wmts_driver_reads_the_same_pixels_as_our_tiles() {
         "{text}"
     );
 
-    // Zoom 2 of WebMercatorQuad as one 1024×1024 raster; window = tile (3, 1).
+    for (layer, style) in [
+        ("gfs_TMP_2m", "gradient"),
+        ("gfs_WIND_10m", "wind_barbs"),
+        ("gfs_PRMSL_msl", "isolines"),
+    ] {
+        gdal_window_equals_tile(&server, layer, style).await;
+    }
+}
+
+/// Zoom 2 of WebMercatorQuad read by GDAL as one 1024×1024 raster: the
+/// window of tile (3, 1) equals our tile pixel for pixel.
+async fn gdal_window_equals_tile(server: &Server, layer: &str, style: &str) {
     let out = tempfile::tempdir().expect("tempdir");
     let png = out.path().join("window.png");
     let source = format!(
-        "WMTS:{}/wmts/1.0.0/WMTSCapabilities.xml,layer=gfs_TMP_2m,tilematrixset=WebMercatorQuad",
+        "WMTS:{}/wmts/1.0.0/WMTSCapabilities.xml,layer={layer},style={style},tilematrixset=WebMercatorQuad",
         server.url
     );
     let r = run(
@@ -314,17 +389,14 @@ async fn gdal_wmts_driver_reads_the_same_pixels_as_our_tiles() {
     )
     .await;
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
-    let (_, _, tile) = get(&format!(
-        "{}/tiles/gfs_TMP_2m/gradient/2/3/1.png",
-        server.url
-    ))
-    .await;
+    let (_, _, tile) = get(&format!("{}/tiles/{layer}/{style}/2/3/1.png", server.url)).await;
     let (w, h, ours) = support::rgba(&tile);
     let (gw, gh, theirs) = support::rgba(&std::fs::read(&png).expect("png"));
     assert_eq!((gw, gh), (w, h));
-    assert_eq!(
-        theirs, ours,
-        "GDAL's window equals our tile pixel for pixel"
+    assert!(ours.chunks(4).any(|p| p[3] > 0), "{style}: something drawn");
+    assert!(
+        theirs == ours,
+        "{style}: GDAL's window equals our tile pixel for pixel"
     );
 }
 

@@ -30,4 +30,20 @@ tile = wmts.gettile(
 )
 with open(f"{out_dir}/tile.png", "wb") as f:
     f.write(tile.read())
+# A vector layer offers the wind symbol styles on top of the scalar ones.
+summary["wind_styles"] = sorted(wmts.contents["gfs_WIND_10m"].styles)
+for style in ("wind_barbs", "isolines"):
+    layer_name = "gfs_WIND_10m" if style == "wind_barbs" else "gfs_PRMSL_msl"
+    tile = wmts.gettile(
+        layer=layer_name,
+        style=style,
+        tilematrixset="WebMercatorQuad",
+        tilematrix="2",
+        row=1,
+        column=1,
+        format="image/png",
+        forecast="0",
+    )
+    with open(f"{out_dir}/{style}.png", "wb") as f:
+        f.write(tile.read())
 print(json.dumps(summary))

@@ -35,9 +35,26 @@ info = wms.getfeatureinfo(
 legend_url = layer.styles["gradient"]["legend"]
 with open(f"{out_dir}/legend.png", "wb") as f:
     f.write(urllib.request.urlopen(legend_url).read())
+# Wind barbs over the Web Mercator box of tile z2 (1, 1), and their legend.
+wind = wms["gfs_WIND_10m"]
+half = 20037508.342789244
+img = wms.getmap(
+    layers=["gfs_WIND_10m"],
+    styles=["wind_barbs"],
+    srs="EPSG:3857",
+    bbox=(-half / 2, 0.0, 0.0, half / 2),
+    size=(256, 256),
+    format="image/png",
+    time="2025-06-01T00:00:00Z",
+)
+with open(f"{out_dir}/barbs_map.png", "wb") as f:
+    f.write(img.read())
+with open(f"{out_dir}/barbs_legend.png", "wb") as f:
+    f.write(urllib.request.urlopen(wind.styles["wind_barbs"]["legend"]).read())
 print(json.dumps({
     "layers": sorted(wms.contents),
     "operations": sorted(op.name for op in wms.operations),
     "crs": sorted(layer.crsOptions),
+    "wind_styles": sorted(wind.styles),
     "info": json.loads(info.read()),
 }))
