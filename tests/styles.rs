@@ -14,6 +14,33 @@ fn dark_ink(px: &[u8]) -> usize {
 #[tokio::test]
 async fn wind_layers_serve_barbs_and_arrows_and_scalar_layers_refuse_them() {
     let server = Server::start(demo_data(), &[]);
+    // The viewer's style menu comes from /api/layers.
+    let (_, _, body) = get(&format!("{}/api/layers", server.url)).await;
+    let layers: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    let styles_of = |name: &str| {
+        layers
+            .as_array()
+            .and_then(|l| l.iter().find(|l| l["name"] == name))
+            .map(|l| l["styles"].clone())
+    };
+    assert_eq!(
+        styles_of("gfs_WIND_10m"),
+        Some(serde_json::json!([
+            "gradient",
+            "isolines",
+            "filled_contours",
+            "wind_barbs",
+            "wind_arrows"
+        ]))
+    );
+    assert_eq!(
+        styles_of("gfs_TMP_2m"),
+        Some(serde_json::json!([
+            "gradient",
+            "isolines",
+            "filled_contours"
+        ]))
+    );
     for style in ["wind_barbs", "wind_arrows"] {
         let (status, headers, body) = get(&format!(
             "{}/tiles/gfs_WIND_10m/{style}/2/1/1.png?forecast=0",

@@ -71,6 +71,8 @@ pub struct LayerSummary {
     pub title: String,
     pub kind: protocol::catalog::LayerKind,
     pub units: &'static str,
+    /// Style names, the default first.
+    pub styles: Vec<&'static str>,
     pub latest_run: Option<String>,
     /// Lead hours of the latest run.
     pub forecasts: Vec<f64>,
@@ -93,6 +95,10 @@ async fn layers(State(state): State<GatewayState>) -> Json<Vec<LayerSummary>> {
                 title: l.info.title.clone(),
                 kind: l.info.kind,
                 units: l.info.display_units.symbol(),
+                styles: protocol::style::StyleKind::offered(l.info.pair.is_some())
+                    .into_iter()
+                    .map(|k| k.name())
+                    .collect(),
                 latest_run: latest.map(iso),
                 forecasts: latest
                     .map(|r| {
