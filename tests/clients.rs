@@ -284,11 +284,7 @@ async fn owslib_wms_client_gets_maps_feature_info_and_legends() {
     .await;
     let map = std::fs::read(out.path().join("barbs_map.png")).expect("barbs map");
     let (tile, map) = (support::rgba(&tile).2, support::rgba(&map).2);
-    let differing = tile
-        .chunks(4)
-        .zip(map.chunks(4))
-        .filter(|(a, b)| a.iter().zip(b.iter()).any(|(x, y)| x.abs_diff(*y) > 8))
-        .count();
+    let differing = support::differing_pixels(&tile, &map, 8);
     assert!(
         tile.chunks(4).filter(|p| p[3] > 0).count() > 3000,
         "barbs drawn"

@@ -6,6 +6,15 @@ mod support;
 
 use support::{Server, demo_data, get, rgba};
 
+/// The styles a wind layer offers, the default first.
+const WIND_STYLES: [&str; 5] = [
+    "gradient",
+    "isolines",
+    "filled_contours",
+    "wind_barbs",
+    "wind_arrows",
+];
+
 /// Pixels drawn dark and mostly opaque: lines, symbols, label ink.
 fn dark_ink(px: &[u8]) -> usize {
     px.chunks(4).filter(|p| p[3] > 128 && p[0] < 80).count()
@@ -25,13 +34,7 @@ async fn wind_layers_serve_barbs_and_arrows_and_scalar_layers_refuse_them() {
     };
     assert_eq!(
         styles_of("gfs_WIND_10m"),
-        Some(serde_json::json!([
-            "gradient",
-            "isolines",
-            "filled_contours",
-            "wind_barbs",
-            "wind_arrows"
-        ]))
+        Some(serde_json::json!(WIND_STYLES))
     );
     assert_eq!(
         styles_of("gfs_TMP_2m"),
@@ -119,13 +122,7 @@ async fn capabilities_list_each_layers_styles_with_a_legend_each() {
         caps[start..end].to_owned()
     };
     let wind = layer_xml("gfs_WIND_10m");
-    for style in [
-        "gradient",
-        "isolines",
-        "filled_contours",
-        "wind_barbs",
-        "wind_arrows",
-    ] {
+    for style in WIND_STYLES {
         assert!(
             wind.contains(&format!("<ows:Identifier>{style}</ows:Identifier>")),
             "{style}"
@@ -141,13 +138,7 @@ async fn capabilities_list_each_layers_styles_with_a_legend_each() {
     assert!(!temperature.contains("wind_barbs"));
 
     // Every legend advertised is a PNG with ink on it.
-    for style in [
-        "gradient",
-        "isolines",
-        "filled_contours",
-        "wind_barbs",
-        "wind_arrows",
-    ] {
+    for style in WIND_STYLES {
         let (status, _, body) =
             get(&format!("{}/legend/gfs_WIND_10m/{style}.png", server.url)).await;
         assert_eq!(status, 200, "{style}");
@@ -187,11 +178,7 @@ async fn wms_barbs_map_of_a_tile_box_is_that_tile() {
     ))
     .await;
     let (map, tile) = (rgba(&body).2, rgba(&tile).2);
-    let differing = map
-        .chunks(4)
-        .zip(tile.chunks(4))
-        .filter(|(a, b)| a.iter().zip(b.iter()).any(|(x, y)| x.abs_diff(*y) > 8))
-        .count();
+    let differing = support::differing_pixels(&map, &tile, 8);
     assert!(dark_ink(&tile) > 500);
     assert!(differing < 100, "{differing} pixels differ");
 }

@@ -118,6 +118,18 @@ pub fn rgba(png_bytes: &[u8]) -> (u32, u32, Vec<u8>) {
     (info.width, info.height, buf)
 }
 
+/// RGBA pixels where some channel differs by more than `tolerance`.
+pub fn differing_pixels(a: &[u8], b: &[u8], tolerance: u8) -> usize {
+    a.chunks(4)
+        .zip(b.chunks(4))
+        .filter(|(p, q)| {
+            p.iter()
+                .zip(q.iter())
+                .any(|(x, y)| x.abs_diff(*y) > tolerance)
+        })
+        .count()
+}
+
 /// The first file under `dir` (recursively) whose path contains `needle`.
 pub fn find_file(dir: &Path, needle: &str) -> Option<PathBuf> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)
