@@ -6,7 +6,7 @@ SHELL := /bin/bash
 DATA ?= data-demo
 LISTEN ?= 0.0.0.0:8080
 
-.PHONY: setup build serve test lint bench bench-micro bench-farm demo-data farm farm-down
+.PHONY: setup build serve test lint bench bench-micro bench-farm demo-data farm farm-down style-samples
 
 setup:
 	@scripts/setup.sh
@@ -41,6 +41,10 @@ bench-farm: setup
 # Criterion micro-benchmarks (decode, tile rendering).
 bench-micro: setup
 	cargo bench --workspace
+
+# One sample map per style from the demo data → docs/styles/*.png.
+style-samples:
+	scripts/style-samples.sh
 
 # A whole distributed farm on loopback (NATS, Redis, S3 via moto, scheduler,
 # two workers, a gateway); prints its endpoints and PIDs as JSON.

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Renders one sample map per style from the demo data into docs/styles/
+# (`make style-samples`): WMS GetMap over the North Atlantic, overlays
+# composited on their layer's gradient (Pillow) so they read as a forecaster
+# would see them. Needs python3; installs Pillow into the user site if absent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-docs/styles}
+# BIN: a folder holding a built wxfarm (default: build release).
+BIN=${BIN:-}
+WORK=$(mktemp -d)
+SERVER_PID=""
+cleanup() {
+  [[ -n $SERVER_PID ]] && kill "$SERVER_PID" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+python3 -c 'import PIL' 2>/dev/null || python3 -m pip install --quiet --user pillow
+if [[ -z $BIN ]]; then
+  cargo build --release --quiet --bin wxfarm
+  BIN=${CARGO_TARGET_DIR:-target}/release
+fi
+"$BIN/wxfarm" demo-data "$WORK/data" >/dev/null
+"$BIN/wxfarm" serve --data "$WORK/data" --listen 127.0.0.1:0 --poll-secs 0 \
+  >"$WORK/server.out" 2>"$WORK/server.log" &
+SERVER_PID=$!
+URL=""
+for _ in $(seq 1 600); do
+  line=$(head -n1 "$WORK/server.out" 2>/dev/null || true)
+  if [[ $line == "listening on "* ]]; then URL=${line#listening on }; break; fi
+  sleep 0.05
+done
+[[ -n $URL ]] || { echo "server did not start: $(cat "$WORK/server.log")" >&2; exit 1; }
+mkdir -p "$OUT"
+python3 - "$URL" "$OUT" <<'PY'
+import io, sys, urllib.request
+from PIL import Image
+
+base, out = sys.argv[1], sys.argv[2]
+BOX = "-6000000,2500000,1500000,8000000"  # EPSG:3857: North Atlantic, Europe
+SIZE = (768, 563)
+
+def getmap(layer, style, extra=""):
+    url = (f"{base}/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&LAYERS={layer}"
+           f"&STYLES={style}&CRS=EPSG:3857&BBOX={BOX}&WIDTH={SIZE[0]}&HEIGHT={SIZE[1]}"
+           f"&FORMAT=image/png&forecast=0{extra}")
+    return Image.open(io.BytesIO(urllib.request.urlopen(url).read())).convert("RGBA")
+
+samples = {
+    "gradient": ("gfs_TMP_2m", "gradient", None, ""),
+    "filled_contours": ("gfs_TMP_2m", "filled_contours", None, ""),
+    "isolines": ("gfs_PRMSL_msl", "isolines", ("gfs_TMP_2m", "gradient"), ""),
+    "wind_barbs": ("gfs_WIND_10m", "wind_barbs", ("gfs_WIND_10m", "gradient"), ""),
+    "wind_arrows": ("gfs_WIND_10m", "wind_arrows", ("gfs_WIND_10m", "gradient"), ""),
+    "wind_barbs_by_speed": ("gfs_WIND_10m", "wind_barbs", ("gfs_PRMSL_msl", "isolines"),
+                            "&COLORBYSPEED=true"),
+}
+for name, (layer, style, under, extra) in samples.items():
+    top = getmap(layer, style, extra)
+    if under:
+        base_img = Image.new("RGBA", SIZE, (245, 245, 240, 255))
+        base_img.alpha_composite(getmap(*under))
+        if name != "wind_barbs_by_speed":
+            # Fade the backdrop so the overlay reads.
+            base_img = Image.blend(base_img, Image.new("RGBA", SIZE, (255, 255, 255, 255)), 0.35)
+        base_img.alpha_composite(top)
+        top = base_img
+    top.save(f"{out}/{name}.png", optimize=True)
+    print(f"{out}/{name}.png")
+PY
