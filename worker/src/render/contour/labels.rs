@@ -7,6 +7,11 @@
 //! contour crossings inside the cell (the crossing nearest the cell centre
 //! whose box is not crowded by another level), and every image touching a
 //! cell traces the whole cell, so they all make the same choice.
+//!
+//! A level may only be labelled in every other cell, checkerboard fashion
+//! (cell column + row + level index even), so a line is labelled about
+//! every two cells rather than in each one, and neighbouring levels take
+//! turns.
 
 use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
@@ -94,6 +99,8 @@ struct Point {
     n: i64,
     x: f64,
     y: f64,
+    /// Whether the level may be labelled in this cell.
+    due: bool,
 }
 
 /// Chooses at most one label for every cell in `cols` × `rows` from the
@@ -113,11 +120,14 @@ pub fn place(
                 (x / LABEL_CELL).floor() as i64,
                 (y / LABEL_CELL).floor() as i64,
             );
+            let due = (cell.0 + cell.1 + level.n).rem_euclid(2) == 0;
             if cols.contains(&cell.0) && rows.contains(&cell.1) {
-                cells
-                    .entry(cell)
-                    .or_default()
-                    .push(Point { n: level.n, x, y });
+                cells.entry(cell).or_default().push(Point {
+                    n: level.n,
+                    x,
+                    y,
+                    due,
+                });
             }
         }
     }
@@ -147,7 +157,8 @@ fn choose(cell: (i64, i64), mut points: Vec<Point>, interval: f32) -> Option<Lab
         x0 + LABEL_CELL as i64 - INSET,
         y0 + LABEL_CELL as i64 - INSET,
     );
-    points.iter().find_map(|p| {
+    // Every crossing counts for crowding; only due ones may be labelled.
+    points.iter().filter(|p| p.due).find_map(|p| {
         let label = Label::centred(format_level(p.n, interval), p.x, p.y);
         let (bx0, by0, bx1, by1) = label.bounds();
         let inside = bx0 >= inner.0 && by0 >= inner.1 && bx1 <= inner.2 && by1 <= inner.3;
@@ -187,11 +198,12 @@ mod tests {
         };
         let levels = [line(1, 40.0), line(2, 70.0), line(3, 100.0), line(4, 250.0)];
         let labels = place(&levels, 10.0, 0..=1, 0..=1);
-        // Cells (0,0) and (1,0): the 20 line at y = 70 is nearest the centre
-        // (64); cells (0,1) and (1,1): the 40 line at 250 is too close to
-        // the bottom border (256) for the box, and nothing else crosses.
+        // Cell (0,0) may label the even level 2 only: the 20 line at y = 70.
+        // Cell (1,0) labels odd levels: 10 (y = 40) is nearer its centre
+        // (y = 64) than 30 (y = 100). Cells (0,1) and (1,1): the 40 line
+        // at 250 is too close to the bottom border (256) for the box.
         let texts: Vec<(&str, i64)> = labels.iter().map(|l| (l.text.as_str(), l.y)).collect();
-        assert_eq!(texts, [("20", 66), ("20", 66)]);
+        assert_eq!(texts, [("20", 66), ("10", 36)]);
         let (x0, _, x1, _) = labels[1].bounds();
         assert!(x0 >= 128 + INSET && x1 <= 256 - INSET);
         // Lines 4 px apart crowd every candidate: no label at all.

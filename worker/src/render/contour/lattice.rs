@@ -274,4 +274,18 @@ pub(crate) mod tests {
         let (lo, hi) = a.min_max().expect("values");
         assert!(lo < hi);
     }
+
+    #[test]
+    fn a_vector_pair_is_contoured_by_magnitude_in_display_units() {
+        let (u, v) = (global_grid(|_, _| 3.0), global_grid(|_, _| 4.0));
+        let canvas = Canvas::for_tile(&TileFrame {
+            tms: TileMatrixSetId::WorldCRS84Quad,
+            z: 2,
+            x: 3,
+            y: 1,
+            size: 256,
+        });
+        let nodes = sample_nodes(&[&u, &v], &canvas, 200..=210, 80..=90, (2.0, 1.0));
+        assert!(nodes.values.iter().all(|&x| (x - 11.0).abs() < 1e-4));
+    }
 }
