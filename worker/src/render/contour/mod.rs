@@ -2,8 +2,9 @@
 //!
 //! Isolines are traced by marching squares on a node lattice fixed in world
 //! pixel space ([`lattice`]), joined into polylines ([`march`]), stroked
-//! with tiny-skia in fixed world blocks (`stroke`) and labelled from fixed world cells ([`labels`]). Every
-//! image evaluates whole label cells plus a node of margin, and every node,
+//! with tiny-skia in fixed world blocks (`stroke`) and labelled from fixed
+//! world cells ([`labels`]). Every image evaluates whole label cells plus
+//! a node of margin, and every node,
 //! crossing and label is a pure function of its world position, so
 //! neighbouring tiles, or one larger image covering them, draw the same
 //! pixels.
