@@ -1,5 +1,6 @@
-//! One 256 px gradient tile from a cached grid: sample + style + encode,
-//! the work of every cache miss once the grid is decoded.
+//! One 256 px tile from a cached grid: sample + style + encode, the work of
+//! every cache miss once the grid is decoded. Gradient, then the contour
+//! styles on a pressure-like field.
 
 use chrono::{TimeZone, Utc};
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
@@ -36,11 +37,51 @@ fn gfs_temperature() -> Grid {
     }
 }
 
+/// A GFS-like 0.25° mean-sea-level pressure field (Pa): large highs and
+/// lows plus a shorter wave, so a z4 tile crosses a dozen isobars.
+fn gfs_pressure() -> Grid {
+    let mut grid = gfs_temperature();
+    for (k, v) in grid.values.iter_mut().enumerate() {
+        let (i, j) = (k % grid.ni, k / grid.ni);
+        let (lon, lat) = (
+            (i as f32 * 0.25).to_radians(),
+            (90.0 - j as f32 * 0.25).to_radians(),
+        );
+        *v = 101_000.0
+            + 1_500.0 * (3.0 * lon).sin() * (2.0 * lat).cos()
+            + 600.0 * (8.0 * lon + 3.0 * lat).sin();
+    }
+    grid
+}
+
 fn job(tms: TileMatrixSetId, z: u8, x: u32, y: u32) -> RenderJob {
+    let style = StyleSpec::new(
+        StyleKind::Gradient,
+        ColorMapName::Temperature,
+        (-40.0, 45.0),
+        Units::Kelvin,
+        Units::Celsius,
+    );
+    job_with(tms, (z, x, y), style)
+}
+
+/// A z4 Web Mercator pressure tile in hPa (isobars every 4 hPa).
+fn pressure_job(kind: StyleKind) -> RenderJob {
+    let style = StyleSpec::new(
+        kind,
+        ColorMapName::Pressure,
+        (960.0, 1050.0),
+        Units::Pascal,
+        Units::Hectopascal,
+    );
+    job_with(TileMatrixSetId::WebMercatorQuad, (4, 3, 5), style)
+}
+
+fn job_with(tms: TileMatrixSetId, (z, x, y): (u8, u32, u32), style: StyleSpec) -> RenderJob {
     let run = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
     let key = TileKey {
         layer: "gfs_TMP_2m".into(),
-        style: "gradient".into(),
+        style: style.kind.name().into(),
         style_params: String::new(),
         tms,
         z,
@@ -52,13 +93,6 @@ fn job(tms: TileMatrixSetId, z: u8, x: u32, y: u32) -> RenderJob {
         elevation: None,
         format: ImageFormat::Png,
     };
-    let style = StyleSpec::new(
-        StyleKind::Gradient,
-        ColorMapName::Temperature,
-        (-40.0, 45.0),
-        Units::Kelvin,
-        Units::Celsius,
-    );
     let source = FieldRef {
         object_key: "k".into(),
         offset: 0,
@@ -88,6 +122,15 @@ fn tile(c: &mut Criterion) {
     };
     c.bench_function("sample only 256px mercator z4", |b| {
         b.iter(|| sample::sample(&grid, black_box(&frame)))
+    });
+    let pressure = gfs_pressure();
+    let isolines = pressure_job(StyleKind::Isolines);
+    c.bench_function("isolines_256", |b| {
+        b.iter(|| render_tile(&[&pressure], black_box(&isolines)).expect("render"))
+    });
+    let filled = pressure_job(StyleKind::FilledContours);
+    c.bench_function("filled_contours_256", |b| {
+        b.iter(|| render_tile(&[&pressure], black_box(&filled)).expect("render"))
     });
 }
 

@@ -1,11 +1,12 @@
 //! Drawing tiles from grids: sample → style → encode.
 //!
-//! - [`gradient`] and filled contours colour every pixel from a palette
-//!   (indexed PNG);
+//! - [`gradient`] and filled [`contour`]s colour every pixel from a
+//!   palette (indexed PNG);
 //! - isolines and wind symbols draw onto an RGBA [`canvas::Canvas`] placed
 //!   in world pixel space, so their lattices line up across tiles.
 
 pub mod canvas;
+pub mod contour;
 pub mod encode;
 pub mod font;
 pub mod gradient;
@@ -47,10 +48,8 @@ pub fn render_tile(grids: &[&Grid], job: &RenderJob) -> Result<Vec<u8>, RenderEr
     match job.style.kind {
         StyleKind::Gradient => render_gradient(grids, &job.style, &axes),
         StyleKind::WindBarbs | StyleKind::WindArrows => wind::render(grids, &job.style, &canvas),
-        StyleKind::Isolines | StyleKind::FilledContours => Err(RenderError::Invalid(format!(
-            "style {} is not drawn yet",
-            job.style.kind.name()
-        ))),
+        StyleKind::Isolines => contour::render_isolines(grids, &job.style, &canvas),
+        StyleKind::FilledContours => contour::render_filled(grids, &job.style, &axes),
     }
 }
 
