@@ -1,11 +1,10 @@
-//! The colour bar legend: the ramp with ticks, a title and units, drawn
-//! from the same [`Gradient`] the tiles use.
+//! The colour bar legend: the ramp with ticks, a title and units, coloured
+//! by the same value → colour mapping the tiles use.
 
 use protocol::StyleSpec;
 use protocol::style::Rgba;
 
 use super::{format_value, heading};
-use crate::render::Gradient;
 use crate::render::encode::encode_indexed_png;
 use crate::render::font::{self, GLYPH};
 
@@ -21,14 +20,14 @@ const RULE: u8 = 3;
 /// Ramp samples in the bar (the rest of the 256 palette entries).
 const BAR_COLOURS: usize = 200;
 
-/// Draws a horizontal colour bar legend `w`×`h` pixels (at least 120×48).
+/// Draws a horizontal colour bar legend `w`×`h` pixels (at least 120×48)
+/// over the style's range, `color_of` giving the colour of a data value.
 pub fn colour_bar(
     spec: &StyleSpec,
     title: &str,
-    w: usize,
-    h: usize,
+    (w, h): (usize, usize),
+    color_of: impl Fn(f32) -> Rgba,
 ) -> Result<Vec<u8>, png::EncodingError> {
-    let gradient = Gradient::new(spec);
     let (lo, hi) = spec.range;
     // The data value whose display value is d: invert the unit conversion.
     let (a, b) = spec
@@ -38,7 +37,7 @@ pub fn colour_bar(
     let data_value = |d: f32| (d - b) / a;
     let mut palette: Vec<Rgba> = FIXED.to_vec();
     palette.extend((0..BAR_COLOURS).map(|k| {
-        gradient.color(data_value(
+        color_of(data_value(
             lo + (hi - lo) * (k as f32 + 0.5) / BAR_COLOURS as f32,
         ))
     }));

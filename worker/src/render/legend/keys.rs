@@ -120,7 +120,10 @@ pub fn isolines_key(
         pix.stroke_path(&path, &paint, &stroke, Transform::identity(), None);
     }
     let units = spec.display_units.symbol();
-    let text = format!("every {} {units}", format_value(spec.contour_interval()));
+    let text = format!(
+        "every {} {units}",
+        format_value(crate::render::contour::effective_interval(spec))
+    );
     halo_text(&mut pix, text.trim_end(), 84, y as i64 - 4, INK, BACKGROUND);
     raster::encode_rgba_png(&pix)
 }

@@ -8,6 +8,9 @@ pub mod keys;
 use protocol::StyleSpec;
 use protocol::style::StyleKind;
 
+use super::Gradient;
+use super::contour::filled::Bands;
+
 pub use bar::nice_ticks;
 
 /// The legend of `spec` as a PNG of at least 120×48 pixels.
@@ -19,13 +22,15 @@ pub fn legend_png(
 ) -> Result<Vec<u8>, protocol::RenderError> {
     let (w, h) = (width.max(120) as usize, height.max(48) as usize);
     let png = match spec.kind {
-        StyleKind::Gradient => bar::colour_bar(spec, title, w, h),
+        StyleKind::Gradient => {
+            let gradient = Gradient::new(spec);
+            bar::colour_bar(spec, title, (w, h), |v| gradient.color(v))
+        }
         StyleKind::FilledContours => {
-            // One band per contour interval, as the map draws them.
-            let mut banded = spec.clone();
-            let bands = ((spec.range.1 - spec.range.0) / spec.contour_interval()).round();
-            banded.bands = Some(bands.clamp(2.0, 250.0) as u16);
-            bar::colour_bar(&banded, title, w, h)
+            let bands = Bands::new(spec);
+            bar::colour_bar(spec, title, (w, h), |v| {
+                bands.palette[usize::from(bands.index(v))]
+            })
         }
         StyleKind::Isolines => return keys::isolines_key(spec, title, w, h),
         StyleKind::WindBarbs => return keys::barbs_key(spec, title, w, h),
