@@ -54,12 +54,13 @@ samples = {
     "wind_barbs": ("gfs_WIND_10m", "wind_barbs", ("gfs_WIND_10m", "gradient"), ""),
     "wind_arrows": ("gfs_WIND_10m", "wind_arrows", ("gfs_WIND_10m", "gradient"), ""),
     "wind_barbs_by_speed": ("gfs_WIND_10m", "wind_barbs", ("gfs_PRMSL_msl", "isolines"),
-                            "&COLORBYSPEED=true"),
+                            "&COLORBYSPEED=true&COLORSCALERANGE=0,35"),
 }
 for name, (layer, style, under, extra) in samples.items():
     top = getmap(layer, style, extra)
     if under:
-        base_img = Image.new("RGBA", SIZE, (245, 245, 240, 255))
+        paper = (120, 124, 130, 255) if name == "wind_barbs_by_speed" else (245, 245, 240, 255)
+        base_img = Image.new("RGBA", SIZE, paper)
         base_img.alpha_composite(getmap(*under))
         if name != "wind_barbs_by_speed":
             # Fade the backdrop so the overlay reads.
