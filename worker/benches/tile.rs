@@ -125,13 +125,15 @@ fn tile(c: &mut Criterion) {
     });
     let pressure = gfs_pressure();
     let isolines = pressure_job(StyleKind::Isolines);
-    c.bench_function("isolines_256", |b| {
-        b.iter(|| render_tile(&[&pressure], black_box(&isolines)).expect("render"))
-    });
+    c.bench_function(
+        "isolines 256px mercator z4 (MSLP every 4 hPa, labels)",
+        |b| b.iter(|| render_tile(&[&pressure], black_box(&isolines)).expect("render")),
+    );
     let filled = pressure_job(StyleKind::FilledContours);
-    c.bench_function("filled_contours_256", |b| {
-        b.iter(|| render_tile(&[&pressure], black_box(&filled)).expect("render"))
-    });
+    c.bench_function(
+        "filled_contours 256px mercator z4 (MSLP every 4 hPa)",
+        |b| b.iter(|| render_tile(&[&pressure], black_box(&filled)).expect("render")),
+    );
 }
 
 criterion_group!(benches, tile);
