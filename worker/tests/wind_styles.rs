@@ -127,7 +127,7 @@ fn ink_near_stations(
         for sx in (first_station(tx * 256)..256).step_by(40) {
             for y in dy.clone() {
                 for x in dx.clone() {
-                    let (px, py) = (sx as i64 + x, sy as i64 + y);
+                    let (px, py) = (sx + x, sy + y);
                     if (0..256).contains(&px) && (0..256).contains(&py) {
                         let p = &img[((py * 256 + px) * 4) as usize..][..4];
                         if p[0] < 100 {

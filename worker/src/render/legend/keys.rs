@@ -49,7 +49,7 @@ pub fn barbs_key(
     let speeds = [0.0f32, 5.0, 10.0, 25.0, 50.0];
     let slot = 60;
     let fit = (w / slot).clamp(1, speeds.len());
-    let y = (h as i64 - 12).min(36).max(20);
+    let y = (h as i64 - 12).clamp(20, 36);
     for (n, &speed) in speeds.iter().take(fit).enumerate() {
         // The staff runs 22 px west of the station: leave room for it.
         let x = (n * slot) as i64 + 36;
@@ -82,7 +82,7 @@ pub fn arrows_key(
     let max_len = (sprites::MAX_ARROW as f64)
         .min(f64::from(spec.symbol_spacing) - 4.0)
         .max(6.0);
-    let y = (h as i64 - 12).min(34).max(20);
+    let y = (h as i64 - 12).clamp(20, 34);
     for (n, frac) in [1.0f64, 0.5].into_iter().enumerate() {
         let x = 40 + (n as i64) * 90;
         let len = (max_len * frac).round() as usize;
@@ -105,7 +105,7 @@ pub fn isolines_key(
     h: usize,
 ) -> Result<Vec<u8>, RenderError> {
     let mut pix = card(spec, title, w, h)?;
-    let y = (h as f32 - 16.0).min(30.0).max(20.0);
+    let y = (h as f32 - 16.0).clamp(20.0, 30.0);
     let mut path = PathBuilder::new();
     path.move_to(8.0, y);
     path.cubic_to(30.0, y - 8.0, 50.0, y + 8.0, 72.0, y);
