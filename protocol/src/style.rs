@@ -174,12 +174,15 @@ pub fn nice_step(x: f32) -> f32 {
     if !(x.is_finite() && x > 0.0) {
         return 1.0;
     }
-    let p = 10f32.powf(x.log10().floor());
+    // Divide by 10^|e| for small steps so 0.05 is the nearest f32 to 0.05.
+    let e = x.log10().floor() as i32;
+    let p = 10f32.powi(e.abs());
+    let scaled = |m: f32| if e >= 0 { m * p } else { m / p };
     [1.0, 2.0, 5.0, 10.0]
         .into_iter()
-        .map(|m| m * p)
+        .map(scaled)
         .find(|&s| s >= x * 0.999)
-        .unwrap_or(10.0 * p)
+        .unwrap_or(scaled(10.0))
 }
 
 /// Physical units wxfarm converts between.
