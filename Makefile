@@ -6,7 +6,7 @@ SHELL := /bin/bash
 DATA ?= data-demo
 LISTEN ?= 0.0.0.0:8080
 
-.PHONY: setup build serve test lint bench bench-micro bench-farm demo-data farm farm-down style-samples
+.PHONY: setup build serve test lint bench bench-micro bench-farm demo-data farm farm-down style-samples validate-deploy
 
 setup:
 	@scripts/setup.sh
@@ -54,3 +54,8 @@ farm: build
 
 farm-down:
 	cargo run --release --quiet --bin wxfarm -- farm down --dir $(FARM_DIR)
+
+# Offline checks of Dockerfile, docker-compose.yml, k8s/ and dashboards/
+# (schemas, and names/flags/metrics against the code); no Docker or cluster.
+validate-deploy:
+	scripts/validate-deploy.sh
