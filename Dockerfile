@@ -34,8 +34,5 @@ WORKDIR /var/lib/wxfarm
 ENV RUST_LOG=info
 # Gateway HTTP (+ /metrics, /healthz); worker and scheduler /metrics.
 EXPOSE 8080 9091 9092
-# The roles shut down gracefully on Ctrl-C (SIGINT) only; as PID 1 they
-# would ignore SIGTERM and be killed after the grace period.
-STOPSIGNAL SIGINT
 ENTRYPOINT ["wxfarm"]
 CMD ["--help"]

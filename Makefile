@@ -26,7 +26,7 @@ lint: setup
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-test: lint
+test: lint validate-deploy
 	cargo test --workspace --no-fail-fast
 
 # System benchmark: release `wxfarm serve` driven by wxfarm-loadgen (~5 min);

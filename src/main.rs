@@ -5,6 +5,7 @@ mod jobs;
 mod launcher;
 mod roles;
 mod serve;
+mod shutdown;
 mod store;
 mod telemetry;
 

@@ -152,7 +152,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         gateway::router(state).merge(crate::telemetry::metrics_route(metrics)),
     )
     .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
+        crate::shutdown::signal().await;
     })
     .await?;
     Ok(())

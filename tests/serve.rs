@@ -386,3 +386,15 @@ async fn wind_layers_pair_u_and_v_and_draw_the_speed() {
         );
     }
 }
+
+#[tokio::test]
+async fn sigterm_stops_the_server_cleanly() {
+    let mut server = Server::start(demo_data(), &[]);
+    let (status, _, _) = get(&format!("{}/healthz", server.url)).await;
+    assert_eq!(status, 200);
+    let exit = server.terminate(std::time::Duration::from_secs(10));
+    assert!(
+        exit.is_some_and(|s| s.success()),
+        "exits 0 on SIGTERM: {exit:?}"
+    );
+}

@@ -65,7 +65,7 @@ pub async fn run(args: GatewayArgs) -> Result<()> {
         gateway::router(state).merge(crate::telemetry::metrics_route(metrics)),
     )
     .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
+        crate::shutdown::signal().await;
     })
     .await?;
     Ok(())

@@ -85,7 +85,7 @@ pub async fn run(args: SchedulerArgs) -> Result<()> {
                 Err(e) => tracing::warn!(error = %e, subject = %msg.subject, "undecodable ingest event"),
             },
             _ = poll.tick(), if args.poll_secs > 0 => this.scan(&mut failed).await,
-            _ = tokio::signal::ctrl_c() => return Ok(()),
+            _ = crate::shutdown::signal() => return Ok(()),
         }
     }
 }

@@ -46,7 +46,7 @@ pub async fn run(args: WorkerArgs) -> Result<()> {
     println!("worker ready");
     tokio::select! {
         r = farm::run_worker(js, renderer, l2, opts, stats) => r.context("job loop")?,
-        _ = tokio::signal::ctrl_c() => tracing::info!("worker stopping"),
+        _ = crate::shutdown::signal() => tracing::info!("worker stopping"),
     }
     Ok(())
 }
