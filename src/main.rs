@@ -60,8 +60,30 @@ enum Command {
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
-    init_tracing(&cli.log_format);
-    match cli.command {
+    let traces = telemetry::init_tracing(&cli.log_format, cli.command.role());
+    let result = run(cli.command);
+    // Flush spans still batched.
+    if let Some(provider) = traces {
+        let _ = provider.shutdown();
+    }
+    result
+}
+
+impl Command {
+    /// The service name traces carry.
+    fn role(&self) -> &'static str {
+        match self {
+            Command::Serve(_) => "wxfarm",
+            Command::Gateway(_) => "wxfarm-gateway",
+            Command::Worker(_) => "wxfarm-worker",
+            Command::Scheduler(_) => "wxfarm-scheduler",
+            _ => "wxfarm-cli",
+        }
+    }
+}
+
+fn run(command: Command) -> Result<()> {
+    match command {
         Command::Serve(args) => runtime()?.block_on(serve::serve(args)),
         Command::Gateway(args) => runtime()?.block_on(roles::gateway::run(args)),
         Command::Worker(args) => runtime()?.block_on(roles::worker::run(args)),
@@ -83,17 +105,4 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?)
-}
-
-fn init_tracing(format: &str) {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if format == "json" {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
 }

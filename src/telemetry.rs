@@ -1,4 +1,4 @@
-//! Logs and metrics setup shared by every role.
+//! Logs, traces and metrics setup shared by every role.
 
 use std::future::ready;
 
@@ -6,6 +6,14 @@ use anyhow::Result;
 use axum::Router;
 use axum::routing::get;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::Layer as _;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 /// Installs the Prometheus recorder (once per process).
 pub fn install_metrics() -> Result<PrometheusHandle> {
@@ -22,4 +30,63 @@ pub fn install_metrics() -> Result<PrometheusHandle> {
 /// `GET /metrics` in the Prometheus text format.
 pub fn metrics_route(handle: PrometheusHandle) -> Router {
     Router::new().route("/metrics", get(move || ready(handle.render())))
+}
+
+/// Installs logging (text or JSON on stderr, filtered by `RUST_LOG`) and,
+/// when `OTEL_EXPORTER_OTLP_ENDPOINT` (or `…_TRACES_ENDPOINT`) is set,
+/// OpenTelemetry traces exported over OTLP/HTTP with the W3C trace-context
+/// propagator. The standard `OTEL_*` variables apply (`OTEL_SERVICE_NAME`
+/// overrides `service`, `OTEL_BSP_SCHEDULE_DELAY` the batch delay). Returns
+/// the provider to shut down (flush) at exit.
+pub fn init_tracing(format: &str, service: &'static str) -> Option<SdkTracerProvider> {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let fmt = if format == "json" {
+        fmt.json().boxed()
+    } else {
+        fmt.boxed()
+    };
+    let provider = tracer_provider(service);
+    let otel = provider.as_ref().map(|p| {
+        opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+        tracing_opentelemetry::layer().with_tracer(p.tracer(service))
+    });
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt)
+        .with(otel)
+        .init();
+    provider
+}
+
+fn tracer_provider(service: &'static str) -> Option<SdkTracerProvider> {
+    let configured = [
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+    ]
+    .iter()
+    .any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()));
+    if !configured {
+        return None;
+    }
+    let exporter = match opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .build()
+    {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("traces disabled: OTLP exporter: {e}");
+            return None;
+        }
+    };
+    let mut resource = Resource::builder();
+    if std::env::var_os("OTEL_SERVICE_NAME").is_none() {
+        resource = resource.with_service_name(service);
+    }
+    Some(
+        SdkTracerProvider::builder()
+            .with_resource(resource.build())
+            .with_batch_exporter(exporter)
+            .build(),
+    )
 }

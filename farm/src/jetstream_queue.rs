@@ -28,6 +28,7 @@ use futures::StreamExt;
 use protocol::{RenderError, RenderJob, RenderQueue, codec};
 use tokio::sync::{Semaphore, oneshot};
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use crate::wire::JobResult;
 use crate::{FarmConfig, FarmError, subjects, topology};
@@ -150,10 +151,15 @@ impl RenderQueue for JetStreamQueue {
         };
         if first {
             let inner = self.inner.clone();
-            self.inner.runtime.spawn(async move {
-                let result = inner.fly(&job, &key).await;
-                inner.dispatch(&key, result);
-            });
+            // The flight carries the first requester's span, so the job's
+            // trace context is that request's.
+            self.inner.runtime.spawn(
+                async move {
+                    let result = inner.fly(&job, &key).await;
+                    inner.dispatch(&key, result);
+                }
+                .in_current_span(),
+            );
         }
         // The flight answers by its deadline; the slack only guards against
         // a flight task that died.
@@ -276,6 +282,7 @@ impl Inner {
             subjects::REPLY_HEADER,
             subjects::result_subject(key).as_str(),
         );
+        crate::trace_context::inject(&mut headers);
         let send = async {
             let ack: PublishAckFuture = self
                 .js

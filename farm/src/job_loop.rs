@@ -24,6 +24,7 @@ use futures::StreamExt;
 use protocol::{RenderError, RenderJob, TileStore, codec};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use tracing::Instrument;
 use worker::local_queue::JobRenderer;
 
 use crate::wire::JobResult;
@@ -112,10 +113,16 @@ pub async fn run_worker(
         match next_job(&consumers, ctx.opts.idle_wait).await {
             Ok(Some(msg)) => {
                 let ctx = ctx.clone();
-                tasks.spawn(async move {
-                    ctx.handle(msg).await;
-                    drop(permit);
-                });
+                // The render joins the trace of the request that queued it.
+                let span = tracing::info_span!("render job", subject = %msg.subject);
+                crate::trace_context::continue_in(&span, msg.headers.as_ref());
+                tasks.spawn(
+                    async move {
+                        ctx.handle(msg).await;
+                        drop(permit);
+                    }
+                    .instrument(span),
+                );
             }
             Ok(None) => {}
             Err(e) => {

@@ -27,6 +27,7 @@ pub mod point_query;
 pub mod redis_store;
 pub mod subjects;
 pub mod topology;
+pub mod trace_context;
 pub mod wire;
 
 pub use config::FarmConfig;

@@ -15,6 +15,8 @@ use protocol::{
     FieldEntry, ImageFormat, Priority, RenderError, RenderJob, StyleSpec, TileKey, TileMatrixSetId,
 };
 
+use tracing::Instrument;
+
 use crate::ogc::OgcError;
 use crate::params::StyleParams;
 use crate::state::GatewayState;
@@ -211,6 +213,7 @@ pub fn style_spec(info: &LayerInfo, style: &str, p: &StyleParams) -> Result<Styl
 /// Serves a tile: L1, else L2, else one render through the queue. The L2
 /// lookup and the render run inside L1's single-flight, so concurrent
 /// requests for one key cost one lookup and at most one render.
+#[tracing::instrument(name = "tile", skip_all, fields(layer = %req.layer, style = %req.style, z = req.z, x = req.x, y = req.y))]
 pub async fn get_tile(state: &GatewayState, req: &TileRequest) -> Result<TileResponse, OgcError> {
     let (job, immutable) = plan(state, req)?;
     render_planned(state, job, immutable).await
@@ -244,7 +247,9 @@ pub async fn render_planned(
                     Err(e) => tracing::debug!(error = %e, "L2 unavailable, rendering without it"),
                 }
             }
-            render_with_deadline(queue, job, timeout).await
+            render_with_deadline(queue, job, timeout)
+                .instrument(tracing::info_span!("render via queue"))
+                .await
         })
         .await
         .map_err(|e| {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bytes::Bytes;
 use protocol::{FieldRef, PointSample, RenderError, RenderJob};
+use tracing::Instrument;
 
 use crate::data::source::{GridSource, SourceError};
 use crate::local_queue::JobRenderer;
@@ -35,11 +36,18 @@ impl RenderService {
     }
 
     async fn render_uncounted(&self, job: &RenderJob) -> Result<Bytes, RenderError> {
+        let started = std::time::Instant::now();
         let grids = futures::future::try_join_all(job.sources.iter().map(|f| self.source.grid(f)))
+            .instrument(tracing::info_span!("grids", fields = job.sources.len()))
             .await
             .map_err(|e: SourceError| RenderError::Data(e.to_string()))?;
+        // Fetch and decode, or a grid cache hit.
+        metrics::histogram!("wxfarm_render_stage_seconds", "stage" => "grids")
+            .record(started.elapsed());
         let job = job.clone();
+        let span = tracing::info_span!("draw", style = job.style.kind.name());
         tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
             let started = std::time::Instant::now();
             let refs: Vec<_> = grids.iter().map(Arc::as_ref).collect();
             let tile = render_tile(&refs, &job).map(Bytes::from);

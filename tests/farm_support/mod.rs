@@ -1,0 +1,198 @@
+//! The farm harness shared by the whole-farm tests: `wxfarm farm up` over
+//! the shared GRIB2 samples, helpers to kill and restart services, and
+//! render counts from the workers' metrics.
+#![allow(dead_code)] // each test binary uses a subset
+
+use std::io::Read;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::support::{get, shared_data};
+
+pub const GDAS: &str = "gdas.t12z.pgrb2.0p25.f000.12.xz";
+pub const CMC: &str = "CMC_glb_TMP_ISBL_1_latlon.24x.24_2021051800_P000.grib2";
+
+pub struct Farm {
+    pub dir: tempfile::TempDir,
+    pub info: serde_json::Value,
+}
+
+impl Farm {
+    /// A farm over the shared samples; `None` (test skipped) when the
+    /// services or the samples are missing.
+    pub fn up(extra: &[&str]) -> Option<Farm> {
+        Self::up_with_env(extra, &[])
+    }
+
+    /// [`Farm::up`] with extra environment for every process it starts.
+    pub fn up_with_env(extra: &[&str], env: &[(&str, &str)]) -> Option<Farm> {
+        let data = shared_data()?;
+        for bin in ["nats-server", "redis-server", "moto_server"] {
+            let found = Command::new("sh")
+                .args([
+                    "-c",
+                    &format!("command -v {bin} >/dev/null || test -x /usr/sbin/{bin}"),
+                ])
+                .status()
+                .is_ok_and(|s| s.success());
+            if !found {
+                eprintln!("skipping: {bin} is not installed (scripts/setup.sh installs it)");
+                return None;
+            }
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = Command::new(env!("CARGO_BIN_EXE_wxfarm"))
+            .args(["farm", "up", "--ack-wait-secs", "2", "--dir"])
+            .arg(dir.path().join("farm"))
+            .arg("--sample")
+            .arg(data.join(GDAS))
+            .arg("--sample")
+            .arg(data.join(CMC))
+            .args(extra)
+            .envs(env.iter().copied())
+            .output()
+            .expect("wxfarm farm up");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "farm up failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let info: serde_json::Value =
+            serde_json::from_str(stdout.lines().last().expect("JSON line")).expect("farm JSON");
+        for key in ["gateway_url", "s3_endpoint", "bucket", "pids"] {
+            assert!(!info[key].is_null(), "farm JSON lacks {key}");
+        }
+        Some(Farm { dir, info })
+    }
+
+    pub fn gateway(&self, k: usize) -> String {
+        self.info["gateway_urls"][k]
+            .as_str()
+            .expect("gateway url")
+            .to_owned()
+    }
+
+    pub fn pid(&self, role: &str) -> String {
+        self.info["pids"][role].as_u64().expect("pid").to_string()
+    }
+
+    pub fn port(&self, url_key: &str) -> String {
+        self.info[url_key]
+            .as_str()
+            .and_then(|u| u.rsplit(':').next())
+            .expect("port")
+            .to_owned()
+    }
+
+    pub fn kill(&self, role: &str) {
+        Command::new("kill")
+            .args(["-KILL", &self.pid(role)])
+            .status()
+            .expect("kill");
+    }
+
+    /// Restarts a service on its old port (and data folder).
+    pub fn restart(&self, role: &str) {
+        let dir = self.dir.path().join("farm");
+        let (bin, args): (&str, Vec<String>) = match role {
+            "nats" => (
+                "nats-server",
+                vec![
+                    "-js".into(),
+                    "-a".into(),
+                    "127.0.0.1".into(),
+                    "-p".into(),
+                    self.port("nats_url"),
+                    "-sd".into(),
+                    dir.join("nats").display().to_string(),
+                ],
+            ),
+            _ => (
+                "redis-server",
+                vec![
+                    "--port".into(),
+                    self.port("redis_url"),
+                    "--bind".into(),
+                    "127.0.0.1".into(),
+                    "--save".into(),
+                    "".into(),
+                    "--appendonly".into(),
+                    "no".into(),
+                ],
+            ),
+        };
+        let path = ["/usr/sbin", "/usr/bin", "/usr/local/bin"]
+            .iter()
+            .map(|d| format!("{d}/{bin}"))
+            .find(|p| std::path::Path::new(p).exists())
+            .unwrap_or(bin.into());
+        // `farm down` (in Drop) stops and reaps it via the recorded PID.
+        #[allow(clippy::zombie_processes)]
+        let child = Command::new(path)
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("restart");
+        // Record it so `farm down` stops the new process too.
+        let state = dir.join("farm.json");
+        let mut info: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&state).expect("state")).expect("json");
+        info["pids"][role] = child.id().into();
+        std::fs::write(&state, info.to_string()).expect("state");
+    }
+
+    pub async fn renders(&self) -> u64 {
+        let mut total = 0;
+        for (role, url) in self.info["metrics"].as_object().expect("metrics") {
+            if role.starts_with("worker") {
+                let (_, _, body) = get(url.as_str().expect("url")).await;
+                total += String::from_utf8_lossy(&body)
+                    .lines()
+                    .filter(|l| {
+                        l.starts_with("wxfarm_renders_total{")
+                            && l.contains("result=\"ok\"")
+                            && l.contains("interactive")
+                    })
+                    .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+                    .sum::<u64>();
+            }
+        }
+        total
+    }
+}
+
+impl Drop for Farm {
+    fn drop(&mut self) {
+        let _ = Command::new(env!("CARGO_BIN_EXE_wxfarm"))
+            .args(["farm", "down", "--dir"])
+            .arg(self.dir.path().join("farm"))
+            .output();
+    }
+}
+
+/// GETs until `ok` accepts the answer or `timeout` passes.
+pub async fn get_until(
+    url: &str,
+    timeout: Duration,
+    ok: impl Fn(u16, &reqwest::header::HeaderMap) -> bool,
+) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+    let started = Instant::now();
+    loop {
+        let r = get(url).await;
+        if ok(r.0, &r.1) || started.elapsed() > timeout {
+            return r;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+pub fn gdas_grid() -> worker::data::Grid {
+    let mut bytes = Vec::new();
+    let path = shared_data().expect("samples").join(GDAS);
+    xz2::read::XzDecoder::new(std::fs::File::open(path).expect("open"))
+        .read_to_end(&mut bytes)
+        .expect("unxz");
+    worker::data::decode_message(&bytes, 0).expect("decode")
+}

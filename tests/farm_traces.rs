@@ -1,0 +1,161 @@
+//! One OpenTelemetry trace across the farm: a tile miss on the gateway, the
+//! job through NATS JetStream, the worker's render. The roles export over
+//! OTLP/HTTP to a receiver this test runs, which decodes the protobuf
+//! export requests.
+
+mod farm_support;
+mod support;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::routing::post;
+use farm_support::{Farm, get_until};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::any_value::Value;
+use prost::Message;
+use support::get;
+
+/// One received span.
+#[derive(Debug, Clone)]
+struct Span {
+    service: String,
+    name: String,
+    trace_id: Vec<u8>,
+    span_id: Vec<u8>,
+    parent_span_id: Vec<u8>,
+}
+
+/// An OTLP/HTTP trace receiver on a free loopback port.
+async fn receiver() -> (String, Arc<Mutex<Vec<Span>>>) {
+    let spans = Arc::new(Mutex::new(Vec::new()));
+    let sink = spans.clone();
+    let app = axum::Router::new().route(
+        "/v1/traces",
+        post(move |body: Bytes| {
+            let sink = sink.clone();
+            async move {
+                let req = ExportTraceServiceRequest::decode(body).expect("OTLP protobuf");
+                let mut sink = sink.lock().expect("lock");
+                for rs in req.resource_spans {
+                    let service = rs
+                        .resource
+                        .iter()
+                        .flat_map(|r| &r.attributes)
+                        .find(|a| a.key == "service.name")
+                        .and_then(|a| match a.value.as_ref()?.value.as_ref()? {
+                            Value::StringValue(s) => Some(s.clone()),
+                            _ => None,
+                        })
+                        .unwrap_or_default();
+                    for ss in rs.scope_spans {
+                        for s in ss.spans {
+                            sink.push(Span {
+                                service: service.clone(),
+                                name: s.name,
+                                trace_id: s.trace_id,
+                                span_id: s.span_id,
+                                parent_span_id: s.parent_span_id,
+                            });
+                        }
+                    }
+                }
+                ""
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, spans)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tile_miss_is_one_trace_from_gateway_through_the_queue_to_the_worker() {
+    let (otlp, spans) = receiver().await;
+    let env = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.as_str()),
+        ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+    ];
+    let Some(farm) = Farm::up_with_env(&[], &env) else {
+        return;
+    };
+    // The gateway serves once the catalog reached it.
+    let (status, _, _) = get_until(
+        &format!("{}/tiles/cmc_TMP_isbl/gradient/0/0/0.png", farm.gateway(0)),
+        Duration::from_secs(30),
+        |s, _| s == 200,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, headers, _) = get(&format!(
+        "{}/tiles/cmc_TMP_isbl/gradient/5/9/11.png",
+        farm.gateway(0)
+    ))
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["x-cache"], "MISS");
+
+    // Wait for a trace holding the gateway's request and the worker's render.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let (gateway, worker) = loop {
+        let all = spans.lock().expect("lock").clone();
+        let joined = all
+            .iter()
+            .filter(|s| s.service == "wxfarm-gateway" && s.name == "tile")
+            .map(|tile| -> (Vec<Span>, Vec<Span>) {
+                all.iter()
+                    .filter(|s| s.trace_id == tile.trace_id)
+                    .cloned()
+                    .partition(|s| s.service == "wxfarm-gateway")
+            })
+            .find(|(_, w)| w.iter().any(|s| s.name == "draw"));
+        if let Some(found) = joined {
+            break found;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no joined trace; spans received: {:?}",
+            all.iter()
+                .map(|s| (&s.service, &s.name))
+                .collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+
+    let by_id: HashMap<&[u8], &Span> = gateway
+        .iter()
+        .chain(&worker)
+        .map(|s| (s.span_id.as_slice(), s))
+        .collect();
+    let parent_name = |s: &Span| {
+        by_id
+            .get(s.parent_span_id.as_slice())
+            .map(|p| p.name.as_str())
+    };
+    let job = worker
+        .iter()
+        .find(|s| s.name == "render job")
+        .expect("the worker's job span");
+    assert_eq!(
+        parent_name(job),
+        Some("render via queue"),
+        "the job continues the gateway span that published it"
+    );
+    for stage in ["grids", "draw"] {
+        let s = worker
+            .iter()
+            .find(|s| s.name == stage)
+            .unwrap_or_else(|| panic!("{stage} span"));
+        assert_eq!(parent_name(s), Some("render job"), "{stage}");
+    }
+    let via_queue = gateway
+        .iter()
+        .find(|s| s.name == "render via queue")
+        .expect("gateway queue span");
+    assert_eq!(parent_name(via_queue), Some("tile"));
+}
