@@ -54,7 +54,8 @@ async fn wind_layers_serve_barbs_and_arrows_and_scalar_layers_refuse_them() {
         assert_eq!(headers["content-type"], "image/png");
         let (_, _, px) = rgba(&body);
         let clear = px.chunks(4).filter(|p| p[3] == 0).count();
-        assert!(dark_ink(&px) > 500, "{style}: symbols drawn");
+        let ink = dark_ink(&px);
+        assert!(ink > 300, "{style}: symbols drawn ({ink} dark px)");
         assert!(
             clear > px.len() / 4 / 2,
             "{style}: an overlay, mostly clear"

@@ -66,7 +66,7 @@ fn a_two_by_two_block_matches_one_512_pixel_image_for_both_wind_styles() {
     let (u, v) = swirling_wind();
     for kind in [StyleKind::WindBarbs, StyleKind::WindArrows] {
         let mut style = wind_style(kind);
-        // Stations 8 px from the seams, long arrows: symbols must cross.
+        // Stations a pixel from the seams, long arrows: symbols must cross.
         style.symbol_spacing = 48;
         style.range = (0.0, 30.0);
         // z3 tiles (4..5, 2..3) and their z2 parent drawn 512 px wide share
@@ -108,14 +108,46 @@ fn a_two_by_two_block_matches_one_512_pixel_image_for_both_wind_styles() {
     }
 }
 
-/// The first station's image position in a 256 px tile whose world pixel
-/// origin is `origin`: stations sit at world 40·k + 20.
-fn first_station(origin: i64) -> i64 {
-    (20 - origin).rem_euclid(40)
+#[test]
+fn barbs_continue_across_the_antimeridian() {
+    let (u, v) = swirling_wind();
+    let style = wind_style(StyleKind::WindBarbs);
+    let crs84 = TileMatrixSetId::WorldCRS84Quad;
+    // z1 CRS84 tiles x = 3 (90..180°E) and x = 0 (180..90°W), north row.
+    let east = render_rgba(&[&u, &v], &job(crs84, 1, 3, 0, style.clone()));
+    let west = render_rgba(&[&u, &v], &job(crs84, 1, 0, 0, style.clone()));
+    // The same strip as one map over 90..270°E.
+    let mut map_job = sized_job(crs84, (1, 3, 0), 256, style);
+    map_job.area = Some(MapArea {
+        crs: MapCrs::LonLat,
+        bbox: [90.0, 0.0, 270.0, 90.0],
+        width: 512,
+        height: 256,
+    });
+    let map = render_rgba(&[&u, &v], &map_job);
+    let mut stitched = Vec::with_capacity(map.len());
+    for y in 0..256 {
+        stitched.extend_from_slice(&east[y * 1024..(y + 1) * 1024]);
+        stitched.extend_from_slice(&west[y * 1024..(y + 1) * 1024]);
+    }
+    assert_eq!(differing(&stitched, &map, 0), 0);
+    let inked = map.chunks(4).filter(|p| p[3] > 0).count();
+    assert!(inked > 3000, "barbs drawn: {inked}");
+}
+
+/// Image positions of the stations along one axis of a z2 256 px tile whose
+/// world pixel origin is `origin`. The default 40 px spacing is bent to
+/// divide the 1024 px world: step 1024/26, offset ⌊step/2⌋, rounded.
+fn stations(origin: i64) -> Vec<i64> {
+    let step = 1024.0 / 26.0;
+    (0..26)
+        .map(|k| (k as f64 * step + (step / 2.0).floor() + 0.5).floor() as i64 - origin)
+        .filter(|p| (0..256).contains(p))
+        .collect()
 }
 
 /// Dark ink in the box `dx × dy` (offsets from a station) summed over all
-/// stations of 256 px tile (x, y) at 40 px spacing.
+/// stations of z2 tile (x, y).
 fn ink_near_stations(
     img: &[u8],
     (tx, ty): (i64, i64),
@@ -123,8 +155,8 @@ fn ink_near_stations(
     dy: std::ops::Range<i64>,
 ) -> u64 {
     let mut sum = 0u64;
-    for sy in (first_station(ty * 256)..256).step_by(40) {
-        for sx in (first_station(tx * 256)..256).step_by(40) {
+    for &sy in &stations(ty * 256) {
+        for &sx in &stations(tx * 256) {
             for y in dy.clone() {
                 for x in dx.clone() {
                     let (px, py) = (sx + x, sy + y);
@@ -252,7 +284,7 @@ fn colour_by_speed_takes_the_ramp_colour_and_calm_is_a_ring() {
     // Calm: a hollow ring, so the station pixel itself stays clear of ink.
     style.color_by_speed = false;
     let calm = render_rgba(&[&u, &v], &job(MERCATOR, 2, 2, 1, style));
-    let (sx, sy) = (first_station(512), first_station(256));
+    let (sx, sy) = (stations(512)[0], stations(256)[0]);
     let at = |x: i64, y: i64| &calm[((y * 256 + x) * 4) as usize..][..4];
     let station = at(sx, sy);
     assert!(station[3] == 0 || station[0] > 200, "hollow: {station:?}");

@@ -105,6 +105,17 @@ impl Canvas {
         x.atan2(y)
     }
 
+    /// The spacing nearest `spacing` that divides the world's width into a
+    /// whole number of steps, so a lattice with it closes around the globe
+    /// and symbols line up across the antimeridian too.
+    pub fn periodic_step(&self, spacing: f64) -> f64 {
+        let world = match self.crs {
+            MapCrs::WebMercator => 2.0 * MERCATOR_HALF / self.res.0,
+            MapCrs::LonLat => 360.0 / self.res.0,
+        };
+        world / (world / spacing).round().max(1.0)
+    }
+
     /// Image pixel position of a world pixel position.
     pub fn to_local(&self, wx: f64, wy: f64) -> (f64, f64) {
         (wx - self.origin.0, wy - self.origin.1)
@@ -175,6 +186,15 @@ mod tests {
             height: 512,
         };
         assert_eq!(Canvas::for_area(&area).origin(), (1280.0, 768.0));
+    }
+
+    #[test]
+    fn periodic_steps_divide_the_world() {
+        // z4: 4096 world px; 40 → 4096 / 102.
+        let step = tile(4, 0, 0, 256).periodic_step(40.0);
+        assert!((step - 4096.0 / 102.0).abs() < 1e-9);
+        assert_eq!(tile(3, 0, 0, 512).periodic_step(40.0), step, "same scale");
+        assert_eq!(tile(4, 0, 0, 256).periodic_step(64.0), 64.0);
     }
 
     #[test]

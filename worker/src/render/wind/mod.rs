@@ -46,7 +46,7 @@ pub fn wind_at(u: &Grid, v: &Grid, lon: f64, lat: f64) -> Option<(f32, f32)> {
 
 /// Draws the symbols onto `pix`, which covers `canvas`.
 pub fn draw(pix: &mut Pixmap, u: &Grid, v: &Grid, style: &StyleSpec, canvas: &Canvas) {
-    let spacing = f64::from(style.symbol_spacing.max(8));
+    let spacing = canvas.periodic_step(f64::from(style.symbol_spacing.max(8)));
     // Speeds have no offset between units: only the scale matters.
     let (to_display, _) = style.display_conversion();
     let by_speed = style.color_by_speed.then(|| Gradient::new(style));
