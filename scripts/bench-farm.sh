@@ -78,17 +78,17 @@ work, doc, cores, cpu = sys.argv[1:5]
 def load(name):
     with open(os.path.join(work, name + ".json")) as f:
         return json.load(f)["summary"]
-def lat(s, tier=None, q="p50"):
+def lat(s, tier=None, q="p50_ms"):
     src = s["cache"][tier]["latency"] if tier else s["latency"]
     return src[q]
 e, f, l2 = load("embedded_c1"), load("farm_c1"), load("farm_l2")
 w1, w2 = load("farm_w1_c8"), load("farm_w2_c8")
 rows = [
-    ("miss, embedded queue (serve), 1 client", lat(e, "MISS"), lat(e, "MISS", "p99"), e["rps"]),
-    ("miss, farm (gateway → JetStream → worker → Redis), 1 client", lat(f, "MISS"), lat(f, "MISS", "p99"), f["rps"]),
-    ("L2 hit (second gateway, Redis), 1 client", lat(l2, "L2"), lat(l2, "L2", "p99"), l2["rps"]),
-    ("render throughput, 1 worker process, 8 clients", lat(w1), lat(w1, q="p99"), w1["rps"]),
-    ("render throughput, 2 worker processes, 8 clients", lat(w2), lat(w2, q="p99"), w2["rps"]),
+    ("miss, embedded queue (serve), 1 client", lat(e, "MISS"), lat(e, "MISS", "p99_ms"), e["rps"]),
+    ("miss, farm (gateway → JetStream → worker → Redis), 1 client", lat(f, "MISS"), lat(f, "MISS", "p99_ms"), f["rps"]),
+    ("L2 hit (second gateway, Redis), 1 client", lat(l2, "L2"), lat(l2, "L2", "p99_ms"), l2["rps"]),
+    ("render throughput, 1 worker process, 8 clients", lat(w1), lat(w1, q="p99_ms"), w1["rps"]),
+    ("render throughput, 2 worker processes, 8 clients", lat(w2), lat(w2, q="p99_ms"), w2["rps"]),
 ]
 out = ["<!-- farm-bench:start -->", "## Farm benchmarks (scripts/bench-farm.sh)", "",
        f"- date: {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC; machine: {cores} cores ({cpu}); release build",

@@ -53,17 +53,7 @@ impl Gradient {
             };
             palette.push(spec.colormap.color_at(t));
         }
-        let mut extra = |c: Option<Rgba>, clamp_to: usize| -> u8 {
-            match c {
-                Some(c) => {
-                    palette.push(c);
-                    (palette.len() - 1) as u8
-                }
-                None => clamp_to as u8,
-            }
-        };
-        let below_index = extra(spec.below_min, 1);
-        let above_index = extra(spec.above_max, levels);
+        let (below_index, above_index) = out_of_range_indices(&mut palette, spec, levels);
         // value in display units d = a·v + b; t = (d − lo)/span
         let transparent_below = spec
             .transparent_below
@@ -100,6 +90,28 @@ impl Gradient {
     pub fn color(&self, v: f32) -> Rgba {
         self.palette[usize::from(self.index(v))]
     }
+}
+
+/// Appends the style's below-min and above-max colours to `palette` and
+/// returns their indices; without them, values clamp to the first ramp
+/// entry (1) or the last (`last`).
+pub(crate) fn out_of_range_indices(
+    palette: &mut Vec<Rgba>,
+    spec: &StyleSpec,
+    last: usize,
+) -> (u8, u8) {
+    let mut extra = |c: Option<Rgba>, clamp_to: usize| -> u8 {
+        match c {
+            Some(c) => {
+                palette.push(c);
+                (palette.len() - 1) as u8
+            }
+            None => clamp_to as u8,
+        }
+    };
+    let below = extra(spec.below_min, 1);
+    let above = extra(spec.above_max, last);
+    (below, above)
 }
 
 #[cfg(test)]

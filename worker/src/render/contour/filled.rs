@@ -55,17 +55,8 @@ impl Bands {
             let mid = ((first + k as i64) as f32 + 0.5) * interval;
             palette.push(style.colormap.color_at((mid - lo) / span));
         }
-        let mut extra = |c: Option<Rgba>, clamp_to: usize| -> u8 {
-            match c {
-                Some(c) => {
-                    palette.push(c);
-                    (palette.len() - 1) as u8
-                }
-                None => clamp_to as u8,
-            }
-        };
-        let below_index = extra(style.below_min, 1);
-        let above_index = extra(style.above_max, count);
+        let (below_index, above_index) =
+            crate::render::gradient::out_of_range_indices(&mut palette, style, count);
         Self {
             palette,
             interval,
