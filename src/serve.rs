@@ -46,6 +46,8 @@ pub struct ServeArgs {
     /// How long a request waits for its render (milliseconds).
     #[arg(long, default_value_t = 15_000)]
     render_timeout_ms: u64,
+    #[command(flatten)]
+    limits: crate::roles::RateLimitArgs,
 }
 
 #[derive(Args)]
@@ -139,6 +141,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
             render_timeout: Duration::from_millis(args.render_timeout_ms),
             ..Default::default()
         }),
+        rate_limit: args.limits.limiter(),
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -149,7 +152,10 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     println!("listening on http://{addr}");
     axum::serve(
         listener,
-        gateway::router(state).merge(crate::telemetry::metrics_route(metrics)),
+        gateway::router(state)
+            .merge(crate::telemetry::metrics_route(metrics))
+            // Peer addresses for the per-client rate limit.
+            .into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(async {
         crate::shutdown::signal().await;

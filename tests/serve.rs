@@ -398,3 +398,38 @@ async fn sigterm_stops_the_server_cleanly() {
         "exits 0 on SIGTERM: {exit:?}"
     );
 }
+
+#[tokio::test]
+async fn a_client_over_its_rate_gets_429_with_retry_after() {
+    let server = Server::start(
+        demo_data(),
+        &["--rate-limit", "2", "--rate-limit-burst", "5"],
+    );
+    let url = format!("{}/api/layers", server.url);
+    let mut statuses = Vec::new();
+    let mut limited = None;
+    for _ in 0..12 {
+        let (status, headers, body) = get(&url).await;
+        statuses.push(status);
+        if status == 429 && limited.is_none() {
+            limited = Some((headers, body));
+        }
+    }
+    let ok = statuses.iter().filter(|&&s| s == 200).count();
+    assert!(
+        (5..=6).contains(&ok),
+        "the burst passes, then no more: {statuses:?}"
+    );
+    let (headers, body) = limited.expect("a 429");
+    let retry: u64 = headers["retry-after"]
+        .to_str()
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After seconds");
+    assert!((1..=2).contains(&retry), "{retry}");
+    assert!(String::from_utf8_lossy(&body).contains("ExceptionReport"));
+    // Health checks are never limited; the client recovers after waiting.
+    assert_eq!(get(&format!("{}/healthz", server.url)).await.0, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(get(&url).await.0, 200);
+}

@@ -10,8 +10,20 @@ use serde::Serialize;
 use crate::handlers;
 use crate::state::GatewayState;
 
-/// All gateway routes.
+/// All gateway routes, behind the per-client rate limit when one is set.
 pub fn router(state: GatewayState) -> Router {
+    let limit = state.rate_limit.clone();
+    let routes = routes(state);
+    match limit {
+        Some(limiter) => routes.layer(axum::middleware::from_fn_with_state(
+            limiter,
+            crate::rate_limit::enforce,
+        )),
+        None => routes,
+    }
+}
+
+fn routes(state: GatewayState) -> Router {
     Router::new()
         .route("/", get(viewer))
         .route("/assets/leaflet.js", get(leaflet_js))

@@ -13,6 +13,7 @@ pub mod featureinfo;
 pub mod handlers;
 pub mod ogc;
 pub mod params;
+pub mod rate_limit;
 pub mod state;
 pub mod tiles;
 pub mod wms;

@@ -46,4 +46,6 @@ pub struct GatewayState {
     /// L2, shared between gateways (Redis in the farm; none when embedded).
     pub l2: Option<Arc<dyn TileStore>>,
     pub config: Arc<GatewayConfig>,
+    /// Per-client request rate limit; none: unlimited.
+    pub rate_limit: Option<crate::rate_limit::RateLimiter>,
 }

@@ -22,6 +22,8 @@ pub struct GatewayArgs {
     /// L1 tile cache size.
     #[arg(long, default_value_t = 256)]
     tile_cache_mb: u64,
+    #[command(flatten)]
+    limits: super::RateLimitArgs,
 }
 
 pub async fn run(args: GatewayArgs) -> Result<()> {
@@ -53,6 +55,7 @@ pub async fn run(args: GatewayArgs) -> Result<()> {
             render_timeout: config.render_deadline,
             ..Default::default()
         }),
+        rate_limit: args.limits.limiter(),
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -62,7 +65,10 @@ pub async fn run(args: GatewayArgs) -> Result<()> {
     println!("listening on http://{addr}");
     axum::serve(
         listener,
-        gateway::router(state).merge(crate::telemetry::metrics_route(metrics)),
+        gateway::router(state)
+            .merge(crate::telemetry::metrics_route(metrics))
+            // Peer addresses for the per-client rate limit.
+            .into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(async {
         crate::shutdown::signal().await;

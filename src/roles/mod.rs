@@ -13,6 +13,40 @@ use async_nats::jetstream;
 use clap::Args;
 use farm::FarmConfig;
 
+/// The per-client request rate limit of a gateway (`serve` too).
+#[derive(Args, Debug, Clone)]
+pub struct RateLimitArgs {
+    /// Requests per second each client IP may make (0: unlimited). Over it,
+    /// requests get 429 with Retry-After.
+    #[arg(long, env = "WXFARM_RATE_LIMIT", default_value_t = 0)]
+    pub rate_limit: u32,
+    /// Requests a client may burst above its rate (default: 2 s worth).
+    #[arg(long, env = "WXFARM_RATE_LIMIT_BURST")]
+    pub rate_limit_burst: Option<u32>,
+    /// Count clients by the first X-Forwarded-For address (behind a proxy
+    /// that sets it).
+    #[arg(long, env = "WXFARM_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
+}
+
+impl RateLimitArgs {
+    /// The limiter, or `None` when unlimited. Call within the runtime.
+    pub fn limiter(&self) -> Option<::gateway::rate_limit::RateLimiter> {
+        let per_second = std::num::NonZeroU32::new(self.rate_limit)?;
+        let burst = self
+            .rate_limit_burst
+            .and_then(std::num::NonZeroU32::new)
+            .unwrap_or(per_second.saturating_mul(std::num::NonZeroU32::MIN.saturating_add(1)));
+        Some(::gateway::rate_limit::RateLimiter::new(
+            ::gateway::rate_limit::RateLimitConfig {
+                per_second,
+                burst,
+                trust_forwarded_for: self.trust_forwarded_for,
+            },
+        ))
+    }
+}
+
 /// Endpoints and limits shared by the distributed roles.
 #[derive(Args, Debug, Clone)]
 pub struct FarmArgs {
