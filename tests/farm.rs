@@ -136,6 +136,8 @@ async fn nats_down_gives_503_for_misses_keeps_cached_tiles_and_recovers() {
     let cached = format!("{base}/tiles/cmc_TMP_isbl/gradient/1/1/0.png");
     let (status, _, _) = get_until(&cached, Duration::from_secs(20), |s, _| s == 200).await;
     assert_eq!(status, 200);
+    let ready = format!("{base}/readyz");
+    assert_eq!(get(&ready).await.0, 200);
     farm.kill("nats");
     let (status, headers, _) = get(&cached).await;
     assert_eq!(
@@ -149,9 +151,14 @@ async fn nats_down_gives_503_for_misses_keeps_cached_tiles_and_recovers() {
     assert_eq!(status, 503, "{}", String::from_utf8_lossy(&body));
     assert!(headers.contains_key("retry-after"));
     assert!(started.elapsed() < Duration::from_secs(5), "fails fast");
+    // Not ready (take it out of the load balancer), yet alive.
+    let (status, _, _) = get_until(&ready, Duration::from_secs(5), |s, _| s == 503).await;
+    assert_eq!(status, 503);
+    assert_eq!(get(&format!("{base}/healthz")).await.0, 200);
     farm.restart("nats");
     let (status, _, _) = get_until(&miss, Duration::from_secs(30), |s, _| s == 200).await;
     assert_eq!(status, 200, "recovered without restarting any role");
+    assert_eq!(get(&ready).await.0, 200);
 }
 
 #[tokio::test]

@@ -175,6 +175,10 @@ impl RenderQueue for JetStreamQueue {
         }
     }
 
+    fn ready(&self) -> Result<(), String> {
+        self.inner.check_connected().map_err(|e| e.to_string())
+    }
+
     fn enqueue(&self, job: RenderJob) -> bool {
         let inner = &self.inner;
         let permit = match inner.check_connected() {

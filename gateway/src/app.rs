@@ -46,6 +46,7 @@ fn routes(state: GatewayState) -> Router {
         .route("/tiles/{layer}/{style}/{z}/{x}/{file}", get(handlers::xyz))
         .route("/legend/{layer}/{file}", get(handlers::legend))
         .route("/healthz", get(handlers::healthz))
+        .route("/readyz", get(handlers::readyz))
         .fallback(handlers::not_found)
         .with_state(state)
 }

@@ -312,6 +312,16 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
+/// `GET /readyz`: 200 when renders can be queued (the farm's NATS is
+/// connected), else 503 naming why. Redis is not required: without it the
+/// gateway serves from L1 and the queue.
+pub async fn readyz(State(state): State<GatewayState>) -> Response {
+    match state.queue.ready() {
+        Ok(()) => "ready".into_response(),
+        Err(why) => (StatusCode::SERVICE_UNAVAILABLE, why).into_response(),
+    }
+}
+
 /// `GET /legend/{layer}/{style}.png?COLORSCALERANGE=…&UNITS=…&WIDTH=&HEIGHT=`:
 /// the colour bar of exactly the ramp tiles with the same options use.
 pub async fn legend(

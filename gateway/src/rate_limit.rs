@@ -85,7 +85,7 @@ impl RateLimiter {
 
 /// Middleware: answers 429 for clients over their rate.
 pub async fn enforce(State(limiter): State<RateLimiter>, req: Request, next: Next) -> Response {
-    if req.uri().path() == "/healthz" {
+    if matches!(req.uri().path(), "/healthz" | "/readyz") {
         return next.run(req).await;
     }
     let peer = req

@@ -30,6 +30,12 @@ pub trait RenderQueue: Send + Sync + 'static {
     /// Returns `false` when it was dropped because the queue is full.
     fn enqueue(&self, job: RenderJob) -> bool;
 
+    /// Whether renders can be submitted now (for readiness probes): `Err`
+    /// says why not. An in-process queue is always ready.
+    fn ready(&self) -> Result<(), String> {
+        Ok(())
+    }
+
     /// Reads each field's value at (lon, lat), for feature info. Workers
     /// hold the grids, so this goes where renders go.
     async fn sample(
