@@ -20,6 +20,7 @@ declare -A apt_pkgs=(
   [pkg-config]=pkg-config
   [wrk]=wrk                   # reference load generator for make bench
   [gdalinfo]=gdal-bin         # GDAL WMTS/WMS drivers as third-party test clients
+  [chromium]=chromium         # headless browser for the viewer test
 )
 for cmd in "${!apt_pkgs[@]}"; do
   have "$cmd" || [ -x "/usr/sbin/$cmd" ] || apt_needed+=("${apt_pkgs[$cmd]}")

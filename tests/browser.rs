@@ -1,0 +1,76 @@
+//! The viewer in a real browser: headless Chromium (Debian `chromium`,
+//! installed by scripts/setup.sh) opens `/` with a shared link's
+//! `?layer=…&style=…`, runs Leaflet, and loads our tiles.
+
+mod support;
+
+use std::process::Command;
+
+use support::{Server, demo_data};
+
+fn chromium() -> Option<&'static str> {
+    ["chromium", "chromium-browser"].into_iter().find(|b| {
+        Command::new(b)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })
+}
+
+#[tokio::test]
+async fn the_viewer_loads_wind_barb_tiles_from_a_shared_link() {
+    let Some(browser) = chromium() else {
+        eprintln!("skipping: Chromium is not installed (scripts/setup.sh installs it)");
+        return;
+    };
+    let server = Server::start(demo_data(), &[]);
+    let url = format!("{}/?layer=gfs_WIND_10m&style=wind_barbs", server.url);
+    let profile = tempfile::tempdir().expect("profile dir");
+    let out = tokio::task::spawn_blocking({
+        let profile = profile.path().to_owned();
+        move || {
+            Command::new(browser)
+                .args([
+                    "--headless=new",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--window-size=1000,650",
+                    // Lets the page's scripts and tile requests run before
+                    // the DOM is printed.
+                    "--virtual-time-budget=10000",
+                ])
+                .arg(format!("--user-data-dir={}", profile.display()))
+                .arg("--dump-dom")
+                .arg(&url)
+                .output()
+        }
+    })
+    .await
+    .expect("join")
+    .expect("run chromium");
+    let dom = String::from_utf8_lossy(&out.stdout);
+    // Leaflet marks a tile image loaded once the browser decoded it.
+    let loaded: Vec<&str> = dom
+        .split("<img")
+        .skip(1)
+        .filter(|img| img.contains("leaflet-tile-loaded"))
+        .filter_map(|img| img.split("src=\"").nth(1)?.split('"').next())
+        .filter(|src| src.starts_with("/tiles/"))
+        .collect();
+    assert!(
+        loaded.len() >= 4,
+        "our tiles loaded in the browser: {loaded:?}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        loaded
+            .iter()
+            .all(|src| src.starts_with("/tiles/gfs_WIND_10m/wind_barbs/")),
+        "the link's layer and style: {loaded:?}"
+    );
+    // The style menu offers the wind layer's styles.
+    assert!(
+        dom.contains(r#"<option value="wind_arrows">"#),
+        "style menu"
+    );
+}
