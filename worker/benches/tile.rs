@@ -2,56 +2,31 @@
 //! every cache miss once the grid is decoded. Gradient, then the contour
 //! styles on a pressure-like field.
 
-use chrono::{TimeZone, Utc};
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
 use protocol::style::{ColorMapName, StyleKind, Units};
-use protocol::{FieldRef, ImageFormat, Priority, RenderJob, StyleSpec, TileKey, TileMatrixSetId};
-use worker::data::{Grid, GridGeometry};
+use protocol::{RenderJob, StyleSpec, TileMatrixSetId};
+use worker::data::Grid;
 use worker::render::{TileFrame, render_tile, sample};
 
 fn gfs_temperature() -> Grid {
-    let (ni, nj) = (1440, 721);
-    let mut values = Vec::with_capacity(ni * nj);
-    for j in 0..nj {
-        let lat = 90.0 - j as f32 * 0.25;
-        for i in 0..ni {
-            let lon = i as f32 * 0.25;
-            values.push(
-                300.0 - lat.abs() * 0.6
-                    + 5.0 * (lon.to_radians() * 3.0).sin() * (lat.to_radians() * 2.0).cos(),
-            );
-        }
-    }
-    let geometry = GridGeometry::LatLon {
-        lon0: 0.0,
-        lat0: 90.0,
-        dlon: 0.25,
-        dlat: -0.25,
-    };
-    Grid {
-        ni,
-        nj,
-        values,
-        geometry,
-        winds_grid_relative: false,
-    }
+    common::gfs_like(|lon, lat| {
+        (300.0 - lat.abs() * 0.6
+            + 5.0 * (lon.to_radians() * 3.0).sin() * (lat.to_radians() * 2.0).cos()) as f32
+    })
 }
 
 /// A GFS-like 0.25° mean-sea-level pressure field (Pa): large highs and
 /// lows plus a shorter wave, so a z4 tile crosses a dozen isobars.
 fn gfs_pressure() -> Grid {
-    let mut grid = gfs_temperature();
-    for (k, v) in grid.values.iter_mut().enumerate() {
-        let (i, j) = (k % grid.ni, k / grid.ni);
-        let (lon, lat) = (
-            (i as f32 * 0.25).to_radians(),
-            (90.0 - j as f32 * 0.25).to_radians(),
-        );
-        *v = 101_000.0
+    common::gfs_like(|lon, lat| {
+        let (lon, lat) = (lon.to_radians(), lat.to_radians());
+        (101_000.0
             + 1_500.0 * (3.0 * lon).sin() * (2.0 * lat).cos()
-            + 600.0 * (8.0 * lon + 3.0 * lat).sin();
-    }
-    grid
+            + 600.0 * (8.0 * lon + 3.0 * lat).sin()) as f32
+    })
 }
 
 fn job(tms: TileMatrixSetId, z: u8, x: u32, y: u32) -> RenderJob {
@@ -62,7 +37,7 @@ fn job(tms: TileMatrixSetId, z: u8, x: u32, y: u32) -> RenderJob {
         Units::Kelvin,
         Units::Celsius,
     );
-    job_with(tms, (z, x, y), style)
+    common::sized_job(tms, (z, x, y), 256, style)
 }
 
 /// A z4 Web Mercator pressure tile in hPa (isobars every 4 hPa).
@@ -74,32 +49,7 @@ fn pressure_job(kind: StyleKind) -> RenderJob {
         Units::Pascal,
         Units::Hectopascal,
     );
-    job_with(TileMatrixSetId::WebMercatorQuad, (4, 3, 5), style)
-}
-
-fn job_with(tms: TileMatrixSetId, (z, x, y): (u8, u32, u32), style: StyleSpec) -> RenderJob {
-    let run = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
-    let key = TileKey {
-        layer: "gfs_TMP_2m".into(),
-        style: style.kind.name().into(),
-        style_params: String::new(),
-        tms,
-        z,
-        x,
-        y,
-        tile_size: 256,
-        run,
-        valid: run,
-        elevation: None,
-        format: ImageFormat::Png,
-    };
-    let source = FieldRef {
-        object_key: "k".into(),
-        offset: 0,
-        length: 0,
-        submessage: 0,
-    };
-    RenderJob::new(key, vec![source], style, Priority::Interactive)
+    common::sized_job(TileMatrixSetId::WebMercatorQuad, (4, 3, 5), 256, style)
 }
 
 fn tile(c: &mut Criterion) {

@@ -2,53 +2,15 @@
 //! sprite compositing and RGBA encoding. Target: barbs under 1 ms per
 //! 256 px tile on one core.
 
-use chrono::{TimeZone, Utc};
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
 use protocol::style::{ColorMapName, StyleKind, Units};
-use protocol::{FieldRef, ImageFormat, Priority, RenderJob, StyleSpec, TileKey, TileMatrixSetId};
-use worker::data::{Grid, GridGeometry};
+use protocol::{RenderJob, StyleSpec, TileMatrixSetId};
 use worker::render::render_tile;
 
-/// A global 0.25° component filled by `f(lon, lat)` in m/s.
-fn gfs_component(f: impl Fn(f32, f32) -> f32) -> Grid {
-    let (ni, nj) = (1440, 721);
-    let mut values = Vec::with_capacity(ni * nj);
-    for j in 0..nj {
-        let lat = 90.0 - j as f32 * 0.25;
-        for i in 0..ni {
-            values.push(f(i as f32 * 0.25, lat));
-        }
-    }
-    Grid {
-        ni,
-        nj,
-        values,
-        geometry: GridGeometry::LatLon {
-            lon0: 0.0,
-            lat0: 90.0,
-            dlon: 0.25,
-            dlat: -0.25,
-        },
-        winds_grid_relative: false,
-    }
-}
-
 fn job(kind: StyleKind, color_by_speed: bool) -> RenderJob {
-    let run = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
-    let key = TileKey {
-        layer: "gfs_WIND_10m".into(),
-        style: kind.name().into(),
-        style_params: String::new(),
-        tms: TileMatrixSetId::WebMercatorQuad,
-        z: 4,
-        x: 3,
-        y: 5,
-        tile_size: 256,
-        run,
-        valid: run,
-        elevation: None,
-        format: ImageFormat::Png,
-    };
     let mut style = StyleSpec::new(
         kind,
         ColorMapName::Wind,
@@ -57,26 +19,18 @@ fn job(kind: StyleKind, color_by_speed: bool) -> RenderJob {
         Units::Knots,
     );
     style.color_by_speed = color_by_speed;
-    let source = FieldRef {
-        object_key: "k".into(),
-        offset: 0,
-        length: 0,
-        submessage: 0,
-    };
-    RenderJob::new(
-        key,
-        vec![source.clone(), source],
-        style,
-        Priority::Interactive,
-    )
+    let mut job = common::sized_job(TileMatrixSetId::WebMercatorQuad, (4, 3, 5), 256, style);
+    // The u and v components.
+    job.sources.push(job.sources[0].clone());
+    job
 }
 
 fn wind(c: &mut Criterion) {
-    let u = gfs_component(|lon, lat| {
-        15.0 * (lat.to_radians() * 3.0).cos() * (lon.to_radians() * 2.0).sin()
+    let u = common::gfs_like(|lon, lat| {
+        (15.0 * (lat.to_radians() * 3.0).cos() * (lon.to_radians() * 2.0).sin()) as f32
     });
-    let v = gfs_component(|lon, lat| {
-        12.0 * (lon.to_radians() * 3.0).cos() + 3.0 * lat.to_radians().sin()
+    let v = common::gfs_like(|lon, lat| {
+        (12.0 * (lon.to_radians() * 3.0).cos() + 3.0 * lat.to_radians().sin()) as f32
     });
     for (name, kind, by_speed) in [
         ("wind_barbs 256px mercator z4", StyleKind::WindBarbs, false),
