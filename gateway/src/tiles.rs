@@ -213,7 +213,6 @@ pub fn style_spec(info: &LayerInfo, style: &str, p: &StyleParams) -> Result<Styl
 /// Serves a tile: L1, else L2, else one render through the queue. The L2
 /// lookup and the render run inside L1's single-flight, so concurrent
 /// requests for one key cost one lookup and at most one render.
-#[tracing::instrument(name = "tile", skip_all, fields(layer = %req.layer, style = %req.style, z = req.z, x = req.x, y = req.y))]
 pub async fn get_tile(state: &GatewayState, req: &TileRequest) -> Result<TileResponse, OgcError> {
     let (job, immutable) = plan(state, req)?;
     render_planned(state, job, immutable).await
@@ -237,27 +236,35 @@ pub async fn render_planned(
     let (bytes, loaded) = state
         .tiles
         .get_or_render(key, async move {
-            if let Some(l2) = &l2 {
-                match l2.get(&lookup_key).await {
-                    Ok(Some(bytes)) => {
-                        from_l2_in.store(true, Ordering::Relaxed);
-                        return Ok(bytes);
+            // Spans only on an L1 miss: the hit path stays span-free.
+            let k = &job.key;
+            let span = tracing::info_span!("tile", layer = %k.layer, style = %k.style, z = k.z, x = k.x, y = k.y);
+            async move {
+                if let Some(l2) = &l2 {
+                    match l2.get(&lookup_key).await {
+                        Ok(Some(bytes)) => {
+                            from_l2_in.store(true, Ordering::Relaxed);
+                            return Ok(bytes);
+                        }
+                        Ok(None) => {}
+                        Err(e) => {
+                            tracing::debug!(error = %e, "L2 unavailable, rendering without it")
+                        }
                     }
-                    Ok(None) => {}
-                    Err(e) => tracing::debug!(error = %e, "L2 unavailable, rendering without it"),
                 }
+                let result = render_with_deadline(queue, job, timeout)
+                    .instrument(tracing::info_span!("render via queue"))
+                    .await;
+                if let Err(e @ (RenderError::Data(_) | RenderError::Internal(_))) = &result {
+                    tracing::warn!(error = %e, "tile failed");
+                }
+                result
             }
-            render_with_deadline(queue, job, timeout)
-                .instrument(tracing::info_span!("render via queue"))
-                .await
+            .instrument(span)
+            .await
         })
         .await
-        .map_err(|e| {
-            if matches!(*e, RenderError::Data(_) | RenderError::Internal(_)) {
-                tracing::warn!(error = %e, "tile failed");
-            }
-            render_error(&e)
-        })?;
+        .map_err(|e| render_error(&e))?;
     let tier = match (loaded, from_l2.load(Ordering::Relaxed)) {
         (false, _) => CacheTier::L1,
         (true, true) => CacheTier::L2,
