@@ -109,7 +109,7 @@ async fn layers(State(state): State<GatewayState>) -> Json<Vec<LayerSummary>> {
                 kind: l.info.kind,
                 units: l.info.display_units.symbol(),
                 styles: protocol::style::StyleKind::offered(l.info.pair.is_some())
-                    .into_iter()
+                    .iter()
                     .map(|k| k.name())
                     .collect(),
                 latest_run: latest.map(iso),

@@ -177,19 +177,15 @@ pub fn style_spec(info: &LayerInfo, style: &str, p: &StyleParams) -> Result<Styl
         Some(u) => u,
         None => info.display_units,
     };
-    // A default range is in the layer's display units: carry it over.
+    // The layer's defaults are in its display units: carry them over.
+    let (a, b) = info
+        .display_units
+        .conversion_to(display_units)
+        .unwrap_or((1.0, 0.0));
     let range = p
         .range
-        .unwrap_or_else(|| match info.display_units.conversion_to(display_units) {
-            Some((a, b)) => (info.range.0 * a + b, info.range.1 * a + b),
-            None => info.range,
-        });
-    let transparent_below =
-        info.transparent_below
-            .map(|t| match info.display_units.conversion_to(display_units) {
-                Some((a, b)) => t * a + b,
-                None => t,
-            });
+        .unwrap_or((info.range.0 * a + b, info.range.1 * a + b));
+    let transparent_below = info.transparent_below.map(|t| t * a + b);
     Ok(StyleSpec {
         kind,
         colormap: info.colormap,

@@ -22,10 +22,17 @@ pub enum StyleKind {
 }
 
 impl StyleKind {
-    /// Styles any layer can be drawn in.
-    pub const SCALAR: [StyleKind; 3] = [Self::Gradient, Self::Isolines, Self::FilledContours];
-    /// Styles that need a (u, v) pair.
-    pub const VECTOR: [StyleKind; 2] = [Self::WindBarbs, Self::WindArrows];
+    /// Every style: first those any layer can be drawn in, then those that
+    /// need a (u, v) pair.
+    pub const ALL: [StyleKind; 5] = [
+        Self::Gradient,
+        Self::Isolines,
+        Self::FilledContours,
+        Self::WindBarbs,
+        Self::WindArrows,
+    ];
+    /// How many of [`Self::ALL`] any layer offers.
+    const SCALAR_COUNT: usize = 3;
 
     pub fn name(self) -> &'static str {
         match self {
@@ -52,25 +59,17 @@ impl StyleKind {
         if s == "default" {
             return Some(Self::Gradient);
         }
-        Self::SCALAR
-            .into_iter()
-            .chain(Self::VECTOR)
-            .find(|k| k.name() == s)
-    }
-
-    /// Whether the style draws a vector (u, v) pair as symbols.
-    pub fn needs_vector(self) -> bool {
-        Self::VECTOR.contains(&self)
+        Self::ALL.into_iter().find(|k| k.name() == s)
     }
 
     /// The styles a layer offers: every scalar style, plus the symbol
     /// styles when it is a vector (u, v) layer. The first is the default.
-    pub fn offered(vector: bool) -> Vec<StyleKind> {
-        let mut all = Self::SCALAR.to_vec();
+    pub fn offered(vector: bool) -> &'static [StyleKind] {
         if vector {
-            all.extend(Self::VECTOR);
+            &Self::ALL
+        } else {
+            &Self::ALL[..Self::SCALAR_COUNT]
         }
-        all
     }
 }
 
@@ -420,7 +419,7 @@ mod tests {
 
     #[test]
     fn style_names_round_trip_and_offers_depend_on_vector() {
-        for k in StyleKind::SCALAR.into_iter().chain(StyleKind::VECTOR) {
+        for k in StyleKind::ALL {
             assert_eq!(StyleKind::parse(k.name()), Some(k));
         }
         assert_eq!(StyleKind::parse("default"), Some(StyleKind::Gradient));

@@ -280,10 +280,7 @@ fn write_layer(w: &mut XmlWriter, layer: &LayerEntry, base: &str, now: DateTime<
     .text("ows:UpperCorner", &[], &format!("{x1} {y1}"))
     .end();
 
-    for (n, kind) in StyleKind::offered(info.pair.is_some())
-        .into_iter()
-        .enumerate()
-    {
+    for (n, &kind) in StyleKind::offered(info.pair.is_some()).iter().enumerate() {
         let style = kind.name();
         let default = if n == 0 { "true" } else { "false" };
         w.start("Style", &[("isDefault", default)])

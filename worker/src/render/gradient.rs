@@ -5,7 +5,7 @@
 //! above-max colours. At most 256 entries, so tiles are palette PNGs.
 
 use protocol::StyleSpec;
-use protocol::style::{Rgba, Units};
+use protocol::style::Rgba;
 
 /// Number of ramp colours in a continuous (unbanded) palette.
 pub const RAMP_LEVELS: usize = 252;
@@ -31,11 +31,7 @@ impl Gradient {
     /// Builds the palette for `spec`. Unconvertible units (e.g. a data unit
     /// we do not know) are drawn unconverted.
     pub fn new(spec: &StyleSpec) -> Self {
-        let (a, b) = spec
-            .data_units
-            .conversion_to(spec.display_units)
-            .or_else(|| (spec.display_units == Units::Other).then_some((1.0, 0.0)))
-            .unwrap_or((1.0, 0.0));
+        let (a, b) = spec.display_conversion();
         let (lo, hi) = spec.range;
         let span = if hi > lo { hi - lo } else { 1.0 };
         let levels = spec
@@ -117,7 +113,7 @@ pub(crate) fn out_of_range_indices(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use protocol::style::{ColorMapName, StyleKind};
+    use protocol::style::{ColorMapName, StyleKind, Units};
 
     fn spec() -> StyleSpec {
         StyleSpec::new(

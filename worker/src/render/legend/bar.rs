@@ -30,10 +30,7 @@ pub fn colour_bar(
 ) -> Result<Vec<u8>, png::EncodingError> {
     let (lo, hi) = spec.range;
     // The data value whose display value is d: invert the unit conversion.
-    let (a, b) = spec
-        .data_units
-        .conversion_to(spec.display_units)
-        .unwrap_or((1.0, 0.0));
+    let (a, b) = spec.display_conversion();
     let data_value = |d: f32| (d - b) / a;
     let mut palette: Vec<Rgba> = FIXED.to_vec();
     palette.extend((0..BAR_COLOURS).map(|k| {
