@@ -74,15 +74,18 @@ fn render_gradient(
     axes: &Axes,
 ) -> Result<Vec<u8>, RenderError> {
     let gradient = Gradient::new(style);
-    let indices: Vec<u8> = sample_field(grids, axes)?
-        .into_iter()
-        .map(|v| gradient.index(v))
-        .collect();
-    encode::encode_indexed_png(
-        &indices,
-        axes.width() as u32,
-        axes.height() as u32,
-        &gradient.palette,
-    )
-    .map_err(|e| RenderError::Internal(format!("png encode: {e}")))
+    render_palette(grids, axes, &gradient.palette, |v| gradient.index(v))
+}
+
+/// Every pixel's value ([`sample_field`]) through `index` into `palette`,
+/// encoded as an indexed PNG.
+pub(crate) fn render_palette(
+    grids: &[&Grid],
+    axes: &Axes,
+    palette: &[protocol::style::Rgba],
+    index: impl Fn(f32) -> u8,
+) -> Result<Vec<u8>, RenderError> {
+    let indices: Vec<u8> = sample_field(grids, axes)?.into_iter().map(index).collect();
+    encode::encode_indexed_png(&indices, axes.width() as u32, axes.height() as u32, palette)
+        .map_err(|e| RenderError::Internal(format!("png encode: {e}")))
 }

@@ -24,7 +24,7 @@ use protocol::style::{Rgba, default_contour_interval};
 use protocol::{RenderError, StyleSpec};
 use tiny_skia::Pixmap;
 
-use super::{Axes, Canvas, encode, raster, sample_field};
+use super::{Axes, Canvas, raster};
 use crate::data::Grid;
 pub use filled::{Band, Bands};
 pub use labels::Label;
@@ -36,8 +36,8 @@ pub const MAX_LEVELS: usize = 250;
 /// (data far outside the style's range with a tiny interval).
 const MAX_IMAGE_LEVELS: f32 = 2000.0;
 
-const INK: Rgba = [30, 30, 40, 255];
-const INK_WIDTH: f32 = 1.2;
+pub(crate) const INK: Rgba = [30, 30, 40, 255];
+pub(crate) const INK_WIDTH: f32 = 1.2;
 /// A faint white halo under the lines, so they read on dark maps.
 const HALO: Rgba = [255, 255, 255, 90];
 const HALO_WIDTH: f32 = 3.0;
@@ -172,15 +172,5 @@ pub fn render_filled(
     axes: &Axes,
 ) -> Result<Vec<u8>, RenderError> {
     let bands = Bands::new(style);
-    let indices: Vec<u8> = sample_field(grids, axes)?
-        .into_iter()
-        .map(|v| bands.index(v))
-        .collect();
-    encode::encode_indexed_png(
-        &indices,
-        axes.width() as u32,
-        axes.height() as u32,
-        &bands.palette,
-    )
-    .map_err(|e| RenderError::Internal(format!("png encode: {e}")))
+    super::render_palette(grids, axes, &bands.palette, |v| bands.index(v))
 }

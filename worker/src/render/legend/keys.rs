@@ -6,12 +6,14 @@ use protocol::{RenderError, StyleSpec};
 use tiny_skia::{Paint, PathBuilder, Pixmap, Stroke, Transform};
 
 use super::{format_value, heading};
+use crate::render::contour;
 use crate::render::font::GLYPH;
 use crate::render::raster::{self, blit_mask, halo_text};
 use crate::render::wind::sprites::{self, Sprite};
+use crate::render::wind::{self, INK};
 
 const BACKGROUND: Rgba = [255, 255, 255, 230];
-const INK: Rgba = [20, 20, 30, 255];
+/// Symbol halos on the white card.
 const HALO: Rgba = [255, 255, 255, 255];
 
 /// A white card with the heading written on it.
@@ -79,9 +81,7 @@ pub fn arrows_key(
 ) -> Result<Vec<u8>, RenderError> {
     let mut pix = card(spec, title, w, h)?;
     let full = spec.range.1;
-    let max_len = (sprites::MAX_ARROW as f64)
-        .min(f64::from(spec.symbol_spacing) - 4.0)
-        .max(6.0);
+    let max_len = wind::max_arrow_length(f64::from(spec.symbol_spacing));
     let y = (h as i64 - 12).clamp(20, 34);
     for (n, frac) in [1.0f64, 0.5].into_iter().enumerate() {
         let x = 40 + (n as i64) * 90;
@@ -110,11 +110,12 @@ pub fn isolines_key(
     path.move_to(8.0, y);
     path.cubic_to(30.0, y - 8.0, 50.0, y + 8.0, 72.0, y);
     if let Some(path) = path.finish() {
+        let [r, g, b, a] = contour::INK;
         let mut paint = Paint::default();
-        paint.set_color_rgba8(30, 30, 40, 255);
+        paint.set_color_rgba8(r, g, b, a);
         paint.anti_alias = true;
         let stroke = Stroke {
-            width: 1.2,
+            width: contour::INK_WIDTH,
             ..Stroke::default()
         };
         pix.stroke_path(&path, &paint, &stroke, Transform::identity(), None);
@@ -122,7 +123,7 @@ pub fn isolines_key(
     let units = spec.display_units.symbol();
     let text = format!(
         "every {} {units}",
-        format_value(crate::render::contour::effective_interval(spec))
+        format_value(contour::effective_interval(spec))
     );
     halo_text(&mut pix, text.trim_end(), 84, y as i64 - 4, INK, BACKGROUND);
     raster::encode_rgba_png(&pix)

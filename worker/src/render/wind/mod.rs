@@ -14,7 +14,7 @@ use super::{Canvas, Gradient, sample};
 use crate::data::Grid;
 
 /// Symbol colour when not coloured by speed.
-const INK: Rgba = [20, 20, 30, 255];
+pub(crate) const INK: Rgba = [20, 20, 30, 255];
 /// Halo drawn under each symbol.
 const HALO: Rgba = [255, 255, 255, 210];
 
@@ -44,6 +44,12 @@ pub fn wind_at(u: &Grid, v: &Grid, lon: f64, lat: f64) -> Option<(f32, f32)> {
     Some(u.to_earth_relative(lon, lat, a, b))
 }
 
+/// The length of a full-speed arrow at symbol `spacing`: it stays clear of
+/// its neighbours.
+pub fn max_arrow_length(spacing: f64) -> f64 {
+    (sprites::MAX_ARROW as f64).min(spacing - 4.0).max(6.0)
+}
+
 /// Draws the symbols onto `pix`, which covers `canvas`.
 pub fn draw(pix: &mut Pixmap, u: &Grid, v: &Grid, style: &StyleSpec, canvas: &Canvas) {
     let spacing = canvas.periodic_step(f64::from(style.symbol_spacing.max(8)));
@@ -52,7 +58,7 @@ pub fn draw(pix: &mut Pixmap, u: &Grid, v: &Grid, style: &StyleSpec, canvas: &Ca
     let by_speed = style.color_by_speed.then(|| Gradient::new(style));
     // Arrows reach full length at the top of the style's range.
     let full_speed = style.range.1.max(f32::EPSILON);
-    let max_arrow = (sprites::MAX_ARROW as f64).min(spacing - 4.0).max(6.0);
+    let max_arrow = max_arrow_length(spacing);
     let offset = (spacing / 2.0).floor();
     for (wx, wy) in canvas.lattice(spacing, offset, sprites::MAX_RADIUS) {
         let (lon, lat) = canvas.lonlat(wx, wy);
