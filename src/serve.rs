@@ -143,25 +143,10 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         }),
         rate_limit: args.limits.limiter(),
     };
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("binding {}", args.listen))?;
-    let addr = listener.local_addr()?;
-    tracing::info!(%addr, layers = n_layers, render_slots = slots, "wxfarm serving: open http://{addr}/");
-    // One line on stdout, for scripts and tests that start us on port 0.
-    println!("listening on http://{addr}");
-    axum::serve(
-        listener,
-        gateway::router(state)
-            .merge(crate::telemetry::metrics_route(metrics))
-            // Peer addresses for the per-client rate limit.
-            .into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async {
-        crate::shutdown::signal().await;
+    crate::roles::serve_gateway(args.listen, state, metrics, |addr| {
+        tracing::info!(%addr, layers = n_layers, render_slots = slots, "wxfarm serving: open http://{addr}/");
     })
-    .await?;
-    Ok(())
+    .await
 }
 
 pub async fn ingest(mut args: IngestArgs) -> Result<()> {

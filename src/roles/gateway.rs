@@ -57,24 +57,10 @@ pub async fn run(args: GatewayArgs) -> Result<()> {
         }),
         rate_limit: args.limits.limiter(),
     };
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("binding {}", args.listen))?;
-    let addr = listener.local_addr()?;
-    tracing::info!(%addr, layers = n_layers, "gateway serving");
-    println!("listening on http://{addr}");
-    axum::serve(
-        listener,
-        gateway::router(state)
-            .merge(crate::telemetry::metrics_route(metrics))
-            // Peer addresses for the per-client rate limit.
-            .into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async {
-        crate::shutdown::signal().await;
+    super::serve_gateway(args.listen, state, metrics, |addr| {
+        tracing::info!(%addr, layers = n_layers, "gateway serving");
     })
-    .await?;
-    Ok(())
+    .await
 }
 
 /// Keeps `catalog` equal to the KV bucket, re-watching after failures.

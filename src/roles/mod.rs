@@ -33,10 +33,11 @@ impl RateLimitArgs {
     /// The limiter, or `None` when unlimited. Call within the runtime.
     pub fn limiter(&self) -> Option<::gateway::rate_limit::RateLimiter> {
         let per_second = std::num::NonZeroU32::new(self.rate_limit)?;
+        // Default: two seconds' worth.
         let burst = self
             .rate_limit_burst
             .and_then(std::num::NonZeroU32::new)
-            .unwrap_or(per_second.saturating_mul(std::num::NonZeroU32::MIN.saturating_add(1)));
+            .unwrap_or(per_second.saturating_add(per_second.get()));
         Some(::gateway::rate_limit::RateLimiter::new(
             ::gateway::rate_limit::RateLimitConfig {
                 per_second,
@@ -108,6 +109,34 @@ pub fn l2(config: &FarmConfig) -> Result<Option<std::sync::Arc<farm::RedisTileSt
 }
 
 /// Serves `/metrics` (and `/healthz`) on `addr`, for roles without HTTP.
+/// Serves a gateway (and its `/metrics`) on `listen` until SIGTERM or
+/// Ctrl-C. Once bound, `announce` logs what is served and one line
+/// `listening on http://ADDR` goes to stdout, for scripts and tests that
+/// start us on port 0.
+pub async fn serve_gateway(
+    listen: std::net::SocketAddr,
+    state: ::gateway::GatewayState,
+    metrics: metrics_exporter_prometheus::PrometheusHandle,
+    announce: impl FnOnce(std::net::SocketAddr),
+) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
+    let addr = listener.local_addr()?;
+    announce(addr);
+    println!("listening on http://{addr}");
+    axum::serve(
+        listener,
+        ::gateway::router(state)
+            .merge(crate::telemetry::metrics_route(metrics))
+            // Peer addresses for the per-client rate limit.
+            .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(crate::shutdown::signal())
+    .await?;
+    Ok(())
+}
+
 pub async fn serve_metrics(
     addr: std::net::SocketAddr,
     handle: metrics_exporter_prometheus::PrometheusHandle,
