@@ -19,6 +19,23 @@ fn owslib_available() -> bool {
     ok
 }
 
+/// Runs `tests/python/SCRIPT BASE_URL OUT_DIR` (an OWSLib client), which
+/// must succeed; its stdout is the JSON summary returned.
+async fn owslib(script: &str, server: &Server, out: &std::path::Path) -> serde_json::Value {
+    let script = format!("{}/tests/python/{script}", env!("CARGO_MANIFEST_DIR"));
+    let result = run(
+        "python3",
+        vec![script, server.url.clone(), out.display().to_string()],
+    )
+    .await;
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    serde_json::from_slice(&result.stdout).expect("json summary")
+}
+
 #[tokio::test]
 async fn owslib_sees_layers_and_dimensions_and_fetches_the_same_tile() {
     if !owslib_available() {
@@ -26,25 +43,7 @@ async fn owslib_sees_layers_and_dimensions_and_fetches_the_same_tile() {
     }
     let server = Server::start(demo_data(), &[]);
     let out = tempfile::tempdir().expect("tempdir");
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/owslib_client.py");
-    let url = server.url.clone();
-    let dir = out.path().to_owned();
-    let result = tokio::task::spawn_blocking(move || {
-        Command::new("python3")
-            .arg(script)
-            .arg(&url)
-            .arg(&dir)
-            .output()
-    })
-    .await
-    .expect("join")
-    .expect("python3");
-    assert!(
-        result.status.success(),
-        "{}",
-        String::from_utf8_lossy(&result.stderr)
-    );
-    let summary: serde_json::Value = serde_json::from_slice(&result.stdout).expect("json summary");
+    let summary = owslib("owslib_client.py", &server, out.path()).await;
     let layers: Vec<&str> = summary["layers"]
         .as_array()
         .expect("layers")
@@ -220,24 +219,7 @@ async fn owslib_wms_client_gets_maps_feature_info_and_legends() {
     }
     let server = Server::start(demo_data(), &[]);
     let out = tempfile::tempdir().expect("tempdir");
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/owslib_wms.py");
-    let (url, dir) = (server.url.clone(), out.path().to_owned());
-    let result = tokio::task::spawn_blocking(move || {
-        Command::new("python3")
-            .arg(script)
-            .arg(&url)
-            .arg(&dir)
-            .output()
-    })
-    .await
-    .expect("join")
-    .expect("python3");
-    assert!(
-        result.status.success(),
-        "{}",
-        String::from_utf8_lossy(&result.stderr)
-    );
-    let summary: serde_json::Value = serde_json::from_slice(&result.stdout).expect("json");
+    let summary = owslib("owslib_wms.py", &server, out.path()).await;
     assert!(
         summary["layers"]
             .as_array()
@@ -312,6 +294,7 @@ fn gdal_available() -> bool {
     ok
 }
 
+/// Runs a client program off the async runtime, in a scratch directory.
 async fn run(cmd: &'static str, args: Vec<String>) -> std::process::Output {
     tokio::task::spawn_blocking(move || {
         // GDAL's WMS/WMTS block cache defaults to ./gdalwmscache: keep it out.

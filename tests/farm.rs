@@ -61,12 +61,7 @@ async fn two_gateways_asking_for_one_tile_cause_one_render() {
     let Some(farm) = Farm::up(&["--gateways", "2", "--warm-max-zoom", "-1"]) else {
         return;
     };
-    let _ = get_until(
-        &format!("{}/tiles/cmc_TMP_isbl/gradient/0/0/0.png", farm.gateway(0)),
-        Duration::from_secs(20),
-        |s, _| s == 200,
-    )
-    .await;
+    farm.serving(0).await;
     let before = farm.renders().await;
     let tile = "/tiles/gfs_VRATE_pbl/gradient/4/3/5.png";
     let requests: Vec<_> = (0..12)
@@ -92,12 +87,7 @@ async fn redis_down_keeps_serving_and_l2_returns_with_it() {
         return;
     };
     let base = farm.gateway(0);
-    let _ = get_until(
-        &format!("{base}/tiles/cmc_TMP_isbl/gradient/0/0/0.png"),
-        Duration::from_secs(20),
-        |s, _| s == 200,
-    )
-    .await;
+    farm.serving(0).await;
     farm.kill("redis");
     let started = Instant::now();
     let (status, headers, _) = get(&format!("{base}/tiles/cmc_TMP_isbl/gradient/2/1/1.png")).await;
@@ -167,12 +157,7 @@ async fn a_corrupt_object_fails_its_tiles_only_and_killed_workers_are_survived()
         return;
     };
     let base = farm.gateway(0);
-    let _ = get_until(
-        &format!("{base}/tiles/cmc_TMP_isbl/gradient/0/0/0.png"),
-        Duration::from_secs(20),
-        |s, _| s == 200,
-    )
-    .await;
+    farm.serving(0).await;
     // Replace the GDAS object in the bucket with garbage behind the
     // catalog's back.
     let s3 = object_store::aws::AmazonS3Builder::new()

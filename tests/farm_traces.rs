@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::routing::post;
-use farm_support::{Farm, get_until};
+use farm_support::Farm;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use prost::Message;
@@ -85,13 +85,7 @@ async fn a_tile_miss_is_one_trace_from_gateway_through_the_queue_to_the_worker()
         return;
     };
     // The gateway serves once the catalog reached it.
-    let (status, _, _) = get_until(
-        &format!("{}/tiles/cmc_TMP_isbl/gradient/0/0/0.png", farm.gateway(0)),
-        Duration::from_secs(30),
-        |s, _| s == 200,
-    )
-    .await;
-    assert_eq!(status, 200);
+    assert_eq!(farm.serving(0).await, 200);
     let (status, headers, _) = get(&format!(
         "{}/tiles/cmc_TMP_isbl/gradient/5/9/11.png",
         farm.gateway(0)

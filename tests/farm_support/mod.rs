@@ -158,6 +158,15 @@ impl Farm {
         std::fs::write(&state, info.to_string()).expect("state");
     }
 
+    /// Waits (up to 30 s) until gateway `k` serves a tile, i.e. the
+    /// catalog reached it; the last status.
+    pub async fn serving(&self, k: usize) -> u16 {
+        let url = format!("{}/tiles/cmc_TMP_isbl/gradient/0/0/0.png", self.gateway(k));
+        get_until(&url, Duration::from_secs(30), |s, _| s == 200)
+            .await
+            .0
+    }
+
     pub async fn renders(&self) -> u64 {
         let mut total = 0;
         for (role, url) in self.info["metrics"].as_object().expect("metrics") {

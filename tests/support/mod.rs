@@ -190,14 +190,22 @@ pub fn assert_pixels_match_grid(
     (z, x, y): (u8, u32, u32),
 ) {
     let tms = protocol::TileMatrixSetId::WebMercatorQuad;
-    let (lons, lats) = (tms.pixel_lons(z, x, 256), tms.pixel_lats(z, y, 256));
-    for (px, py) in [
-        (3usize, 5usize),
-        (64, 200),
-        (128, 128),
-        (200, 40),
-        (250, 250),
-    ] {
+    let axes = (tms.pixel_lons(z, x, 256), tms.pixel_lats(z, y, 256));
+    let points = [(3, 5), (64, 200), (128, 128), (200, 40), (250, 250)];
+    assert_image_pixels_match_grid(pixels, &axes, &points, grid, gradient);
+}
+
+/// The same for any image whose pixel columns and rows lie at `axes`
+/// (longitudes, latitudes), at the listed (column, row) pixels.
+pub fn assert_image_pixels_match_grid(
+    pixels: &[u8],
+    (lons, lats): &(Vec<f64>, Vec<f64>),
+    points: &[(usize, usize)],
+    grid: &worker::data::Grid,
+    gradient: &worker::render::Gradient,
+) {
+    let width = lons.len();
+    for &(px, py) in points {
         let (i, j) = grid.locate(lons[px], lats[py]).expect("inside the grid");
         let (i0, j0) = (i.floor() as usize, j.floor() as usize);
         let around = [
@@ -212,7 +220,7 @@ pub fn assert_pixels_match_grid(
         let allowed: Vec<_> = (0..=400)
             .map(|k| gradient.color(lo + (hi - lo) * k as f32 / 400.0))
             .collect();
-        let k = (py * 256 + px) * 4;
+        let k = (py * width + px) * 4;
         let got: [u8; 4] = pixels[k..k + 4].try_into().expect("4 bytes");
         assert!(
             allowed.contains(&got),
