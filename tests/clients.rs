@@ -340,37 +340,33 @@ async fn gdal_wmts_driver_reads_the_same_pixels_as_our_tiles() {
     }
 }
 
+/// `gdal_translate -of PNG OPTIONS SOURCE`, which must succeed; the PNG's
+/// width, height and RGBA pixels.
+async fn gdal_translate_png(source: String, options: &[&str]) -> (u32, u32, Vec<u8>) {
+    let out = tempfile::tempdir().expect("tempdir");
+    let png = out.path().join("out.png");
+    let mut args: Vec<String> = ["-q", "-of", "PNG"]
+        .iter()
+        .chain(options)
+        .map(|s| s.to_string())
+        .collect();
+    args.extend([source, png.display().to_string()]);
+    let r = run("gdal_translate", args).await;
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    support::rgba(&std::fs::read(&png).expect("png"))
+}
+
 /// Zoom 2 of WebMercatorQuad read by GDAL as one 1024×1024 raster: the
 /// window of tile (3, 1) equals our tile pixel for pixel.
 async fn gdal_window_equals_tile(server: &Server, layer: &str, style: &str) {
-    let out = tempfile::tempdir().expect("tempdir");
-    let png = out.path().join("window.png");
     let source = format!(
         "WMTS:{}/wmts/1.0.0/WMTSCapabilities.xml,layer={layer},style={style},tilematrixset=WebMercatorQuad",
         server.url
     );
-    let r = run(
-        "gdal_translate",
-        vec![
-            "-q".into(),
-            "-of".into(),
-            "PNG".into(),
-            "-oo".into(),
-            "ZOOM_LEVEL=2".into(),
-            "-srcwin".into(),
-            "768".into(),
-            "256".into(),
-            "256".into(),
-            "256".into(),
-            source,
-            png.display().to_string(),
-        ],
-    )
-    .await;
-    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let window = ["-oo", "ZOOM_LEVEL=2", "-srcwin", "768", "256", "256", "256"];
+    let (gw, gh, theirs) = gdal_translate_png(source, &window).await;
     let (_, _, tile) = get(&format!("{}/tiles/{layer}/{style}/2/3/1.png", server.url)).await;
     let (w, h, ours) = support::rgba(&tile);
-    let (gw, gh, theirs) = support::rgba(&std::fs::read(&png).expect("png"));
     assert_eq!((gw, gh), (w, h));
     assert!(ours.chunks(4).any(|p| p[3] > 0), "{style}: something drawn");
     assert!(
@@ -400,28 +396,11 @@ async fn gdal_wms_driver_lists_layers_and_draws_a_map() {
         String::from_utf8_lossy(&info.stderr)
     );
 
-    let out = tempfile::tempdir().expect("tempdir");
-    let png = out.path().join("map.png");
     let source = format!(
         "WMS:{}/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&LAYERS=gfs_TMP_2m&CRS=CRS:84&BBOX=-130,20,-60,55&FORMAT=image/png",
         server.url
     );
-    let r = run(
-        "gdal_translate",
-        vec![
-            "-q".into(),
-            "-of".into(),
-            "PNG".into(),
-            "-outsize".into(),
-            "350".into(),
-            "175".into(),
-            source,
-            png.display().to_string(),
-        ],
-    )
-    .await;
-    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
-    let (w, h, px) = support::rgba(&std::fs::read(&png).expect("png"));
+    let (w, h, px) = gdal_translate_png(source, &["-outsize", "350", "175"]).await;
     assert_eq!((w, h), (350, 175));
     // Every pixel is a colour of the temperature ramp (GDAL resamples by
     // nearest neighbour), and the map is covered.
