@@ -11,6 +11,7 @@ use protocol::TileMatrixSetId;
 use protocol::catalog::{DimensionQuery, FieldEntry, FieldId, LayerEntry};
 use serde::Serialize;
 
+use crate::handlers::{tile_matrix, tile_matrix_set};
 use crate::ogc::OgcError;
 use crate::params::{Kvp, dimensions, parse_time, parse_u32};
 use crate::state::GatewayState;
@@ -352,17 +353,8 @@ fn pixel_lonlat(
 pub async fn wmts_kvp(state: &GatewayState, kvp: &Kvp) -> Result<Response, OgcError> {
     let layer = kvp.require("layer")?.to_owned();
     kvp.require("style")?;
-    let tms_name = kvp.require("tilematrixset")?;
-    let tms = TileMatrixSetId::parse(tms_name).ok_or_else(|| {
-        OgcError::invalid_parameter(
-            "tilematrixset",
-            format!("unknown TileMatrixSet {tms_name:?}"),
-        )
-    })?;
-    let z = kvp.require("tilematrix")?;
-    let z: u32 = z.rsplit(':').next().unwrap_or(z).parse().map_err(|_| {
-        OgcError::invalid_parameter("tilematrix", format!("unknown TileMatrix {z:?}"))
-    })?;
+    let tms = tile_matrix_set(kvp.require("tilematrixset")?)?;
+    let z = tile_matrix(kvp.require("tilematrix")?)?;
     let (row, col) = (kvp.require_u32("tilerow")?, kvp.require_u32("tilecol")?);
     let (j, i) = (kvp.require_u32("j")?, kvp.require_u32("i")?);
     let format = InfoFormat::parse(kvp.require("infoformat")?)?;
@@ -390,9 +382,7 @@ pub async fn wmts_rest(
 ) -> Response {
     let kvp = Kvp::new(raw);
     let result = async {
-        let tms = TileMatrixSetId::parse(&tms).ok_or_else(|| {
-            OgcError::invalid_parameter("tilematrixset", format!("unknown TileMatrixSet {tms:?}"))
-        })?;
+        let tms = tile_matrix_set(&tms)?;
         let (i, ext) = file
             .rsplit_once('.')
             .ok_or_else(|| OgcError::invalid_parameter("infoformat", "missing .json or .html"))?;

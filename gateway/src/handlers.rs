@@ -51,13 +51,7 @@ pub async fn wmts_kvp(
         // Required parameters are checked in the order the spec lists them.
         let layer = kvp.require("layer")?.to_owned();
         let style = style_or_default(kvp.require("style")?);
-        let tms_name = kvp.require("tilematrixset")?;
-        let tms = TileMatrixSetId::parse(tms_name).ok_or_else(|| {
-            OgcError::invalid_parameter(
-                "tilematrixset",
-                format!("unknown TileMatrixSet {tms_name:?}"),
-            )
-        })?;
+        let tms = tile_matrix_set(kvp.require("tilematrixset")?)?;
         let format_name = kvp.require("format")?;
         let format = ImageFormat::parse(format_name).ok_or_else(|| {
             OgcError::invalid_parameter("format", format!("unsupported format {format_name:?}"))
@@ -81,9 +75,7 @@ pub async fn wmts_rest(
 ) -> Response {
     let kvp = Kvp::new(raw);
     let result = async {
-        let tms = TileMatrixSetId::parse(&tms).ok_or_else(|| {
-            OgcError::invalid_parameter("tilematrixset", format!("unknown TileMatrixSet {tms:?}"))
-        })?;
+        let tms = tile_matrix_set(&tms)?;
         let (col, format) = split_extension(&file, "tilecol")?;
         let z = tile_matrix(&z)?;
         let y = parse_u32("tilerow", &row)?;
@@ -268,7 +260,14 @@ fn style_or_default(s: &str) -> String {
 
 /// TileMatrix identifiers are the zoom level; `EPSG:3857:5` style
 /// prefixes (GeoServer's) are accepted too.
-fn tile_matrix(v: &str) -> Result<u32, OgcError> {
+/// A `TileMatrixSet` identifier.
+pub(crate) fn tile_matrix_set(v: &str) -> Result<TileMatrixSetId, OgcError> {
+    TileMatrixSetId::parse(v).ok_or_else(|| {
+        OgcError::invalid_parameter("tilematrixset", format!("unknown TileMatrixSet {v:?}"))
+    })
+}
+
+pub(crate) fn tile_matrix(v: &str) -> Result<u32, OgcError> {
     let z = v.rsplit(':').next().unwrap_or(v);
     z.parse()
         .map_err(|_| OgcError::invalid_parameter("tilematrix", format!("unknown TileMatrix {v:?}")))
