@@ -228,11 +228,15 @@ fn up(args: UpArgs) -> Result<()> {
             ),
         ];
         let ack = format!("--ack-wait-secs={}", args.ack_wait_secs);
+        // Workers and the scheduler open their metrics listener once they
+        // are connected: waiting for it means they are up.
+        let mut role_ports = Vec::new();
         let mut metrics_addr = |role: &str| -> Result<String> {
-            let addr = format!("127.0.0.1:{}", free_port()?);
+            let port = free_port()?;
             info.metrics
-                .insert(role.to_owned(), format!("http://{addr}/metrics"));
-            Ok(format!("--metrics-listen={addr}"))
+                .insert(role.to_owned(), format!("http://127.0.0.1:{port}/metrics"));
+            role_ports.push(port);
+            Ok(format!("--metrics-listen=127.0.0.1:{port}"))
         };
         let scheduler_metrics = metrics_addr("scheduler")?;
         sp.spawn(
@@ -273,6 +277,9 @@ fn up(args: UpArgs) -> Result<()> {
         }
         for port in &gw_ports {
             wait_for_port(*port, "gateway", Duration::from_secs(30))?;
+        }
+        for port in &role_ports {
+            wait_for_port(*port, "worker or scheduler", Duration::from_secs(30))?;
         }
 
         // Sample data goes in through the normal ingest path: upload, then

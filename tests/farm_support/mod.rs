@@ -63,21 +63,6 @@ impl Farm {
         for key in ["gateway_url", "s3_endpoint", "bucket", "pids"] {
             assert!(!info[key].is_null(), "farm JSON lacks {key}");
         }
-        // Roles open their metrics listeners after connecting to NATS: on
-        // a busy machine that can be after `farm up` returns.
-        for url in info["metrics"].as_object().expect("metrics").values() {
-            let addr = url
-                .as_str()
-                .and_then(|u| u.strip_prefix("http://"))
-                .and_then(|u| u.split('/').next())
-                .expect("metrics address")
-                .to_owned();
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while std::net::TcpStream::connect(&addr).is_err() {
-                assert!(Instant::now() < deadline, "{addr} never listened");
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        }
         Some(Farm { dir, info })
     }
 
