@@ -8,7 +8,7 @@
 //! lattice points within a buffer around itself, and a symbol that
 //! straddles an edge is drawn whole on both sides.
 
-use protocol::tms::{lat_to_mercator_y, mercator_x_to_lon, mercator_y_to_lat};
+use protocol::tms::{mercator_x_to_lon, mercator_y_to_lat};
 use protocol::{MapArea, MapCrs, TileMatrixSetId};
 
 use super::TileFrame;
@@ -83,10 +83,13 @@ impl Canvas {
         }
     }
 
-    /// World pixel row of latitude `lat` (used to find the equator).
-    pub fn world_y_of_lat(&self, lat: f64) -> f64 {
+    /// World pixel row of latitude `lat` (tests place expected lines with it).
+    #[cfg(test)]
+    pub(crate) fn world_y_of_lat(&self, lat: f64) -> f64 {
         match self.crs {
-            MapCrs::WebMercator => (MERCATOR_HALF - lat_to_mercator_y(lat)) / self.res.1,
+            MapCrs::WebMercator => {
+                (MERCATOR_HALF - protocol::tms::lat_to_mercator_y(lat)) / self.res.1
+            }
             MapCrs::LonLat => (90.0 - lat) / self.res.1,
         }
     }
@@ -178,9 +181,9 @@ mod tests {
             crs: MapCrs::WebMercator,
             bbox: [
                 protocol::tms::lon_to_mercator_x(lon0),
-                lat_to_mercator_y(lat0),
+                protocol::tms::lat_to_mercator_y(lat0),
                 protocol::tms::lon_to_mercator_x(lon1),
-                lat_to_mercator_y(lat1),
+                protocol::tms::lat_to_mercator_y(lat1),
             ],
             width: 512,
             height: 512,

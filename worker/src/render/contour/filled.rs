@@ -6,8 +6,10 @@ use protocol::style::Rgba;
 
 const TRANSPARENT: Rgba = [0, 0, 0, 0];
 
-/// One colour band, for legends: values in `[lo, hi)` (display units) are
-/// drawn in `color`.
+/// One colour band: values in `[lo, hi)` (display units) are drawn in
+/// `color`. Tests read the bands back with [`Bands::legend`]; the legend
+/// image itself colours through [`Bands::index`].
+#[cfg(test)]
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Band {
     pub lo: f32,
@@ -87,7 +89,8 @@ impl Bands {
         }
     }
 
-    /// The bands over the style's range, lowest first, for a legend.
+    /// The bands over the style's range, lowest first.
+    #[cfg(test)]
     pub fn legend(&self) -> Vec<Band> {
         (0..self.count)
             .map(|k| {

@@ -26,7 +26,7 @@ use tiny_skia::Pixmap;
 
 use super::{Axes, Canvas, raster};
 use crate::data::Grid;
-pub use filled::{Band, Bands};
+pub use filled::Bands;
 pub use labels::Label;
 use lattice::NODE_STEP;
 

@@ -52,8 +52,7 @@ pub struct BarbCount {
 impl BarbCount {
     /// WMO rounding: the speed to the nearest 5 units.
     pub fn of(speed: f32) -> Self {
-        let fives = (speed.max(0.0) / 5.0).round() as usize;
-        Self::from_fives(fives.min(SPEED_STEPS - 1))
+        Self::from_fives(fives(speed))
     }
 
     fn from_fives(fives: usize) -> Self {
@@ -67,6 +66,11 @@ impl BarbCount {
     pub fn is_calm(self) -> bool {
         self == Self::from_fives(0)
     }
+}
+
+/// `speed` in steps of 5 units, rounded (WMO), capped at the last step.
+fn fives(speed: f32) -> usize {
+    ((speed.max(0.0) / 5.0).round() as usize).min(SPEED_STEPS - 1)
 }
 
 /// The direction step nearest to `bearing` (radians clockwise from up).
@@ -88,7 +92,7 @@ pub fn barb(speed: f32, from: f64, south: bool) -> &'static Sprite {
             .map(|_| OnceLock::new())
             .collect()
     });
-    let fives = ((speed.max(0.0) / 5.0).round() as usize).min(SPEED_STEPS - 1);
+    let fives = fives(speed);
     let dir = direction_step(from);
     let slot = (usize::from(south) * SPEED_STEPS + fives) * DIRECTIONS + dir;
     CACHE[slot].get_or_init(|| draw_barb(BarbCount::from_fives(fives), step_bearing(dir), south))
