@@ -64,7 +64,7 @@ pub async fn run(cmd: JobsCommand) -> Result<()> {
 }
 
 async fn jetstream(url: &str) -> Result<async_nats::jetstream::Context> {
-    let client = async_nats::connect(url)
+    let client = farm::topology::connect_url(url)
         .await
         .with_context(|| format!("connecting to NATS at {url}"))?;
     Ok(async_nats::jetstream::new(client))

@@ -56,8 +56,11 @@ pub struct FarmInfo {
     pub metrics: BTreeMap<String, String>,
     pub s3_endpoint: String,
     pub bucket: String,
+    /// With the farm's NATS user and password (`nats://wxfarm:…@…`).
     pub nats_url: String,
     pub redis_url: String,
+    /// The secret every job, result and point query is signed with.
+    pub farm_secret: String,
     pub dir: PathBuf,
     pub pids: BTreeMap<String, u32>,
 }
@@ -70,6 +73,30 @@ pub fn run(cmd: FarmCommand) -> Result<()> {
         FarmCommand::Up(args) => up(args),
         FarmCommand::Down { dir } => down(&dir),
     }
+}
+
+/// `bytes` random bytes from the kernel, as hex: NATS password and farm
+/// secret of one farm.
+fn random_hex(bytes: usize) -> Result<String> {
+    use std::io::Read;
+    let mut buf = vec![0u8; bytes];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut buf)?;
+    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Writes `text` to a new file readable by its owner only.
+fn write_private(path: &Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    f.write_all(text.as_bytes())?;
+    Ok(())
 }
 
 fn free_port() -> Result<u16> {
@@ -157,10 +184,21 @@ fn up(args: UpArgs) -> Result<()> {
             .map(|_| free_port())
             .collect::<Result<Vec<_>>>()?;
         let s = |v: &str| v.to_owned();
+        // NATS needs a user and password: nobody else on the host may
+        // queue jobs or read results. They go in a file only we can read,
+        // not on a command line every user can see.
+        let nats_pass = random_hex(16)?;
+        let nats_conf = dir.join("nats.conf");
+        write_private(
+            &nats_conf,
+            &format!("authorization {{\n  user: wxfarm\n  password: \"{nats_pass}\"\n}}\n"),
+        )?;
         sp.spawn(
             "nats",
             &find_binary("nats-server")?,
             &[
+                s("-c"),
+                nats_conf.display().to_string(),
                 s("-js"),
                 s("-a"),
                 s("127.0.0.1"),
@@ -209,13 +247,15 @@ fn up(args: UpArgs) -> Result<()> {
             metrics: BTreeMap::new(),
             s3_endpoint: format!("http://127.0.0.1:{s3_port}"),
             bucket: BUCKET.into(),
-            nats_url: format!("nats://127.0.0.1:{nats_port}"),
+            nats_url: format!("nats://wxfarm:{nats_pass}@127.0.0.1:{nats_port}"),
+            farm_secret: random_hex(32)?,
             redis_url: format!("redis://127.0.0.1:{redis_port}"),
             dir: dir.clone(),
             pids: BTreeMap::new(),
         };
         let env = vec![
             ("WXFARM_NATS", info.nats_url.clone()),
+            ("WXFARM_FARM_SECRET", info.farm_secret.clone()),
             ("WXFARM_REDIS", info.redis_url.clone()),
             ("WXFARM_S3_BUCKET", info.bucket.clone()),
             ("WXFARM_S3_ENDPOINT", info.s3_endpoint.clone()),
@@ -313,7 +353,7 @@ fn up(args: UpArgs) -> Result<()> {
     };
     info.pids = sp.pids;
     let json = serde_json::to_string(&info)?;
-    std::fs::write(dir.join(STATE), &json)?;
+    write_private(&dir.join(STATE), &json)?;
     eprintln!(
         "farm up: gateway {} (logs in {})",
         info.gateway_url,

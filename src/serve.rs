@@ -48,6 +48,8 @@ pub struct ServeArgs {
     render_timeout_ms: u64,
     #[command(flatten)]
     limits: crate::roles::RateLimitArgs,
+    #[command(flatten)]
+    http: crate::roles::HttpArgs,
 }
 
 #[derive(Args)]
@@ -143,7 +145,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         }),
         rate_limit: args.limits.limiter(),
     };
-    crate::roles::serve_gateway(args.listen, state, metrics, |addr| {
+    crate::roles::serve_gateway(args.listen, state, &args.http, metrics, |addr| {
         tracing::info!(%addr, layers = n_layers, render_slots = slots, "wxfarm serving: open http://{addr}/");
     })
     .await
@@ -156,7 +158,7 @@ pub async fn ingest(mut args: IngestArgs) -> Result<()> {
     let store = args.store.open()?;
     let nats = match &args.nats {
         Some(url) => Some(
-            async_nats::connect(url.as_str())
+            farm::topology::connect_url(url.as_str())
                 .await
                 .with_context(|| format!("connecting to NATS at {url}"))?,
         ),

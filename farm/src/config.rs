@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::signing::SigningKey;
+
 /// Settings shared by gateways, workers and tools. Defaults suit a small
 /// farm on one host; the CLI overrides them from flags and environment.
 #[derive(Debug, Clone)]
@@ -41,6 +43,10 @@ pub struct FarmConfig {
     pub publish_timeout: Duration,
     /// Fire-and-forget publishes a gateway may have in flight.
     pub max_enqueue_inflight: usize,
+    /// Signs every job, result and point query, and drops messages that do
+    /// not verify ([`crate::signing`]). `None` runs unsigned (tests only:
+    /// the CLI roles require a secret).
+    pub signing_key: Option<SigningKey>,
 }
 
 impl Default for FarmConfig {
@@ -61,6 +67,7 @@ impl Default for FarmConfig {
             render_deadline: Duration::from_secs(10),
             publish_timeout: Duration::from_secs(1),
             max_enqueue_inflight: 512,
+            signing_key: None,
         }
     }
 }

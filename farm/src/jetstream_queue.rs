@@ -20,8 +20,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use async_nats::connection::State;
 use async_nats::jetstream::{self, context::PublishAckFuture, stream};
-use async_nats::{HeaderMap, connection::State};
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::StreamExt;
@@ -31,7 +31,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::wire::JobResult;
-use crate::{FarmConfig, FarmError, subjects, topology};
+use crate::{FarmConfig, FarmError, signing, subjects, topology};
 
 type Reply = oneshot::Sender<Result<Bytes, RenderError>>;
 
@@ -51,6 +51,8 @@ pub struct QueueStats {
     pub timed_out: AtomicU64,
     /// Fire-and-forget jobs dropped or refused.
     pub enqueue_dropped: AtomicU64,
+    /// Results dropped for a missing or wrong signature.
+    pub forged: AtomicU64,
 }
 
 #[derive(Default)]
@@ -119,6 +121,7 @@ impl RenderQueue for JetStreamQueue {
         self.inner.check_connected()?;
         crate::point_query::request(
             &self.inner.client,
+            self.inner.config.signing_key.as_ref(),
             fields,
             lon,
             lat,
@@ -262,6 +265,15 @@ impl Inner {
                     ));
                 }
             };
+            if !signing::accepts(
+                self.config.signing_key.as_ref(),
+                msg.headers.as_ref(),
+                &msg.payload,
+            ) {
+                self.stats.forged.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(%key, subject = %msg.subject, "unsigned or forged result dropped");
+                continue;
+            }
             match codec::decode::<JobResult>(&msg.payload) {
                 Ok(r) if r.key == key => return r.result,
                 Ok(_) => {} // another key with the same subject hash
@@ -279,7 +291,7 @@ impl Inner {
         msg_id: &str,
     ) -> Result<jetstream::publish::PublishAck, FarmError> {
         let payload = codec::encode(job)?;
-        let mut headers = HeaderMap::new();
+        let mut headers = signing::signed_headers(self.config.signing_key.as_ref(), &payload);
         headers.insert(async_nats::header::NATS_MESSAGE_ID, msg_id);
         headers.insert(subjects::KEY_HEADER, key);
         headers.insert(

@@ -27,6 +27,7 @@ use tokio::task::JoinSet;
 use tracing::Instrument;
 use worker::local_queue::JobRenderer;
 
+use crate::signing::{self, SigningKey};
 use crate::wire::JobResult;
 use crate::{FarmConfig, FarmError, subjects, topology};
 
@@ -47,6 +48,8 @@ pub struct WorkerOptions {
     pub progress_interval: Duration,
     /// Longest a single render may take before it counts as failed.
     pub render_timeout: Duration,
+    /// Jobs must carry its signature; results are signed with it.
+    pub signing_key: Option<SigningKey>,
 }
 
 impl WorkerOptions {
@@ -59,6 +62,7 @@ impl WorkerOptions {
             retry_delay: Duration::from_millis(500),
             progress_interval: config.ack_wait / 2,
             render_timeout: Duration::from_secs(60),
+            signing_key: config.signing_key.clone(),
         }
     }
 }
@@ -78,6 +82,8 @@ pub struct WorkerStats {
     pub l2_hits: AtomicU64,
     /// Messages that were not decodable jobs.
     pub bad_jobs: AtomicU64,
+    /// Messages dropped for a missing or wrong signature.
+    pub forged: AtomicU64,
 }
 
 /// Runs a worker until the task is dropped or NATS lookups fail at
@@ -97,6 +103,7 @@ pub async fn run_worker(
     let consumers = topology::consumers(&stream).await?;
     let ctx = Arc::new(JobContext {
         client: js.client(),
+        signing_key: opts.signing_key.clone(),
         renderer,
         l2,
         opts,
@@ -173,6 +180,7 @@ async fn first<E: std::fmt::Display>(
 
 struct JobContext {
     client: async_nats::Client,
+    signing_key: Option<SigningKey>,
     renderer: Arc<dyn JobRenderer>,
     l2: Option<Arc<dyn TileStore>>,
     opts: WorkerOptions,
@@ -187,6 +195,18 @@ fn is_terminal(e: &RenderError) -> bool {
 impl JobContext {
     async fn handle(&self, msg: jetstream::Message) {
         let delivered = msg.info().map(|i| i.delivered).unwrap_or(1);
+        if !signing::accepts(
+            self.signing_key.as_ref(),
+            msg.headers.as_ref(),
+            &msg.payload,
+        ) {
+            // Not from a farm process: drop it without rendering or
+            // answering (an answer would be a result for a forger's key).
+            self.stats.forged.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(subject = %msg.subject, "unsigned or forged job terminated");
+            self.settle(&msg, AckKind::Term).await;
+            return;
+        }
         let job: RenderJob = match codec::decode(&msg.payload) {
             Ok(job) => job,
             Err(e) => {
@@ -316,9 +336,10 @@ impl JobContext {
                 return;
             }
         };
+        let headers = signing::signed_headers(self.signing_key.as_ref(), &payload);
         if let Err(e) = self
             .client
-            .publish(subjects::result_subject(key), payload.into())
+            .publish_with_headers(subjects::result_subject(key), headers, payload.into())
             .await
         {
             tracing::warn!(%key, error = %e, "result not published");

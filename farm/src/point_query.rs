@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use worker::local_queue::JobRenderer;
 
 use crate::FarmError;
+use crate::signing::{self, SigningKey};
 
 /// The request subject, served by the `wxfarm-workers` queue group.
 pub const SAMPLE_SUBJECT: &str = "wxfarm.sample";
@@ -26,6 +27,7 @@ struct SampleRequest {
 /// Asks a worker for each field's value at (lon, lat).
 pub async fn request(
     client: &async_nats::Client,
+    key: Option<&SigningKey>,
     fields: Vec<FieldRef>,
     lon: f64,
     lat: f64,
@@ -38,10 +40,19 @@ pub async fn request(
         lat,
     })
     .map_err(|e| RenderError::Internal(e.to_string()))?;
-    let reply = tokio::time::timeout(timeout, client.request(SAMPLE_SUBJECT, body.into()))
-        .await
-        .map_err(|_| RenderError::Timeout(timeout.as_millis() as u64))?
-        .map_err(|e| RenderError::Overloaded(format!("point query: {e}")))?;
+    let headers = signing::signed_headers(key, &body);
+    let reply = tokio::time::timeout(
+        timeout,
+        client.request_with_headers(SAMPLE_SUBJECT, headers, body.into()),
+    )
+    .await
+    .map_err(|_| RenderError::Timeout(timeout.as_millis() as u64))?
+    .map_err(|e| RenderError::Overloaded(format!("point query: {e}")))?;
+    if !signing::accepts(key, reply.headers.as_ref(), &reply.payload) {
+        return Err(RenderError::Internal(
+            "point query answer is not signed by the farm".into(),
+        ));
+    }
     protocol::codec::decode::<Result<Vec<PointSample>, RenderError>>(&reply.payload)
         .map_err(|e| RenderError::Internal(e.to_string()))?
 }
@@ -49,6 +60,7 @@ pub async fn request(
 /// Answers point queries with `renderer` until the subscription ends.
 pub async fn serve(
     client: async_nats::Client,
+    key: Option<SigningKey>,
     renderer: Arc<dyn JobRenderer>,
 ) -> Result<(), FarmError> {
     let mut requests = client
@@ -59,7 +71,11 @@ pub async fn serve(
         let Some(reply_to) = msg.reply.clone() else {
             continue;
         };
-        let (client, renderer) = (client.clone(), renderer.clone());
+        if !signing::accepts(key.as_ref(), msg.headers.as_ref(), &msg.payload) {
+            tracing::warn!("unsigned or forged point query dropped");
+            continue;
+        }
+        let (client, renderer, key) = (client.clone(), renderer.clone(), key.clone());
         tokio::spawn(async move {
             let answer = match protocol::codec::decode::<SampleRequest>(&msg.payload) {
                 Ok(q) => renderer.sample(&q.fields, q.lon, q.lat).await,
@@ -69,7 +85,11 @@ pub async fn serve(
             };
             match protocol::codec::encode(&answer) {
                 Ok(bytes) => {
-                    if let Err(e) = client.publish(reply_to, bytes.into()).await {
+                    let headers = signing::signed_headers(key.as_ref(), &bytes);
+                    if let Err(e) = client
+                        .publish_with_headers(reply_to, headers, bytes.into())
+                        .await
+                    {
                         tracing::warn!(error = %e, "point query reply failed");
                     }
                 }

@@ -15,7 +15,22 @@ use crate::{FarmConfig, FarmError, subjects};
 /// successful first connection, retrying at most every second so a
 /// restarted server is picked up quickly.
 pub async fn connect(config: &FarmConfig) -> Result<async_nats::Client, FarmError> {
-    let options = async_nats::ConnectOptions::new()
+    connect_url(&config.nats_url).await
+}
+
+/// Connects to the NATS server(s) of `urls` (comma-separated), with the
+/// user and password the first URL carries (`nats://user:pass@host:4222`;
+/// the client library ignores URL credentials otherwise) and TLS for
+/// `tls://` URLs.
+pub async fn connect_url(urls: &str) -> Result<async_nats::Client, FarmError> {
+    let mut options = async_nats::ConnectOptions::new();
+    let first = urls.split(',').next().unwrap_or_default().trim();
+    if let Ok(addr) = first.parse::<async_nats::ServerAddr>()
+        && let (Some(user), Some(pass)) = (addr.username(), addr.password())
+    {
+        options = options.user_and_password(user.to_owned(), pass.to_owned());
+    }
+    let options = options
         .connection_timeout(Duration::from_secs(2))
         .reconnect_delay_callback(|attempts| {
             Duration::from_millis((attempts as u64 * 100).clamp(50, 1000))
@@ -28,7 +43,7 @@ pub async fn connect(config: &FarmConfig) -> Result<async_nats::Client, FarmErro
             }
         });
     options
-        .connect(config.nats_url.as_str())
+        .connect(urls)
         .await
         .map_err(|e| FarmError::nats("connect", e))
 }

@@ -6,6 +6,7 @@
 //! - [`params`]: KVP parsing, dimensions, style options
 //! - [`cache`]: L1 tile cache with single-flight
 //! - [`ogc`]: capabilities XML and exception reports
+//! - [`server`]: the HTTP/1.1 listener (header timeout, connection cap)
 
 pub mod app;
 pub mod cache;
@@ -14,10 +15,12 @@ pub mod handlers;
 pub mod ogc;
 pub mod params;
 pub mod rate_limit;
+pub mod server;
 pub mod state;
 pub mod tiles;
 pub mod wms;
 
 pub use app::router;
 pub use cache::TileCache;
+pub use server::ServerLimits;
 pub use state::{GatewayConfig, GatewayState};

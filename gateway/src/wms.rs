@@ -193,31 +193,16 @@ fn map_request(kvp: &Kvp, max_side: u32) -> Result<MapRequest, WmsError> {
             ));
         }
     };
-    if !(bbox[0] < bbox[2] && bbox[1] < bbox[3]) {
-        return Err(WmsError::new(
-            "InvalidParameterValue",
-            "bbox",
-            "BBOX minimum must be below its maximum",
-        ));
-    }
-    let side = |name: &str| -> Result<u32, WmsError> {
-        let v = parse_u32(name, kvp.require(name)?)?;
-        if (1..=max_side).contains(&v) {
-            Ok(v)
-        } else {
-            Err(WmsError::new(
-                "InvalidParameterValue",
-                name,
-                format!("{name} must be 1..{max_side}"),
-            ))
-        }
-    };
+    let side = |name: &str| parse_u32(name, kvp.require(name)?);
     let area = MapArea {
         crs,
         bbox,
         width: side("width")?,
         height: side("height")?,
     };
+    // The same bounds every worker applies to the job.
+    area.check(max_side)
+        .map_err(|e| WmsError::new("InvalidParameterValue", e.param, e.reason))?;
     Ok(MapRequest {
         layer: layers.to_owned(),
         style,

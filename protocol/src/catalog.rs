@@ -155,7 +155,9 @@ pub struct Catalog {
 impl Catalog {
     /// Adds a field (replacing one with the same identity), creating its
     /// layer from `info` when new.
-    pub fn insert(&mut self, info: &LayerInfo, field: FieldEntry) {
+    /// Adds `field` to its layer; returns the field it replaced, if one
+    /// with the same run, valid time and elevation was there.
+    pub fn insert(&mut self, info: &LayerInfo, field: FieldEntry) -> Option<FieldEntry> {
         let layer = self
             .layers
             .entry(info.name.clone())
@@ -170,7 +172,7 @@ impl Catalog {
             valid: field.valid,
             elevation: field.elevation.clone(),
         };
-        layer.fields.insert(id, field);
+        layer.fields.insert(id, field)
     }
 
     pub fn layer(&self, name: &str) -> Option<&LayerEntry> {

@@ -39,6 +39,9 @@ pub struct IngestReport {
     pub rejected: Vec<String>,
     /// The fields added, by layer (for warming).
     pub fields: Vec<(String, FieldId)>,
+    /// Fields of other files that this file's fields replaced (same layer,
+    /// run, valid time and elevation), each naming both files.
+    pub replaced: Vec<String>,
 }
 
 /// Ingests objects of one store into one catalog.
@@ -85,7 +88,8 @@ impl Ingestor {
                 key: key.clone(),
                 message: e.to_string(),
             })?;
-        self.commit(additions);
+        let mut report = report;
+        report.replaced = self.commit(additions);
         Ok(report)
     }
 
@@ -110,17 +114,38 @@ impl Ingestor {
         if is_compressed(key) {
             return self.ingest_bytes(key, bytes).await;
         }
-        let (report, additions) = self.index(key, bytes).await?;
-        self.commit(additions);
+        let (mut report, additions) = self.index(key, bytes).await?;
+        report.replaced = self.commit(additions);
         Ok(report)
     }
 
-    fn commit(&self, additions: Vec<(LayerInfo, FieldEntry)>) {
+    /// Applies `additions` to the catalog. A field that replaces one from
+    /// another file (same identity) is logged and counted, never silent;
+    /// returns those replacements.
+    fn commit(&self, additions: Vec<(LayerInfo, FieldEntry)>) -> Vec<String> {
+        let mut replaced = Vec::new();
         self.catalog.update(|c| {
             for (info, entry) in additions {
-                c.insert(&info, entry);
+                let new_source = entry.source.clone();
+                if let Some(old) = c.insert(&info, entry)
+                    && old.source.object_key != new_source.object_key
+                {
+                    replaced.push(format!(
+                        "{}: run {}, valid {} from {} now comes from {}",
+                        info.name,
+                        old.run.format("%Y-%m-%dT%H:%MZ"),
+                        old.valid.format("%Y-%m-%dT%H:%MZ"),
+                        old.source.object_key,
+                        new_source.object_key,
+                    ));
+                }
             }
         });
+        for r in &replaced {
+            tracing::warn!(replaced = %r, "field replaced by a newer file");
+            metrics::counter!("wxfarm_ingest_replaced_fields_total").increment(1);
+        }
+        replaced
     }
 
     /// Indexes `bytes` into catalog entries without applying them.

@@ -24,11 +24,13 @@ pub struct GatewayArgs {
     tile_cache_mb: u64,
     #[command(flatten)]
     limits: super::RateLimitArgs,
+    #[command(flatten)]
+    http: super::HttpArgs,
 }
 
 pub async fn run(args: GatewayArgs) -> Result<()> {
     let metrics = crate::telemetry::install_metrics()?;
-    let config = args.farm.config();
+    let config = args.farm.config()?;
     let (client, js) = super::connect(&config).await?;
     let catalog = SharedCatalog::default();
     let kv = farm::catalog_kv::open(&js)
@@ -57,7 +59,7 @@ pub async fn run(args: GatewayArgs) -> Result<()> {
         }),
         rate_limit: args.limits.limiter(),
     };
-    super::serve_gateway(args.listen, state, metrics, |addr| {
+    super::serve_gateway(args.listen, state, &args.http, metrics, |addr| {
         tracing::info!(%addr, layers = n_layers, "gateway serving");
     })
     .await

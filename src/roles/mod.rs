@@ -48,6 +48,28 @@ impl RateLimitArgs {
     }
 }
 
+/// The HTTP edge of a gateway (`serve` too).
+#[derive(Args, Debug, Clone)]
+pub struct HttpArgs {
+    /// Seconds a client may take to send a request's headers; also how
+    /// long an idle keep-alive connection stays open.
+    #[arg(long, env = "WXFARM_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_timeout_secs: u64,
+    /// Open client connections at most; more wait to be accepted.
+    #[arg(long, env = "WXFARM_MAX_CONNECTIONS", default_value_t = 8192)]
+    pub max_connections: usize,
+}
+
+impl HttpArgs {
+    pub fn limits(&self) -> ::gateway::ServerLimits {
+        ::gateway::ServerLimits {
+            header_timeout: Duration::from_secs(self.header_timeout_secs.max(1)),
+            max_connections: self.max_connections.max(1),
+            ..Default::default()
+        }
+    }
+}
+
 /// Endpoints and limits shared by the distributed roles.
 #[derive(Args, Debug, Clone)]
 pub struct FarmArgs {
@@ -69,19 +91,25 @@ pub struct FarmArgs {
     /// Keep queued jobs in memory rather than on disk.
     #[arg(long)]
     pub memory_queue: bool,
+    /// The farm's shared secret (16+ bytes): every job, result and point
+    /// query is signed with it, and unsigned or forged messages are
+    /// dropped. Same value on every gateway, worker and scheduler.
+    #[arg(long, env = "WXFARM_FARM_SECRET", hide_env_values = true)]
+    pub farm_secret: String,
 }
 
 impl FarmArgs {
-    pub fn config(&self) -> FarmConfig {
-        FarmConfig {
+    pub fn config(&self) -> Result<FarmConfig> {
+        Ok(FarmConfig {
             nats_url: self.nats.clone(),
             redis_urls: self.redis.clone(),
             ack_wait: Duration::from_secs(self.ack_wait_secs.max(1)),
             max_deliver: self.max_deliver.max(1),
             render_deadline: Duration::from_millis(self.render_deadline_ms),
             memory_storage: self.memory_queue,
+            signing_key: Some(farm::SigningKey::new(&self.farm_secret)?),
             ..FarmConfig::default()
-        }
+        })
     }
 }
 
@@ -108,7 +136,6 @@ pub fn l2(config: &FarmConfig) -> Result<Option<std::sync::Arc<farm::RedisTileSt
     Ok(Some(std::sync::Arc::new(store)))
 }
 
-/// Serves `/metrics` (and `/healthz`) on `addr`, for roles without HTTP.
 /// Serves a gateway (and its `/metrics`) on `listen` until SIGTERM or
 /// Ctrl-C. Once bound, `announce` logs what is served and one line
 /// `listening on http://ADDR` goes to stdout, for scripts and tests that
@@ -116,6 +143,7 @@ pub fn l2(config: &FarmConfig) -> Result<Option<std::sync::Arc<farm::RedisTileSt
 pub async fn serve_gateway(
     listen: std::net::SocketAddr,
     state: ::gateway::GatewayState,
+    http: &HttpArgs,
     metrics: metrics_exporter_prometheus::PrometheusHandle,
     announce: impl FnOnce(std::net::SocketAddr),
 ) -> Result<()> {
@@ -125,18 +153,12 @@ pub async fn serve_gateway(
     let addr = listener.local_addr()?;
     announce(addr);
     println!("listening on http://{addr}");
-    axum::serve(
-        listener,
-        ::gateway::router(state)
-            .merge(crate::telemetry::metrics_route(metrics))
-            // Peer addresses for the per-client rate limit.
-            .into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(crate::shutdown::signal())
-    .await?;
+    let app = ::gateway::router(state).merge(crate::telemetry::metrics_route(metrics));
+    ::gateway::server::serve(listener, app, http.limits(), crate::shutdown::signal()).await?;
     Ok(())
 }
 
+/// Serves `/metrics` (and `/healthz`) on `addr`, for roles without HTTP.
 pub async fn serve_metrics(
     addr: std::net::SocketAddr,
     handle: metrics_exporter_prometheus::PrometheusHandle,

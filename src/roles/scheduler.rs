@@ -45,7 +45,7 @@ struct Scheduler {
 
 pub async fn run(args: SchedulerArgs) -> Result<()> {
     let metrics = crate::telemetry::install_metrics()?;
-    let config = args.farm.config();
+    let config = args.farm.config()?;
     let (client, js) = super::connect(&config).await?;
     let kv = farm::catalog_kv::open(&js)
         .await

@@ -29,7 +29,7 @@ pub struct WorkerArgs {
 
 pub async fn run(args: WorkerArgs) -> Result<()> {
     let metrics = crate::telemetry::install_metrics()?;
-    let config = args.farm.config();
+    let config = args.farm.config()?;
     let (client, js) = super::connect(&config).await?;
     let store = args.store.open()?;
     let source = worker::data::source::GridSource::new(store, args.grid_cache_mb << 20);
@@ -41,7 +41,11 @@ pub async fn run(args: WorkerArgs) -> Result<()> {
     let opts = farm::WorkerOptions::from_config(&config, slots);
     let stats = Arc::new(farm::WorkerStats::default());
     tokio::spawn(super::serve_metrics(args.metrics_listen, metrics));
-    tokio::spawn(farm::point_query::serve(client, renderer.clone()));
+    tokio::spawn(farm::point_query::serve(
+        client,
+        config.signing_key.clone(),
+        renderer.clone(),
+    ));
     tracing::info!(store = %args.store.describe(), slots, "worker pulling jobs");
     println!("worker ready");
     tokio::select! {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use protocol::{FieldRef, PointSample, RenderError, RenderJob};
+use protocol::{FieldRef, Limits, PointSample, RenderError, RenderJob};
 use tracing::Instrument;
 
 use crate::data::source::{GridSource, SourceError};
@@ -16,11 +16,16 @@ use crate::render::render_tile;
 #[derive(Clone)]
 pub struct RenderService {
     source: GridSource,
+    limits: Limits,
 }
 
 impl RenderService {
+    /// A service that holds every job to the default [`Limits`].
     pub fn new(source: GridSource) -> Self {
-        Self { source }
+        Self {
+            source,
+            limits: Limits::default(),
+        }
     }
 
     pub fn source(&self) -> &GridSource {
@@ -36,6 +41,10 @@ impl RenderService {
     }
 
     async fn render_uncounted(&self, job: &RenderJob) -> Result<Bytes, RenderError> {
+        // Jobs may come off the network from anyone: size them before
+        // fetching or allocating anything.
+        job.check(&self.limits)
+            .map_err(|e| RenderError::Invalid(format!("job over budget: {e}")))?;
         let started = std::time::Instant::now();
         let grids = futures::future::try_join_all(job.sources.iter().map(|f| self.source.grid(f)))
             .instrument(tracing::info_span!("grids", fields = job.sources.len()))

@@ -63,6 +63,15 @@ impl Server {
         Self::start(port, command, Some(dir))
     }
 
+    /// `nats-server` with JetStream that requires `user` and `pass`.
+    pub fn nats_with_auth(user: &str, pass: &str) -> Self {
+        let mut s = Self::nats();
+        s.command
+            .extend(["--user".into(), user.into(), "--pass".into(), pass.into()]);
+        s.restart();
+        s
+    }
+
     /// `redis-server` without persistence.
     pub fn redis() -> Self {
         let port = free_port();

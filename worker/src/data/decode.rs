@@ -218,8 +218,16 @@ pub fn decode_message(bytes: &[u8], submessage: usize) -> Result<Grid, DecodeErr
     })
 }
 
-/// Sections 5–7 of `field` into values in file order.
-fn unpack(field: &RawField<'_>) -> Result<Vec<f32>, DecodeError> {
+/// Checks everything in `field`'s headers that sizes its decoding
+/// (counts, lengths, the embedded PNG's size) without unpacking a value.
+/// Ingest runs it on every field, so a field that would fail or blow up in
+/// the decoder never enters the catalog.
+pub(crate) fn check_field(field: &RawField<'_>) -> Result<(), DecodeError> {
+    checked_headers(field).map(drop)
+}
+
+/// The field's point count and section 5, once their sizes are checked.
+fn checked_headers(field: &RawField<'_>) -> Result<(usize, Section5), DecodeError> {
     let id = field.id;
     let corrupt = |reason: String| DecodeError::Corrupt {
         message: id,
@@ -241,6 +249,26 @@ fn unpack(field: &RawField<'_>) -> Result<Vec<f32>, DecodeError> {
     let s5 = Section5::try_from_slice(field.sect5, &mut 0)
         .map_err(|e| corrupt(format!("section 5: {e}")))?;
     check_sizes(&s5, num_points, field.sect7.len()).map_err(&corrupt)?;
+    if let DataRepresentationTemplate::_5_41(t) = &s5.payload.template
+        && t.simple.num_bits > 0
+    {
+        png41::check_header(
+            field.sect7.get(5..).unwrap_or_default(),
+            s5.payload.num_encoded_points as usize,
+        )
+        .map_err(|e| corrupt(format!("section 7: {e}")))?;
+    }
+    Ok((num_points, s5))
+}
+
+/// Sections 5–7 of `field` into values in file order.
+fn unpack(field: &RawField<'_>) -> Result<Vec<f32>, DecodeError> {
+    let id = field.id;
+    let corrupt = |reason: String| DecodeError::Corrupt {
+        message: id,
+        reason,
+    };
+    let (num_points, s5) = checked_headers(field)?;
     let values = if let DataRepresentationTemplate::_5_41(t) = &s5.payload.template {
         if t.orig_field_type != 0 {
             return Err(DecodeError::Unsupported {

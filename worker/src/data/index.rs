@@ -6,7 +6,7 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use protocol::tms::LonLatBox;
 
-use super::decode::{DecodeError, MessageId, RawField, SUPPORTED_DATA, raw_fields};
+use super::decode::{DecodeError, MessageId, RawField, SUPPORTED_DATA, check_field, raw_fields};
 use super::grid::Grid;
 use super::sect3::grid_spec;
 
@@ -77,6 +77,8 @@ fn index_field(bytes: &[u8], f: &RawField<'_>) -> Result<FieldIndex, DecodeError
         });
     }
     let spec = grid_spec(f.sect3, id)?;
+    // Sizes that would make the decoder fail or over-allocate later.
+    check_field(f)?;
     let length = bytes
         .get(f.offset + 8..f.offset + 16)
         .and_then(|b| <[u8; 8]>::try_from(b).ok())

@@ -23,25 +23,10 @@ pub(crate) fn unpack(
         // value, whatever section 7 carries.
         return Ok(vec![scale.apply(0); count]);
     }
-    let mut reader = png::Decoder::new(std::io::Cursor::new(payload))
-        .read_info()
-        .map_err(|e| format!("PNG header: {e}"))?;
+    let mut reader = read_header(payload, count)?;
     let info = reader.info();
     let (width, height) = (info.width as usize, info.height as usize);
-    let channels = match info.color_type {
-        png::ColorType::Grayscale => 1,
-        png::ColorType::GrayscaleAlpha => 2,
-        png::ColorType::Rgb => 3,
-        png::ColorType::Rgba => 4,
-        png::ColorType::Indexed => return Err("PNG is palette-indexed".into()),
-    };
-    let bits = info.bit_depth as usize * channels;
-    let pixels = width.checked_mul(height).ok_or("PNG size overflows")?;
-    if pixels < count {
-        return Err(format!(
-            "PNG holds {pixels} pixels, section 5 declares {count} values"
-        ));
-    }
+    let bits = info.bit_depth as usize * channels(info.color_type)?;
     let mut buf = vec![0u8; reader.output_buffer_size().ok_or("PNG too large")?];
     let frame = reader
         .next_frame(&mut buf)
@@ -78,6 +63,50 @@ pub(crate) fn unpack(
         return Err(format!("PNG yielded {} of {count} values", out.len()));
     }
     Ok(out)
+}
+
+/// Checks the PNG header in `payload` against the `count` values section 5
+/// declares, reading no pixels (ingest runs this on every PNG field).
+pub(crate) fn check_header(payload: &[u8], count: usize) -> Result<(), String> {
+    read_header(payload, count).map(drop)
+}
+
+/// Reads the PNG header and checks its size before any pixel is
+/// allocated: the header is untrusted, and must fit the values section 5
+/// declares. Producers write one pixel per value (`count`×1 or ni×nj); a
+/// partly filled last row is allowed.
+fn read_header(
+    payload: &[u8],
+    count: usize,
+) -> Result<png::Reader<std::io::Cursor<&[u8]>>, String> {
+    let reader = png::Decoder::new(std::io::Cursor::new(payload))
+        .read_info()
+        .map_err(|e| format!("PNG header: {e}"))?;
+    let info = reader.info();
+    let (width, height) = (info.width as usize, info.height as usize);
+    let bits = info.bit_depth as usize * channels(info.color_type)?;
+    if bits > 32 {
+        return Err(format!(
+            "PNG pixels of {bits} bits are wider than any packed value"
+        ));
+    }
+    let pixels = width.checked_mul(height).ok_or("PNG size overflows")?;
+    if pixels < count || pixels - count >= width.max(1) {
+        return Err(format!(
+            "PNG holds {width}×{height} pixels, section 5 declares {count} values"
+        ));
+    }
+    Ok(reader)
+}
+
+fn channels(color: png::ColorType) -> Result<usize, String> {
+    match color {
+        png::ColorType::Grayscale => Ok(1),
+        png::ColorType::GrayscaleAlpha => Ok(2),
+        png::ColorType::Rgb => Ok(3),
+        png::ColorType::Rgba => Ok(4),
+        png::ColorType::Indexed => Err("PNG is palette-indexed".into()),
+    }
 }
 
 /// The `width`-bit big-endian integer at bit `start` of `row` (widths up
@@ -195,5 +224,55 @@ mod tests {
         );
         assert!(unpack(&grey[..], &packing(8), 3).is_err());
         assert!(unpack(&grey[..grey.len() - 20], &packing(8), 2).is_err());
+    }
+
+    /// A PNG that only claims to be huge: a valid signature and IHDR, then
+    /// a tiny IDAT, as a hostile GRIB file would carry.
+    fn claiming(width: u32, height: u32, depth: u8, color: u8) -> Vec<u8> {
+        fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+            out.extend((data.len() as u32).to_be_bytes());
+            let mut crc = flate2::Crc::new();
+            crc.update(kind);
+            crc.update(data);
+            out.extend(kind);
+            out.extend(data);
+            out.extend(crc.sum().to_be_bytes());
+        }
+        let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+        let mut ihdr = Vec::new();
+        ihdr.extend(width.to_be_bytes());
+        ihdr.extend(height.to_be_bytes());
+        ihdr.extend([depth, color, 0, 0, 0]);
+        chunk(&mut out, b"IHDR", &ihdr);
+        chunk(
+            &mut out,
+            b"IDAT",
+            &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+        );
+        chunk(&mut out, b"IEND", &[]);
+        out
+    }
+
+    #[test]
+    fn a_png_larger_than_the_field_is_refused_before_allocating() {
+        // 60000×60000 RGBA16 (28.8 GB decoded) for a 100-value field.
+        let err = unpack(&claiming(60_000, 60_000, 16, 6), &packing(16), 100).unwrap_err();
+        assert!(err.contains("64 bits"), "{err}");
+        // Same size at a plausible depth: refused for its pixel count.
+        let err = unpack(&claiming(60_000, 60_000, 8, 0), &packing(8), 100).unwrap_err();
+        assert!(err.contains("60000×60000 pixels"), "{err}");
+        // One pixel per value, or a partly filled last row, still decodes.
+        let grey = encode(
+            3,
+            2,
+            png::ColorType::Grayscale,
+            png::BitDepth::Eight,
+            &[1, 2, 3, 4, 5, 6],
+        );
+        assert_eq!(unpack(&grey[..], &packing(8), 5).unwrap().len(), 5);
+        assert!(
+            unpack(&grey[..], &packing(8), 3).is_err(),
+            "a whole spare row"
+        );
     }
 }

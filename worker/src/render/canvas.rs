@@ -9,7 +9,7 @@
 //! straddles an edge is drawn whole on both sides.
 
 use protocol::tms::{mercator_x_to_lon, mercator_y_to_lat};
-use protocol::{MapArea, MapCrs, TileMatrixSetId};
+use protocol::{MapArea, MapCrs, RenderError, TileMatrixSetId};
 
 use super::TileFrame;
 
@@ -110,13 +110,20 @@ impl Canvas {
 
     /// The spacing nearest `spacing` that divides the world's width into a
     /// whole number of steps, so a lattice with it closes around the globe
-    /// and symbols line up across the antimeridian too.
+    /// and symbols line up across the antimeridian too. When the whole
+    /// world is narrower than `spacing` (a map of several worlds), the step
+    /// is the smallest whole number of worlds not below `spacing`: still
+    /// periodic, and never denser than asked.
     pub fn periodic_step(&self, spacing: f64) -> f64 {
         let world = match self.crs {
             MapCrs::WebMercator => 2.0 * MERCATOR_HALF / self.res.0,
             MapCrs::LonLat => 360.0 / self.res.0,
         };
-        world / (world / spacing).round().max(1.0)
+        if world >= spacing {
+            world / (world / spacing).round()
+        } else {
+            world * (spacing / world).ceil()
+        }
     }
 
     /// Image pixel position of a world pixel position.
@@ -131,21 +138,38 @@ impl Canvas {
 
     /// World positions `(k·step + offset, l·step + offset)` of a lattice
     /// fixed in world space, for every point within `margin` pixels of the
-    /// image, row by row.
-    pub fn lattice(&self, step: f64, offset: f64, margin: f64) -> Vec<(f64, f64)> {
+    /// image, row by row; an error naming the budget when there would be
+    /// more than `max_points` (counted before anything is allocated).
+    pub fn lattice(
+        &self,
+        step: f64,
+        offset: f64,
+        margin: f64,
+        max_points: usize,
+    ) -> Result<Vec<(f64, f64)>, RenderError> {
         let range = |origin: f64, len: usize| {
-            let first = ((origin - margin - offset) / step).ceil() as i64;
-            let last = ((origin + len as f64 + margin - offset) / step).floor() as i64;
-            first..=last
+            let first = ((origin - margin - offset) / step).ceil();
+            let last = ((origin + len as f64 + margin - offset) / step).floor();
+            (first, last)
         };
-        let cols = range(self.origin.0, self.width);
-        let mut points = Vec::new();
-        for l in range(self.origin.1, self.height) {
-            for k in cols.clone() {
+        let (cols, rows) = (
+            range(self.origin.0, self.width),
+            range(self.origin.1, self.height),
+        );
+        let count = |(first, last): (f64, f64)| (last - first + 1.0).max(0.0);
+        let total = count(cols) * count(rows);
+        if !(step > 0.0 && total.is_finite() && total <= max_points as f64) {
+            return Err(RenderError::Invalid(format!(
+                "more than {max_points} symbols in one image: widen the symbol spacing or shrink the map"
+            )));
+        }
+        let mut points = Vec::with_capacity(total as usize);
+        for l in rows.0 as i64..=rows.1 as i64 {
+            for k in cols.0 as i64..=cols.1 as i64 {
                 points.push((k as f64 * step + offset, l as f64 * step + offset));
             }
         }
-        points
+        Ok(points)
     }
 }
 
@@ -201,9 +225,28 @@ mod tests {
     }
 
     #[test]
+    fn a_map_of_many_worlds_keeps_symbols_apart_and_counts_them_first() {
+        // 2e12 m across in 256 px: the world is 0.0026 px wide.
+        let map = Canvas::for_area(&MapArea {
+            crs: MapCrs::WebMercator,
+            bbox: [-2e12, -2e12, 2e12, 2e12],
+            width: 256,
+            height: 256,
+        });
+        let step = map.periodic_step(40.0);
+        assert!(step >= 40.0, "{step}");
+        let pts = map.lattice(step, 20.0, 30.0, 100).unwrap();
+        assert!(pts.len() <= 64, "{}", pts.len());
+        let err = tile(4, 5, 3, 256)
+            .lattice(1.0, 0.0, 30.0, 1000)
+            .unwrap_err();
+        assert!(err.to_string().contains("1000 symbols"), "{err}");
+    }
+
+    #[test]
     fn lattice_covers_the_image_plus_margin() {
         let t = tile(4, 5, 3, 256);
-        let pts = t.lattice(40.0, 20.0, 30.0);
+        let pts = t.lattice(40.0, 20.0, 30.0, 1000).unwrap();
         // Columns: world x in [1250, 1566] → 1260..=1540, 8 points; same rows.
         let xs: Vec<f64> = pts
             .iter()

@@ -17,6 +17,9 @@ use crate::data::Grid;
 pub(crate) const INK: Rgba = [20, 20, 30, 255];
 /// Halo drawn under each symbol.
 const HALO: Rgba = [255, 255, 255, 210];
+/// Most symbols one image may hold: a 4096 px square map at the closest
+/// spacing the gateway allows (16 px) needs about 150,000.
+pub const MAX_SYMBOLS: usize = 1 << 18;
 
 /// Renders a wind style for `canvas` as an RGBA PNG. `grids` are the u and
 /// v components, in that order.
@@ -28,7 +31,7 @@ pub fn render(grids: &[&Grid], style: &StyleSpec, canvas: &Canvas) -> Result<Vec
         )));
     };
     let mut pix = raster::canvas(canvas.width, canvas.height)?;
-    draw(&mut pix, u, v, style, canvas);
+    draw(&mut pix, u, v, style, canvas)?;
     raster::encode_rgba_png(&pix)
 }
 
@@ -50,8 +53,15 @@ pub fn max_arrow_length(spacing: f64) -> f64 {
     (sprites::MAX_ARROW as f64).min(spacing - 4.0).max(6.0)
 }
 
-/// Draws the symbols onto `pix`, which covers `canvas`.
-pub fn draw(pix: &mut Pixmap, u: &Grid, v: &Grid, style: &StyleSpec, canvas: &Canvas) {
+/// Draws the symbols onto `pix`, which covers `canvas`; refuses (before
+/// drawing) an image that would hold more than [`MAX_SYMBOLS`].
+pub fn draw(
+    pix: &mut Pixmap,
+    u: &Grid,
+    v: &Grid,
+    style: &StyleSpec,
+    canvas: &Canvas,
+) -> Result<(), RenderError> {
     let spacing = canvas.periodic_step(f64::from(style.symbol_spacing.max(8)));
     // Speeds have no offset between units: only the scale matters.
     let (to_display, _) = style.display_conversion();
@@ -60,7 +70,7 @@ pub fn draw(pix: &mut Pixmap, u: &Grid, v: &Grid, style: &StyleSpec, canvas: &Ca
     let full_speed = style.range.1.max(f32::EPSILON);
     let max_arrow = max_arrow_length(spacing);
     let offset = (spacing / 2.0).floor();
-    for (wx, wy) in canvas.lattice(spacing, offset, sprites::MAX_RADIUS) {
+    for (wx, wy) in canvas.lattice(spacing, offset, sprites::MAX_RADIUS, MAX_SYMBOLS)? {
         let (lon, lat) = canvas.lonlat(wx, wy);
         let Some((east, north)) = wind_at(u, v, lon, lat) else {
             continue;
@@ -95,4 +105,5 @@ pub fn draw(pix: &mut Pixmap, u: &Grid, v: &Grid, style: &StyleSpec, canvas: &Ca
         blit_mask(pix, &sprite.halo, x0, y0, HALO);
         blit_mask(pix, &sprite.ink, x0, y0, color);
     }
+    Ok(())
 }

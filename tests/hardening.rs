@@ -1,0 +1,189 @@
+//! Hostile input against a real `wxfarm serve`: each case once crashed or
+//! starved the server. Each now gets a clean rejection while the rest keeps
+//! serving.
+
+mod support;
+
+use std::path::Path;
+use std::time::Duration;
+
+use support::{Server, demo_data, get, rgba};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+fn map(url: &str, style: &str, crs: &str, bbox: &str) -> String {
+    format!(
+        "{url}/wms?SERVICE=WMS&REQUEST=GetMap&VERSION=1.3.0&LAYERS=gfs_WIND_10m&STYLES={style}\
+         &CRS={crs}&BBOX={bbox}&WIDTH=256&HEIGHT=256&FORMAT=image/png"
+    )
+}
+
+#[tokio::test]
+async fn map_boxes_beyond_the_world_are_refused_and_the_server_stays_up() {
+    let server = Server::start(demo_data(), &[]);
+    let url = &server.url;
+    // Each of these allocated gigabytes or burned CPU-seconds in the
+    // symbol lattice before it was bounded.
+    for (style, crs, bbox) in [
+        ("wind_barbs", "EPSG:3857", "-2e12,-2e12,2e12,2e12"),
+        ("wind_arrows", "EPSG:3857", "-2e12,-2e12,2e12,2e12"),
+        ("wind_barbs", "CRS:84", "-1e6,-80,1e6,80"),
+        ("wind_barbs", "CRS:84", "-360000,-80,360000,80"),
+        ("gradient", "CRS:84", "-inf,-80,10,80"),
+        ("gradient", "CRS:84", "NaN,-80,10,80"),
+    ] {
+        let (status, _, body) = get(&map(url, style, crs, bbox)).await;
+        let text = String::from_utf8_lossy(&body);
+        assert_eq!(status, 400, "{style} {crs} {bbox}: {text}");
+        assert!(
+            text.contains("InvalidParameterValue") && text.contains("locator=\"bbox\""),
+            "{bbox}: {text}"
+        );
+    }
+    let (status, _, _) = get(&format!("{url}/healthz")).await;
+    assert_eq!(status, 200);
+    // A whole-world barb map, and one just across the antimeridian, still
+    // draw symbols.
+    for (crs, bbox) in [
+        (
+            "EPSG:3857",
+            "-20037508.34,-20037508.34,20037508.34,20037508.34",
+        ),
+        ("CRS:84", "90,-60,270,60"),
+    ] {
+        let (status, _, body) = get(&map(url, "wind_barbs", crs, bbox)).await;
+        assert_eq!(status, 200, "{bbox}: {}", String::from_utf8_lossy(&body));
+        let (_, _, px) = rgba(&body);
+        let inked = px.chunks(4).filter(|p| p[3] == 255 && p[0] < 60).count();
+        assert!(inked > 100, "{bbox}: barbs drawn ({inked} dark pixels)");
+    }
+}
+
+/// Opens a connection that sends half a request head and then nothing.
+async fn slow_client(addr: &str) -> TcpStream {
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .await
+        .expect("write");
+    s
+}
+
+/// Whether the server closes `s` within `within` (EOF or reset).
+async fn closed_within(s: &mut TcpStream, within: Duration) -> bool {
+    let mut buf = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(deadline, s.read(&mut buf)).await {
+            Err(_) => return false,
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => continue, // a response (e.g. 408) before the close
+        }
+    }
+}
+
+#[tokio::test]
+async fn slow_and_idle_clients_are_cut_off_while_health_checks_answer() {
+    let server = Server::start(
+        demo_data(),
+        &["--header-timeout-secs", "1", "--max-connections", "1000"],
+    );
+    let addr = server.url.trim_start_matches("http://").to_owned();
+    let mut slow = Vec::new();
+    for _ in 0..300 {
+        slow.push(slow_client(&addr).await);
+    }
+    // The server answers others while 300 heads trickle in.
+    let (status, _, body) = get(&format!("{}/healthz", server.url)).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    // An idle keep-alive connection, after one full request.
+    let mut idle = TcpStream::connect(&addr).await.expect("connect");
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("write");
+    let mut head = [0u8; 12];
+    idle.read_exact(&mut head).await.expect("response");
+    assert_eq!(&head, b"HTTP/1.1 200");
+    // Generous bounds: they say "closed", not how fast.
+    for s in &mut slow {
+        assert!(
+            closed_within(s, Duration::from_secs(30)).await,
+            "a slow client's connection is closed"
+        );
+    }
+    assert!(
+        closed_within(&mut idle, Duration::from_secs(30)).await,
+        "an idle keep-alive connection is closed"
+    );
+}
+
+/// Rewrites every embedded PNG's header in a GRIB2 file to claim
+/// `side`×`side` RGBA pixels of 16 bits, with a valid CRC.
+fn claim_giant_pngs(bytes: &mut [u8], side: u32) -> usize {
+    const SIG: &[u8] = b"\x89PNG\r\n\x1a\n";
+    let mut patched = 0;
+    let mut at = 0;
+    while let Some(k) = bytes[at..].windows(SIG.len()).position(|w| w == SIG) {
+        let ihdr = at + k + SIG.len(); // length(4) "IHDR"(4) data(13) crc(4)
+        assert_eq!(&bytes[ihdr + 4..ihdr + 8], b"IHDR");
+        let data = ihdr + 8;
+        bytes[data..data + 4].copy_from_slice(&side.to_be_bytes());
+        bytes[data + 4..data + 8].copy_from_slice(&side.to_be_bytes());
+        bytes[data + 8] = 16; // bit depth
+        bytes[data + 9] = 6; // RGBA
+        let mut crc = flate2::Crc::new();
+        crc.update(&bytes[ihdr + 4..data + 13]);
+        bytes[data + 13..data + 17].copy_from_slice(&crc.sum().to_be_bytes());
+        patched += 1;
+        at = data + 17;
+    }
+    patched
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            std::fs::create_dir_all(&target).expect("mkdir");
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_png_field_claiming_a_giant_image_is_rejected_at_ingest_and_the_good_field_kept() {
+    let data = tempfile::tempdir().expect("tempdir");
+    copy_dir(demo_data(), data.path());
+    let radar = support::find_file(data.path(), "mrms").expect("a radar file in the demo data");
+    let mut bytes = std::fs::read(&radar).expect("read radar");
+    assert!(
+        claim_giant_pngs(&mut bytes, 60_000) > 0,
+        "the radar is PNG-packed"
+    );
+    // Same fields, same times: it would replace the good file's fields.
+    let hostile = radar.with_file_name("zz-hostile-radar.grib2");
+    std::fs::write(&hostile, &bytes).expect("write hostile file");
+
+    let server = Server::start(data.path(), &[]);
+    let (status, _, body) = get(&format!(
+        "{}/tiles/mrms_REFL/gradient/2/0/1.png",
+        server.url
+    ))
+    .await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let (_, _, px) = rgba(&body);
+    assert!(
+        px.chunks(4).any(|p| p[3] != 0),
+        "the good file's echoes still draw"
+    );
+    let log = server.log_text();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("zz-hostile-radar.grib2") && l.contains("PNG")),
+        "the rejection names the file and the reason:\n{log}"
+    );
+    let (status, _, _) = get(&format!("{}/healthz", server.url)).await;
+    assert_eq!(status, 200);
+}
