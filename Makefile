@@ -6,7 +6,7 @@ SHELL := /bin/bash
 DATA ?= data-demo
 LISTEN ?= 0.0.0.0:8080
 
-.PHONY: setup build serve test lint bench bench-micro bench-farm demo-data farm farm-down style-samples validate-deploy
+.PHONY: shared-data setup build serve test lint bench bench-micro bench-farm demo-data farm farm-down style-samples validate-deploy
 
 setup:
 	@scripts/setup.sh
@@ -26,8 +26,14 @@ lint: setup
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-test: lint validate-deploy
-	cargo test --workspace --no-fail-fast
+# WXFARM_REQUIRE_ALL: a test whose tool or data is missing fails, naming it,
+# instead of skipping (tests/support/require.rs).
+test: lint validate-deploy shared-data
+	WXFARM_REQUIRE_ALL=1 cargo test --workspace --no-fail-fast
+
+# The real producers' files the decoding and farm tests compare against.
+shared-data:
+	@test -d ../shared/data/grib || { echo "make test: ../shared/data/grib is missing (the real GRIB2 samples beside the repository)" >&2; exit 1; }
 
 # System benchmark: release `wxfarm serve` driven by wxfarm-loadgen (~5 min);
 # rewrites the "System benchmarks (make bench)" section of docs/performance.md.

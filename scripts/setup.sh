@@ -37,11 +37,26 @@ fi
 
 # Python tools: OWSLib (third-party OGC client for tests) and moto's
 # S3-compatible server (the farm's object store in tests and `make farm`).
+pip_install() {
+  log "installing $*"
+  python3 -m pip install --quiet --disable-pip-version-check "$@" 2>&1 \
+    | { grep -v 'running pip as' || true; } >&2
+}
 if have python3 && ! have moto_server; then
-  log "installing moto[server]"
-  python3 -m pip install --quiet --disable-pip-version-check 'moto[server]' 2>&1 | grep -v 'running pip as' >&2 || true
+  pip_install 'moto[server]'
 fi
 if have python3 && ! python3 -c 'import owslib' 2>/dev/null; then
-  log "installing OWSLib"
-  python3 -m pip install --quiet --disable-pip-version-check OWSLib 2>&1 | grep -v 'running pip as' >&2 || true
+  pip_install OWSLib
+fi
+
+# Everything the tests need must be here now: say what is not, and fail, so
+# that `make test` never runs with tests quietly skipping.
+missing=()
+for cmd in cargo python3 "${!apt_pkgs[@]}" moto_server; do
+  have "$cmd" || [ -x "/usr/sbin/$cmd" ] || missing+=("$cmd")
+done
+have python3 && ! python3 -c 'import owslib' 2>/dev/null && missing+=("python3 module owslib")
+if [ ${#missing[@]} -gt 0 ]; then
+  log "missing after setup: ${missing[*]}"
+  exit 1
 fi

@@ -20,7 +20,7 @@ fn chromium() -> Option<&'static str> {
 #[tokio::test]
 async fn the_viewer_loads_wind_barb_tiles_from_a_shared_link() {
     let Some(browser) = chromium() else {
-        eprintln!("skipping: Chromium is not installed (scripts/setup.sh installs it)");
+        support::require::missing("Chromium (Debian chromium)");
         return;
     };
     let server = Server::start(demo_data(), &[]);

@@ -14,7 +14,7 @@ fn owslib_available() -> bool {
         .status()
         .is_ok_and(|s| s.success());
     if !ok {
-        eprintln!("skipping: OWSLib is not installed (scripts/setup.sh installs it)");
+        support::require::missing("OWSLib (python3 -m pip install OWSLib)");
     }
     ok
 }
@@ -287,9 +287,7 @@ fn gdal_available() -> bool {
         .output()
         .is_ok_and(|o| o.status.success());
     if !ok {
-        eprintln!(
-            "skipping: GDAL is not installed (Debian gdal-bin; scripts/setup.sh installs it)"
-        );
+        support::require::missing("GDAL (Debian gdal-bin)");
     }
     ok
 }

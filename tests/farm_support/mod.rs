@@ -36,7 +36,7 @@ impl Farm {
                 .status()
                 .is_ok_and(|s| s.success());
             if !found {
-                eprintln!("skipping: {bin} is not installed (scripts/setup.sh installs it)");
+                crate::support::require::missing(bin);
                 return None;
             }
         }

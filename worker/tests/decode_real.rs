@@ -3,6 +3,9 @@
 //!
 //! Every test skips with a message when the shared data folder is absent.
 
+#[path = "../../tests/support/require.rs"]
+mod require;
+
 use std::io::Read;
 use std::path::PathBuf;
 
@@ -18,7 +21,7 @@ fn data_dir() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!("skipping: GRIB sample folder {} is absent", dir.display());
+        require::missing(&format!("the shared GRIB samples ({})", dir.display()));
         None
     }
 }
@@ -418,7 +421,9 @@ fn cs2cs(earth: &str, proj: &str, points: &[(f64, f64)]) -> Option<Vec<(f64, f64
     {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("skipping PROJ comparison: cannot run cs2cs ({e}); apt-get install proj-bin");
+            require::missing(&format!(
+                "cs2cs for the PROJ comparison ({e}; Debian proj-bin)"
+            ));
             return None;
         }
     };

@@ -2,6 +2,9 @@
 //! (NDFD CONUS 2.5 km): interpolation error stays within 0.125 output pixels.
 //! (The exact transform itself is checked against PROJ in `decode_real`.)
 
+#[path = "../../tests/support/require.rs"]
+mod require;
+
 use std::io::Read;
 use std::path::Path;
 
@@ -14,7 +17,7 @@ fn lattice_sampling_is_within_an_eighth_of_a_pixel_of_exact() {
     let path =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/grib/ds.critfireo.bin.xz");
     if !path.exists() {
-        eprintln!("skipping: {} is absent", path.display());
+        require::missing(&path.display().to_string());
         return;
     }
     let mut bytes = Vec::new();
