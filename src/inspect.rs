@@ -26,8 +26,7 @@ pub fn run(args: &InspectArgs) -> Result<()> {
     match (args.message, &args.values) {
         (Some(n), Some(out)) => {
             let index = n.checked_sub(1).context("--message counts from 1")?;
-            let values =
-                worker::data::decode_raw(&bytes, index).with_context(|| format!("{name}"))?;
+            let values = decode::decode_raw(&bytes, index).with_context(|| format!("{name}"))?;
             let mut raw = Vec::with_capacity(values.len() * 4);
             for v in &values {
                 raw.extend_from_slice(&v.to_le_bytes());
@@ -40,7 +39,7 @@ pub fn run(args: &InspectArgs) -> Result<()> {
             );
         }
         (message, _) => {
-            let list = worker::data::list_messages(&bytes).with_context(|| format!("{name}"))?;
+            let list = decode::list_messages(&bytes).with_context(|| format!("{name}"))?;
             let mut stdout = std::io::stdout().lock();
             for (k, m) in list.iter().enumerate() {
                 if message.is_none_or(|n| n == k + 1) {

@@ -122,7 +122,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     }
 
     let tiles = gateway::TileCache::new(args.tile_cache_mb << 20, Duration::from_secs(24 * 3600));
-    let source = worker::data::source::GridSource::new(store, args.grid_cache_mb << 20);
+    let source = worker::GridSource::new(store, args.grid_cache_mb << 20);
     let renderer = Arc::new(worker::service::RenderService::new(source));
     let slots = args
         .render_slots

@@ -88,7 +88,7 @@ async fn feature_info_reports_the_value_under_the_pixel() {
     assert_eq!(info["run"], "2025-06-01T00:00:00Z");
     // The value equals bilinear interpolation of the decoded field, in °C.
     let file = std::fs::read(find_file(demo_data(), "f001")).expect("f001");
-    let grid = worker::data::decode_message(&file, 0).expect("TMP");
+    let grid = decode::decode_message(&file, 0).expect("TMP");
     let expect = worker::service::sample_point(&grid, lon, lat);
     let got = info["values"][0]["value"].as_f64().expect("value");
     assert!(
@@ -169,7 +169,7 @@ async fn feature_info_reports_the_value_under_the_pixel() {
 async fn wms_get_map_draws_any_bbox_in_each_crs() {
     let server = Server::start(demo_data(), &[]);
     let file = std::fs::read(find_file(demo_data(), "f000")).expect("f000");
-    let grid = worker::data::decode_message(&file, 0).expect("TMP");
+    let grid = decode::decode_message(&file, 0).expect("TMP");
     let gradient = default_gradient(0, 0, 0);
     let wms = |crs: &str, bbox: &str, w: u32, h: u32| {
         format!(

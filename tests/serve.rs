@@ -6,8 +6,8 @@ mod support;
 
 use protocol::TileMatrixSetId;
 use protocol::style::{StyleKind, StyleSpec, Units};
+use render::Gradient;
 use support::{Server, demo_data, get, rgba, run_time};
-use worker::render::Gradient;
 
 fn find_file(dir: &std::path::Path, needle: &str) -> std::path::PathBuf {
     support::find_file(dir, needle).unwrap_or_else(|| panic!("no {needle} under {}", dir.display()))
@@ -32,7 +32,7 @@ async fn tile_pixels_are_the_ramp_colours_of_the_decoded_values() {
 
     // Decode the same field independently of the server.
     let file = std::fs::read(find_file(demo_data(), "f000")).expect("f000");
-    let grid = worker::data::decode_message(&file, 0).expect("TMP is the first field");
+    let grid = decode::decode_message(&file, 0).expect("TMP is the first field");
     support::assert_pixels_match_grid(&pixels, &grid, &default_gradient(0, 0, 0), (z, x, y));
 }
 
@@ -347,8 +347,8 @@ async fn wind_layers_pair_u_and_v_and_draw_the_speed() {
     let (_, _, pixels) = rgba(&body);
     let file = std::fs::read(find_file(demo_data(), "f000")).expect("f000");
     let (u, v) = (
-        worker::data::decode_message(&file, 2).expect("u"),
-        worker::data::decode_message(&file, 3).expect("v"),
+        decode::decode_message(&file, 2).expect("u"),
+        decode::decode_message(&file, 3).expect("v"),
     );
     // Knots on the wind ramp over 0..80 kt, as the wind layer prescribes.
     let gradient = Gradient::new(&StyleSpec::new(

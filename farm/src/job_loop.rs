@@ -21,11 +21,11 @@ use std::time::Duration;
 use async_nats::jetstream::{self, AckKind, consumer::PullConsumer};
 use bytes::Bytes;
 use futures::StreamExt;
+use protocol::Renderer;
 use protocol::{RenderError, RenderJob, TileStore, codec};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tracing::Instrument;
-use worker::local_queue::JobRenderer;
 
 use crate::signing::{self, SigningKey};
 use crate::wire::JobResult;
@@ -91,7 +91,7 @@ pub struct WorkerStats {
 /// redelivered after `ack_wait`). Call [`topology::ensure_topology`] first.
 pub async fn run_worker(
     js: jetstream::Context,
-    renderer: Arc<dyn JobRenderer>,
+    renderer: Arc<dyn Renderer>,
     l2: Option<Arc<dyn TileStore>>,
     opts: WorkerOptions,
     stats: Arc<WorkerStats>,
@@ -181,7 +181,7 @@ async fn first<E: std::fmt::Display>(
 struct JobContext {
     client: async_nats::Client,
     signing_key: Option<SigningKey>,
-    renderer: Arc<dyn JobRenderer>,
+    renderer: Arc<dyn Renderer>,
     l2: Option<Arc<dyn TileStore>>,
     opts: WorkerOptions,
     stats: Arc<WorkerStats>,

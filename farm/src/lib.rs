@@ -3,7 +3,7 @@
 //! - [`jetstream_queue::JetStreamQueue`]: the gateway's [`protocol::RenderQueue`]
 //!   over a NATS JetStream work-queue stream.
 //! - [`job_loop::run_worker`]: the worker side, pulling jobs by priority and
-//!   rendering them through a [`worker::local_queue::JobRenderer`].
+//!   rendering them through a [`protocol::Renderer`].
 //! - [`redis_store::RedisTileStore`]: the shared L2 [`protocol::TileStore`].
 //! - [`catalog_kv`]: the catalog in a NATS KV bucket, written by the
 //!   scheduler and watched by gateways.

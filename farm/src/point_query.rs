@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
+use protocol::Renderer;
 use protocol::{FieldRef, PointSample, RenderError};
 use serde::{Deserialize, Serialize};
-use worker::local_queue::JobRenderer;
 
 use crate::FarmError;
 use crate::signing::{self, SigningKey};
@@ -61,7 +61,7 @@ pub async fn request(
 pub async fn serve(
     client: async_nats::Client,
     key: Option<SigningKey>,
-    renderer: Arc<dyn JobRenderer>,
+    renderer: Arc<dyn Renderer>,
 ) -> Result<(), FarmError> {
     let mut requests = client
         .queue_subscribe(SAMPLE_SUBJECT, QUEUE_GROUP.into())

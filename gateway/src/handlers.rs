@@ -367,7 +367,7 @@ pub fn legend_png(
             ))
         }
     };
-    let png = worker::render::legend::legend_png(
+    let png = render::legend::legend_png(
         &spec,
         &entry.info.title,
         size("width", 320)?,

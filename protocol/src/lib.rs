@@ -7,6 +7,7 @@
 
 pub mod catalog;
 pub mod codec;
+pub mod grid;
 pub mod job;
 pub mod key;
 pub mod layers;
@@ -16,10 +17,11 @@ pub mod style;
 pub mod tms;
 
 pub use catalog::{Catalog, FieldEntry, FieldRef};
+pub use grid::{Grid, GridGeometry};
 pub use job::{MapArea, MapCrs, Priority, RenderError, RenderJob};
 pub use key::{ImageFormat, TileKey};
 pub use limits::{LimitError, Limits};
-pub use queue::{PointSample, RenderQueue, TileSink, TileStore};
+pub use queue::{PointSample, RenderQueue, Renderer, TileSink, TileStore};
 pub use style::StyleSpec;
 pub use tms::TileMatrixSetId;
 

@@ -67,3 +67,23 @@ pub trait TileStore: TileSink {
     /// unreachable (callers then carry on without it).
     async fn get(&self, cache_key: &str) -> Result<Option<Bytes>, String>;
 }
+
+/// Something that turns a job into tile bytes: the worker's
+/// `RenderService`, driven by the embedded queue or the farm's job loop.
+#[async_trait]
+pub trait Renderer: Send + Sync + 'static {
+    async fn render(&self, job: &RenderJob) -> Result<Bytes, RenderError>;
+
+    /// Each field's value at a point (see [`RenderQueue::sample`]).
+    async fn sample(
+        &self,
+        fields: &[FieldRef],
+        lon: f64,
+        lat: f64,
+    ) -> Result<Vec<PointSample>, RenderError> {
+        let _ = (fields, lon, lat);
+        Err(RenderError::Invalid(
+            "point queries are not supported".into(),
+        ))
+    }
+}

@@ -8,12 +8,12 @@ use std::io::Read;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use decode::index_fields;
 use object_store::path::Path;
 use object_store::{ObjectStore, PutPayload};
 use protocol::FieldRef;
 use protocol::catalog::{FieldEntry, FieldId, GridSummary, LayerInfo, SharedCatalog};
 use protocol::layers::LayerCatalogue;
-use worker::data::index_fields;
 
 use crate::naming::{name_field, vector_layer};
 

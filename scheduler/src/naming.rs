@@ -1,10 +1,10 @@
 //! From a GRIB field's codes to a layer: name, title, units and default
 //! style, through the layer catalogue (`config/layers.toml`).
 
+use decode::FieldIndex;
 use protocol::catalog::{LayerInfo, LayerKind, Level, Parameter};
 use protocol::layers::LayerCatalogue;
 use protocol::style::{ColorMapName, Units};
-use worker::data::FieldIndex;
 
 /// What the catalogue says about one field.
 #[derive(Debug, Clone, PartialEq)]

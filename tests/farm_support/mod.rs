@@ -197,11 +197,11 @@ pub async fn get_until(
     }
 }
 
-pub fn gdas_grid() -> worker::data::Grid {
+pub fn gdas_grid() -> decode::Grid {
     let mut bytes = Vec::new();
     let path = shared_data().expect("samples").join(GDAS);
     xz2::read::XzDecoder::new(std::fs::File::open(path).expect("open"))
         .read_to_end(&mut bytes)
         .expect("unxz");
-    worker::data::decode_message(&bytes, 0).expect("decode")
+    decode::decode_message(&bytes, 0).expect("decode")
 }

@@ -168,7 +168,7 @@ pub fn find_file(dir: &Path, needle: &str) -> Option<PathBuf> {
 }
 
 /// The gradient the layer catalogue prescribes for a parameter.
-pub fn default_gradient(d: u8, c: u8, n: u8) -> worker::render::Gradient {
+pub fn default_gradient(d: u8, c: u8, n: u8) -> render::Gradient {
     use protocol::style::{StyleKind, StyleSpec, Units};
     let catalogue = protocol::layers::LayerCatalogue::builtin();
     let rule = catalogue.parameter(d, c, n).expect("parameter rule");
@@ -180,15 +180,15 @@ pub fn default_gradient(d: u8, c: u8, n: u8) -> worker::render::Gradient {
         rule.display_units(),
     );
     spec.transparent_below = rule.transparent_below;
-    worker::render::Gradient::new(&spec)
+    render::Gradient::new(&spec)
 }
 
 /// Checks that each listed pixel of a `z/x/y` WebMercatorQuad tile has the
 /// ramp colour of a value between the four grid values around it.
 pub fn assert_pixels_match_grid(
     pixels: &[u8],
-    grid: &worker::data::Grid,
-    gradient: &worker::render::Gradient,
+    grid: &decode::Grid,
+    gradient: &render::Gradient,
     (z, x, y): (u8, u32, u32),
 ) {
     let tms = protocol::TileMatrixSetId::WebMercatorQuad;
@@ -203,8 +203,8 @@ pub fn assert_image_pixels_match_grid(
     pixels: &[u8],
     (lons, lats): &(Vec<f64>, Vec<f64>),
     points: &[(usize, usize)],
-    grid: &worker::data::Grid,
-    gradient: &worker::render::Gradient,
+    grid: &decode::Grid,
+    gradient: &render::Gradient,
 ) {
     let width = lons.len();
     for &(px, py) in points {

@@ -1,10 +1,15 @@
-//! The worker: turns a [`protocol::RenderJob`] into encoded tile bytes.
+//! Render execution: turns a [`protocol::RenderJob`] into encoded tile
+//! bytes with the `decode` and `render` crates.
 //!
-//! - [`data`]: fetching GRIB2 messages by byte range, decoding them into
-//!   [`data::Grid`]s, and the bounded grid cache.
-//! - [`render`]: sampling a grid onto a tile, styling, PNG encoding.
+//! - [`grid_source`]: fetching GRIB2 messages by byte range, decoding them
+//!   into grids, and the bounded grid cache.
+//! - [`service`]: [`RenderService`], a job in, tile bytes out (budget
+//!   check, grids, draw on the blocking pool).
+//! - [`local_queue`]: the embedded priority queue of `wxfarm serve`.
 
-pub mod data;
+pub mod grid_source;
 pub mod local_queue;
-pub mod render;
 pub mod service;
+
+pub use grid_source::GridSource;
+pub use service::RenderService;

@@ -9,27 +9,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use protocol::{FieldRef, PointSample, Priority, RenderError, RenderJob, RenderQueue, TileSink};
+use protocol::{
+    FieldRef, PointSample, Priority, RenderError, RenderJob, RenderQueue, Renderer, TileSink,
+};
 use tokio::sync::{Semaphore, mpsc, oneshot};
-
-/// Something that turns a job into tile bytes: the worker's render service.
-#[async_trait]
-pub trait JobRenderer: Send + Sync + 'static {
-    async fn render(&self, job: &RenderJob) -> Result<Bytes, RenderError>;
-
-    /// Each field's value at a point (see [`RenderQueue::sample`]).
-    async fn sample(
-        &self,
-        fields: &[FieldRef],
-        lon: f64,
-        lat: f64,
-    ) -> Result<Vec<PointSample>, RenderError> {
-        let _ = (fields, lon, lat);
-        Err(RenderError::Invalid(
-            "point queries are not supported".into(),
-        ))
-    }
-}
 
 type Reply = oneshot::Sender<Result<Bytes, RenderError>>;
 
@@ -49,7 +32,7 @@ pub struct QueueStats {
 /// In-process [`RenderQueue`].
 pub struct LocalQueue {
     senders: [mpsc::Sender<Envelope>; 3],
-    renderer: Arc<dyn JobRenderer>,
+    renderer: Arc<dyn Renderer>,
     stats: Arc<QueueStats>,
 }
 
@@ -57,7 +40,7 @@ impl LocalQueue {
     /// Starts `slots` concurrent renders fed from per-priority queues of
     /// `capacity` jobs each. Results go to `sink` as well as to waiters.
     pub fn start(
-        renderer: Arc<dyn JobRenderer>,
+        renderer: Arc<dyn Renderer>,
         sink: Option<Arc<dyn TileSink>>,
         slots: usize,
         capacity: usize,
@@ -142,7 +125,7 @@ impl RenderQueue for LocalQueue {
 struct Dispatcher {
     receivers: [mpsc::Receiver<Envelope>; 3],
     slots: Arc<Semaphore>,
-    renderer: Arc<dyn JobRenderer>,
+    renderer: Arc<dyn Renderer>,
     sink: Option<Arc<dyn TileSink>>,
     stats: Arc<QueueStats>,
 }

@@ -8,9 +8,9 @@ use bytes::Bytes;
 use protocol::{FieldRef, Limits, PointSample, RenderError, RenderJob};
 use tracing::Instrument;
 
-use crate::data::source::{GridSource, SourceError};
-use crate::local_queue::JobRenderer;
-use crate::render::render_tile;
+use crate::grid_source::{GridSource, SourceError};
+use protocol::Renderer;
+use render::render_tile;
 
 /// Fetches, decodes (through the grid cache) and renders.
 #[derive(Clone)]
@@ -70,7 +70,7 @@ impl RenderService {
 }
 
 #[async_trait]
-impl JobRenderer for RenderService {
+impl Renderer for RenderService {
     async fn render(&self, job: &RenderJob) -> Result<Bytes, RenderError> {
         RenderService::render(self, job).await
     }
@@ -95,10 +95,10 @@ impl JobRenderer for RenderService {
 }
 
 /// The interpolated value at (lon, lat) and the nearest grid point.
-pub fn sample_point(grid: &crate::data::Grid, lon: f64, lat: f64) -> PointSample {
+pub fn sample_point(grid: &protocol::Grid, lon: f64, lat: f64) -> PointSample {
     match grid.locate(lon, lat) {
         Some((i, j)) => {
-            let v = crate::render::sample::value_at(grid, i as f32, j as f32);
+            let v = render::sample::value_at(grid, i as f32, j as f32);
             let (ri, rj) = (
                 i.round().clamp(0.0, grid.ni as f64 - 1.0),
                 j.round().clamp(0.0, grid.nj as f64 - 1.0),

@@ -7,11 +7,11 @@ use bytes::Bytes;
 use chrono::{TimeZone, Utc};
 use protocol::style::{ColorMapName, StyleKind, Units};
 use protocol::{
-    ImageFormat, Priority, RenderError, RenderJob, RenderQueue, StyleSpec, TileKey,
+    ImageFormat, Priority, RenderError, RenderJob, RenderQueue, Renderer, StyleSpec, TileKey,
     TileMatrixSetId, TileSink,
 };
 use tokio::sync::Semaphore;
-use worker::local_queue::{JobRenderer, LocalQueue};
+use worker::local_queue::LocalQueue;
 
 /// Renders nothing until `gate` gives a permit; records the order of jobs.
 struct Gated {
@@ -20,7 +20,7 @@ struct Gated {
 }
 
 #[async_trait]
-impl JobRenderer for Gated {
+impl Renderer for Gated {
     async fn render(&self, job: &RenderJob) -> Result<Bytes, RenderError> {
         self.gate
             .acquire()

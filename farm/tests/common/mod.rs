@@ -14,11 +14,11 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::TimeZone;
 use farm::FarmConfig;
+use protocol::Renderer;
 use protocol::style::{ColorMapName, StyleKind, Units};
 use protocol::{
     FieldRef, ImageFormat, Priority, RenderError, RenderJob, StyleSpec, TileKey, TileMatrixSetId,
 };
-use worker::local_queue::JobRenderer;
 
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {
@@ -230,7 +230,7 @@ impl FakeRenderer {
 }
 
 #[async_trait]
-impl JobRenderer for FakeRenderer {
+impl Renderer for FakeRenderer {
     async fn render(&self, job: &RenderJob) -> Result<Bytes, RenderError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         self.order.lock().unwrap().push(job.key.cache_key());
@@ -284,7 +284,7 @@ impl Drop for WorkerHandle {
 /// Starts a worker with `slots` renders on its own NATS connection.
 pub async fn worker(
     config: &FarmConfig,
-    renderer: Arc<dyn JobRenderer>,
+    renderer: Arc<dyn Renderer>,
     l2: Option<Arc<dyn protocol::TileStore>>,
     slots: usize,
 ) -> WorkerHandle {

@@ -1,0 +1,25 @@
+//! Bytes in, [`Grid`]s out: GRIB2 decoding with the field's georeference.
+//! No I/O and no async: callers hand in a buffer (a whole file, or one
+//! message fetched by byte range).
+//!
+//! - [`decode_message`] / [`decode_raw`]: one field of a buffer into a
+//!   normalised [`Grid`] or into file-order values.
+//! - [`index_fields`]: what ingest catalogs, without unpacking values.
+//! - [`list_messages`]: a `wgrib2 -s`-style inventory.
+//!
+//! The [`Grid`] type and its projections live in [`protocol::grid`], so the
+//! renderer needs none of the decoding code.
+
+mod framing;
+mod index;
+mod inspect;
+mod message;
+mod png41;
+mod scan;
+mod sect3;
+
+pub use index::{FieldIndex, index_fields};
+pub use inspect::{MessageSummary, list_messages};
+pub use message::{DecodeError, MessageId, decode_message, decode_raw};
+pub use protocol::grid::{Grid, GridGeometry};
+pub use sect3::gaussian_latitudes;

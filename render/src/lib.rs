@@ -1,0 +1,91 @@
+//! Drawing tiles from grids: sample → style → encode.
+//!
+//! - [`gradient`] and filled [`contour`]s colour every pixel from a
+//!   palette (indexed PNG);
+//! - isolines and wind symbols draw onto an RGBA [`canvas::Canvas`] placed
+//!   in world pixel space, so their lattices line up across tiles.
+
+pub mod canvas;
+pub mod contour;
+pub mod encode;
+pub mod font;
+pub mod gradient;
+pub mod legend;
+pub mod raster;
+pub mod sample;
+pub mod wind;
+
+use protocol::style::StyleKind;
+use protocol::{RenderError, RenderJob};
+
+pub use canvas::Canvas;
+pub use gradient::Gradient;
+use protocol::grid::Grid;
+pub use sample::{Axes, TileFrame};
+
+/// Renders `job` from its decoded source grids (in `job.sources` order: the
+/// field, then the v component of a vector layer). CPU-bound: call it from
+/// a blocking thread.
+pub fn render_tile(grids: &[&Grid], job: &RenderJob) -> Result<Vec<u8>, RenderError> {
+    let key = &job.key;
+    let frame = TileFrame {
+        tms: key.tms,
+        z: key.z,
+        x: key.x,
+        y: key.y,
+        size: key.tile_size,
+    };
+    let (axes, canvas) = match &job.area {
+        Some(area) => (
+            Axes {
+                lons: area.pixel_lons(),
+                lats: area.pixel_lats(),
+            },
+            Canvas::for_area(area),
+        ),
+        None => (frame.axes(), Canvas::for_tile(&frame)),
+    };
+    match job.style.kind {
+        StyleKind::Gradient => render_gradient(grids, &job.style, &axes),
+        StyleKind::WindBarbs | StyleKind::WindArrows => wind::render(grids, &job.style, &canvas),
+        StyleKind::Isolines => contour::render_isolines(grids, &job.style, &canvas),
+        StyleKind::FilledContours => contour::render_filled(grids, &job.style, &axes),
+    }
+}
+
+/// The field's value under every pixel: the magnitude of a (u, v) pair
+/// when a second grid is given.
+pub fn sample_field(grids: &[&Grid], axes: &Axes) -> Result<Vec<f32>, RenderError> {
+    let grid = grids
+        .first()
+        .ok_or_else(|| RenderError::Invalid("the style needs a source field".into()))?;
+    let mut values = sample::sample_axes(grid, axes);
+    if let Some(v_grid) = grids.get(1) {
+        let v = sample::sample_axes(v_grid, axes);
+        values.iter_mut().zip(v).for_each(|(u, v)| *u = u.hypot(v));
+    }
+    Ok(values)
+}
+
+/// A palette image of the field (or of the magnitude of a (u, v) pair).
+fn render_gradient(
+    grids: &[&Grid],
+    style: &protocol::StyleSpec,
+    axes: &Axes,
+) -> Result<Vec<u8>, RenderError> {
+    let gradient = Gradient::new(style);
+    render_palette(grids, axes, &gradient.palette, |v| gradient.index(v))
+}
+
+/// Every pixel's value ([`sample_field`]) through `index` into `palette`,
+/// encoded as an indexed PNG.
+pub(crate) fn render_palette(
+    grids: &[&Grid],
+    axes: &Axes,
+    palette: &[protocol::style::Rgba],
+    index: impl Fn(f32) -> u8,
+) -> Result<Vec<u8>, RenderError> {
+    let indices: Vec<u8> = sample_field(grids, axes)?.into_iter().map(index).collect();
+    encode::encode_indexed_png(&indices, axes.width() as u32, axes.height() as u32, palette)
+        .map_err(|e| RenderError::Internal(format!("png encode: {e}")))
+}

@@ -1,0 +1,318 @@
+//! Sampling: the source grid value under every output pixel.
+//!
+//! Lat/lon grids into either tile matrix set are separable (column from
+//! longitude, row from latitude), so a tile needs two 1-D index tables.
+//! Other grids use GDAL's approximate-transformer idea: evaluate the exact
+//! transform on a coarse lattice and interpolate inside each lattice cell,
+//! falling back to exact evaluation where the interpolation would be off by
+//! more than [`MAX_LATTICE_ERROR_PX`].
+
+use protocol::TileMatrixSetId;
+
+use protocol::grid::Grid;
+
+/// Largest tolerated error of the interpolated lattice, in output pixels.
+pub const MAX_LATTICE_ERROR_PX: f64 = 0.125;
+/// Lattice spacing in output pixels.
+const LATTICE_STEP: usize = 16;
+
+/// An output tile's pixel grid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TileFrame {
+    pub tms: TileMatrixSetId,
+    pub z: u8,
+    pub x: u32,
+    pub y: u32,
+    pub size: u32,
+}
+
+impl TileFrame {
+    /// The geographic position of every pixel column and row.
+    pub fn axes(&self) -> Axes {
+        Axes {
+            lons: self.tms.pixel_lons(self.z, self.x, self.size),
+            lats: self.tms.pixel_lats(self.z, self.y, self.size),
+        }
+    }
+}
+
+/// An output image whose columns each have one longitude and rows one
+/// latitude: tiles of both matrix sets, and WMS maps in EPSG:3857,
+/// EPSG:4326 or CRS:84. Pixel (c, r) is at (`lons[c]`, `lats[r]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Axes {
+    pub lons: Vec<f64>,
+    pub lats: Vec<f64>,
+}
+
+impl Axes {
+    pub fn width(&self) -> usize {
+        self.lons.len()
+    }
+    pub fn height(&self) -> usize {
+        self.lats.len()
+    }
+}
+
+/// Fractional source-grid coordinates of every pixel, row-major; NaN where
+/// the pixel falls outside the grid.
+#[derive(Debug, Clone)]
+pub struct PixelCoords {
+    pub width: usize,
+    pub i: Vec<f32>,
+    pub j: Vec<f32>,
+}
+
+/// Grid coordinates of each pixel centre of `frame`.
+pub fn pixel_coords(grid: &Grid, frame: &TileFrame) -> PixelCoords {
+    pixel_coords_of(grid, &frame.axes())
+}
+
+/// Grid coordinates of each pixel centre of an image with `axes`.
+pub fn pixel_coords_of(grid: &Grid, axes: &Axes) -> PixelCoords {
+    if grid.is_separable() {
+        separable_coords(grid, axes)
+    } else {
+        lattice_coords(grid, axes)
+    }
+}
+
+fn separable_coords(grid: &Grid, axes: &Axes) -> PixelCoords {
+    let col: Vec<f32> = axes
+        .lons
+        .iter()
+        .map(|&lon| grid.locate_lon(lon).map_or(f32::NAN, |i| i as f32))
+        .collect();
+    let (w, h) = (axes.width(), axes.height());
+    let mut i = Vec::with_capacity(w * h);
+    let mut j = Vec::with_capacity(w * h);
+    for &lat in &axes.lats {
+        i.extend_from_slice(&col);
+        j.extend(std::iter::repeat_n(
+            grid.locate_lat(lat).map_or(f32::NAN, |j| j as f32),
+            w,
+        ));
+    }
+    PixelCoords { width: w, i, j }
+}
+
+fn exact(grid: &Grid, lons: &[f64], lats: &[f64], px: usize, py: usize) -> Option<(f64, f64)> {
+    grid.locate(lons[px], lats[py])
+}
+
+fn lattice_coords(grid: &Grid, axes: &Axes) -> PixelCoords {
+    let (w, h) = (axes.width(), axes.height());
+    let mut out = PixelCoords {
+        width: w,
+        i: vec![f32::NAN; w * h],
+        j: vec![f32::NAN; w * h],
+    };
+    for cy in (0..h).step_by(LATTICE_STEP) {
+        for cx in (0..w).step_by(LATTICE_STEP) {
+            let (x1, y1) = (
+                (cx + LATTICE_STEP).min(w) - 1,
+                (cy + LATTICE_STEP).min(h) - 1,
+            );
+            fill_cell(grid, &axes.lons, &axes.lats, (cx, cy, x1, y1), &mut out);
+        }
+    }
+    out
+}
+
+/// Fills pixels `x0..=x1` × `y0..=y1` by interpolating the exact transform
+/// at the cell's corners when that is accurate enough, exactly otherwise.
+fn fill_cell(
+    grid: &Grid,
+    lons: &[f64],
+    lats: &[f64],
+    (x0, y0, x1, y1): (usize, usize, usize, usize),
+    out: &mut PixelCoords,
+) {
+    let n = out.width;
+    let corners = [
+        exact(grid, lons, lats, x0, y0),
+        exact(grid, lons, lats, x1, y0),
+        exact(grid, lons, lats, x0, y1),
+        exact(grid, lons, lats, x1, y1),
+    ];
+    let interpolable = x1 > x0 && y1 > y0 && corners.iter().all(Option::is_some);
+    if interpolable {
+        let [a, b, c, d] = corners.map(|p| p.unwrap_or_default());
+        let lerp = |fx: f64, fy: f64| {
+            let top = (a.0 + (b.0 - a.0) * fx, a.1 + (b.1 - a.1) * fx);
+            let bot = (c.0 + (d.0 - c.0) * fx, c.1 + (d.1 - c.1) * fx);
+            (top.0 + (bot.0 - top.0) * fy, top.1 + (bot.1 - top.1) * fy)
+        };
+        // Check the interpolation where it is worst for a smooth transform:
+        // the centre and the edge midpoints. Error is measured in output
+        // pixels: grid cells per output pixel come from the cell's extent.
+        let (w, h) = ((x1 - x0) as f64, (y1 - y0) as f64);
+        let cells_per_px = ((b.0 - a.0).hypot(b.1 - a.1) / w).max((c.0 - a.0).hypot(c.1 - a.1) / h);
+        let probes = [(0.5, 0.5), (0.5, 0.0), (0.0, 0.5), (1.0, 0.5), (0.5, 1.0)];
+        let accurate = cells_per_px > 0.0
+            && probes.iter().all(|&(fx, fy)| {
+                let px = x0 + (fx * w).round() as usize;
+                let py = y0 + (fy * h).round() as usize;
+                let (fx, fy) = ((px - x0) as f64 / w, (py - y0) as f64 / h);
+                match exact(grid, lons, lats, px, py) {
+                    Some(e) => {
+                        let g = lerp(fx, fy);
+                        (g.0 - e.0).hypot(g.1 - e.1) / cells_per_px <= MAX_LATTICE_ERROR_PX
+                    }
+                    None => false,
+                }
+            });
+        if accurate {
+            for py in y0..=y1 {
+                let fy = (py - y0) as f64 / h;
+                for px in x0..=x1 {
+                    let (gi, gj) = lerp((px - x0) as f64 / w, fy);
+                    let k = py * n + px;
+                    // Interpolated positions may leave the grid near its edge.
+                    if gi >= -0.5
+                        && gj >= -0.5
+                        && gi <= grid.ni as f64 - 0.5
+                        && gj <= grid.nj as f64 - 0.5
+                    {
+                        out.i[k] = gi as f32;
+                        out.j[k] = gj as f32;
+                    }
+                }
+            }
+            return;
+        }
+    }
+    for py in y0..=y1 {
+        for px in x0..=x1 {
+            if let Some((gi, gj)) = exact(grid, lons, lats, px, py) {
+                out.i[py * n + px] = gi as f32;
+                out.j[py * n + px] = gj as f32;
+            }
+        }
+    }
+}
+
+/// Bilinear value at fractional grid position (i, j); nearest neighbour
+/// where a neighbour is missing, so data edges stay crisp rather than
+/// vanishing; NaN outside.
+pub fn value_at(grid: &Grid, i: f32, j: f32) -> f32 {
+    if i.is_nan() || j.is_nan() {
+        return f32::NAN;
+    }
+    let ni = grid.ni as isize;
+    let nj = grid.nj as isize;
+    let wraps = grid.wraps_globally();
+    let (fi, fj) = (i.floor(), j.floor());
+    let (ti, tj) = (i - fi, j - fj);
+    let (i0, j0) = (fi as isize, fj as isize);
+    let col = |c: isize| -> Option<usize> {
+        if wraps {
+            Some(c.rem_euclid(ni) as usize)
+        } else {
+            (0..ni).contains(&c).then_some(c as usize)
+        }
+    };
+    let at = |c: isize, r: isize| -> f32 {
+        match (col(c), (0..nj).contains(&r)) {
+            (Some(c), true) => grid.values[r as usize * grid.ni + c],
+            _ => f32::NAN,
+        }
+    };
+    let (v00, v10, v01, v11) = (
+        at(i0, j0),
+        at(i0 + 1, j0),
+        at(i0, j0 + 1),
+        at(i0 + 1, j0 + 1),
+    );
+    if v00.is_nan() || v10.is_nan() || v01.is_nan() || v11.is_nan() {
+        return at(i.round() as isize, j.round() as isize);
+    }
+    let top = v00 + (v10 - v00) * ti;
+    let bottom = v01 + (v11 - v01) * ti;
+    top + (bottom - top) * tj
+}
+
+/// One axis of a separable lookup: the two neighbouring grid indices of a
+/// pixel and the weight of the second; `None` outside the grid.
+type Axis = Vec<Option<(usize, usize, f32)>>;
+
+fn axis(positions: impl Iterator<Item = Option<f64>>, n: usize, wraps: bool) -> Axis {
+    positions
+        .map(|p| {
+            let p = p?;
+            let f = p.floor();
+            let t = (p - f) as f32;
+            let k = f as isize;
+            let n = n as isize;
+            let idx = |k: isize| -> Option<usize> {
+                if wraps {
+                    Some(k.rem_euclid(n) as usize)
+                } else {
+                    // Clamp half a cell beyond the edge onto the edge.
+                    Some(k.clamp(0, n - 1) as usize)
+                }
+            };
+            Some((idx(k)?, idx(k + 1)?, t))
+        })
+        .collect()
+}
+
+/// The separable fast path: per-column and per-row tables, then one
+/// bilinear blend per pixel with no per-pixel coordinate maths.
+fn sample_separable(grid: &Grid, axes: &Axes) -> Vec<f32> {
+    let n = axes.width();
+    let cols = axis(
+        axes.lons.iter().map(|&lon| grid.locate_lon(lon)),
+        grid.ni,
+        grid.wraps_globally(),
+    );
+    let rows = axis(
+        axes.lats.iter().map(|&lat| grid.locate_lat(lat)),
+        grid.nj,
+        false,
+    );
+    let mut out = vec![f32::NAN; n * axes.height()];
+    for (py, row) in rows.iter().enumerate() {
+        let Some((j0, j1, tj)) = *row else { continue };
+        let (r0, r1) = (
+            &grid.values[j0 * grid.ni..(j0 + 1) * grid.ni],
+            &grid.values[j1 * grid.ni..(j1 + 1) * grid.ni],
+        );
+        let out_row = &mut out[py * n..(py + 1) * n];
+        for (o, col) in out_row.iter_mut().zip(&cols) {
+            let Some((i0, i1, ti)) = *col else { continue };
+            let (a, b, c, d) = (r0[i0], r0[i1], r1[i0], r1[i1]);
+            let top = a + (b - a) * ti;
+            let bottom = c + (d - c) * ti;
+            let v = top + (bottom - top) * tj;
+            // A missing neighbour poisons the blend: fall back to the nearest
+            // point, so data edges stay crisp instead of eroding.
+            *o = if v.is_nan() {
+                let near = if tj < 0.5 { r0 } else { r1 };
+                near[if ti < 0.5 { i0 } else { i1 }]
+            } else {
+                v
+            };
+        }
+    }
+    out
+}
+
+/// The grid's value under every pixel of `frame`, row-major; NaN = no data.
+pub fn sample(grid: &Grid, frame: &TileFrame) -> Vec<f32> {
+    sample_axes(grid, &frame.axes())
+}
+
+/// The grid's value under every pixel of an image with `axes`.
+pub fn sample_axes(grid: &Grid, axes: &Axes) -> Vec<f32> {
+    if grid.is_separable() {
+        return sample_separable(grid, axes);
+    }
+    let coords = pixel_coords_of(grid, axes);
+    coords
+        .i
+        .iter()
+        .zip(&coords.j)
+        .map(|(&i, &j)| value_at(grid, i, j))
+        .collect()
+}
