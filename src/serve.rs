@@ -1,7 +1,6 @@
 //! `wxfarm serve` (every role in one process, embedded infrastructure),
 //! `wxfarm ingest` and `wxfarm demo-data`.
 
-use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -13,7 +12,7 @@ use object_store::ObjectStore;
 use object_store::local::LocalFileSystem;
 use protocol::catalog::SharedCatalog;
 use protocol::layers::LayerCatalogue;
-use scheduler::Ingestor;
+use scheduler::{Ingestor, Scheduler, WarmOptions};
 
 #[derive(Args)]
 pub struct ServeArgs {
@@ -43,6 +42,9 @@ pub struct ServeArgs {
     /// How often to look for new files in the data folder (seconds; 0: never).
     #[arg(long, default_value_t = 10)]
     poll_secs: u64,
+    /// Warm WebMercatorQuad zooms 0..=N of every new field (-1: no warming).
+    #[arg(long, default_value_t = 2, allow_negative_numbers = true)]
+    warm_max_zoom: i8,
     /// How long a request waits for its render (milliseconds).
     #[arg(long, default_value_t = 15_000)]
     render_timeout_ms: u64,
@@ -87,14 +89,6 @@ fn local_store(dir: &Path) -> Result<Arc<dyn ObjectStore>> {
     ))
 }
 
-/// Ingests what is new in the store and logs it; failed files are logged
-/// by the ingestor and remembered in `failed`.
-async fn scan_and_log(ingestor: &Ingestor, failed: &mut BTreeSet<String>) {
-    for r in ingestor.scan(None, failed).await {
-        tracing::info!(object = %r.object_key, fields = r.fields_added, layers = ?r.layers, rejected = r.rejected.len(), "ingested");
-    }
-}
-
 pub async fn serve(args: ServeArgs) -> Result<()> {
     let metrics = crate::telemetry::install_metrics()?;
     let store = local_store(&args.data)?;
@@ -104,38 +98,45 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         layer_catalogue(args.layers.as_deref())?,
         catalog.clone(),
     );
-    let mut failed = BTreeSet::new();
-    scan_and_log(&ingestor, &mut failed).await;
-    let n_layers = catalog.snapshot().layers.len();
-    if n_layers == 0 {
-        tracing::warn!(data = %args.data.display(), "no layers yet: add GRIB2 files (wxfarm ingest, or `wxfarm demo-data DIR`)");
-    }
-    if args.poll_secs > 0 {
-        let ingestor = ingestor.clone();
-        let every = Duration::from_secs(args.poll_secs);
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(every).await;
-                scan_and_log(&ingestor, &mut failed).await;
-            }
-        });
-    }
-
-    let tiles = gateway::TileCache::new(args.tile_cache_mb << 20, Duration::from_secs(24 * 3600));
+    let tiles = gateway::TileCache::new(args.tile_cache_mb << 20, gateway::state::L1_TTL);
     let source = worker::GridSource::new(store, args.grid_cache_mb << 20);
     let renderer = Arc::new(worker::service::RenderService::new(source));
     let slots = args
         .render_slots
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
-    let queue = worker::local_queue::LocalQueue::start(
+    let queue = Arc::new(worker::local_queue::LocalQueue::start(
         renderer,
         Some(Arc::new(tiles.clone())),
         slots,
         args.queue_capacity,
-    );
+    ));
+    // The farm's scheduler loop, on the embedded queue: new files are
+    // ingested and their low zooms warmed into L1.
+    let scheduler = Arc::new(Scheduler::new(
+        ingestor,
+        queue.clone(),
+        None,
+        WarmOptions {
+            max_zoom: u8::try_from(args.warm_max_zoom).ok(),
+        },
+    ));
+    scheduler.scan().await;
+    let n_layers = catalog.snapshot().layers.len();
+    if n_layers == 0 {
+        tracing::warn!(data = %args.data.display(), "no layers yet: add GRIB2 files (wxfarm ingest, or `wxfarm demo-data DIR`)");
+    }
+    if args.poll_secs > 0 {
+        let poll = Duration::from_secs(args.poll_secs);
+        tokio::spawn(async move {
+            scheduler
+                .run(futures::stream::empty(), Some(poll), std::future::pending())
+                .await;
+        });
+    }
+
     let state = gateway::GatewayState {
         catalog,
-        queue: Arc::new(queue),
+        queue,
         tiles,
         l2: None,
         config: Arc::new(gateway::GatewayConfig {
@@ -208,15 +209,11 @@ pub async fn ingest(mut args: IngestArgs) -> Result<()> {
 /// Tells the farm's scheduler about a stored file (`wxfarm.ingest.<model>`).
 async fn announce(client: &async_nats::Client, report: &scheduler::IngestReport) -> Result<()> {
     let model = report
-        .layers
+        .models
         .iter()
         .next()
-        .and_then(|l| l.split('_').next())
-        .unwrap_or("unknown");
-    let event = crate::roles::IngestEvent {
-        version: 1,
-        object_key: report.object_key.clone(),
-    };
+        .map_or("unknown", String::as_str);
+    let event = protocol::events::IngestEvent::new(report.object_key.clone());
     let payload = protocol::codec::encode(&event)?;
     client
         .publish(farm::subjects::ingest_subject(model), payload.into())
@@ -236,14 +233,14 @@ pub fn demo_data(dir: &Path, run: Option<&str>, seed: u64, hours: u32) -> Result
             .context("midnight")?
             .and_utc(),
     };
-    let opts = scheduler::demo::DemoOptions {
+    let opts = demo::DemoOptions {
         run,
         seed,
         hours,
         ..Default::default()
     };
     let started = std::time::Instant::now();
-    let report = scheduler::demo::write_demo_data(dir, &opts)
+    let report = demo::write_demo_data(dir, &opts)
         .with_context(|| format!("writing sample data to {}", dir.display()))?;
     eprintln!(
         "wrote {} files ({} MB) to {} in {:.1} s",

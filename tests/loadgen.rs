@@ -24,7 +24,7 @@ fn day_of_data() -> &'static Path {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
     DIR.get_or_init(|| {
         let dir = tempfile::tempdir().expect("tempdir");
-        let opts = scheduler::demo::DemoOptions {
+        let opts = demo::DemoOptions {
             run: run_time(),
             seed: 7,
             hours: 24,
@@ -32,7 +32,7 @@ fn day_of_data() -> &'static Path {
             radar_step_minutes: 10,
             grid_coarsening: 4,
         };
-        scheduler::demo::write_demo_data(dir.path(), &opts).expect("demo data");
+        demo::write_demo_data(dir.path(), &opts).expect("demo data");
         dir
     })
     .path()

@@ -7,7 +7,8 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use protocol::tms::LonLatBox;
 
 use super::sect3::grid_spec;
-use crate::message::{DecodeError, MessageId, RawField, SUPPORTED_DATA, check_field, raw_fields};
+use crate::error::{DecodeError, MessageId};
+use crate::message::{RawField, SUPPORTED_DATA, check_field, raw_fields};
 use protocol::grid::Grid;
 
 /// One field of a file, ready to catalog.

@@ -3,7 +3,8 @@
 
 use std::fmt;
 
-use crate::message::{DecodeError, MessageId, raw_fields};
+use crate::error::{DecodeError, MessageId};
+use crate::message::raw_fields;
 
 /// One field of a buffer, as listed by [`list_messages`].
 #[derive(Debug, Clone, PartialEq)]

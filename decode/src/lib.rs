@@ -10,6 +10,7 @@
 //! The [`Grid`] type and its projections live in [`protocol::grid`], so the
 //! renderer needs none of the decoding code.
 
+mod error;
 mod framing;
 mod index;
 mod inspect;
@@ -18,8 +19,9 @@ mod png41;
 mod scan;
 mod sect3;
 
+pub use error::{DecodeError, MessageId};
 pub use index::{FieldIndex, index_fields};
 pub use inspect::{MessageSummary, list_messages};
-pub use message::{DecodeError, MessageId, decode_message, decode_raw};
+pub use message::{decode_message, decode_raw};
 pub use protocol::grid::{Grid, GridGeometry};
 pub use sect3::gaussian_latitudes;

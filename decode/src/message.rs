@@ -5,7 +5,6 @@
 //! what is supported before unpacking, unpack PNG fields ourselves (see
 //! [`super::png41`]) and normalise the scan order.
 
-use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use grib::TryFromSlice as _;
@@ -13,6 +12,7 @@ use grib::def::grib2::template::param_set::ComplexPacking;
 use grib::def::grib2::{DataRepresentationTemplate, Section5};
 
 use super::{png41, scan, sect3};
+use crate::error::{DecodeError, MessageId};
 use protocol::grid::Grid;
 
 /// Data templates we decode (GRIB2 code table 5.0).
@@ -26,51 +26,6 @@ const MRMS_SENTINELS: [f32; 2] = [-999.0, -99.0];
 /// real grid (MRMS CONUS is 24.5 M), and low enough that a corrupt count
 /// cannot make us (or the grib crate) attempt a giant allocation.
 const MAX_POINTS: usize = 1 << 28;
-
-/// Which field of a buffer: the message (0-based) and the field within it
-/// (0-based; GRIB2 messages may repeat sections 2–7). Displays 1-based like
-/// wgrib2: `3` for the first field of the third message, `3.2` for the
-/// second.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct MessageId {
-    /// 0-based message number in the buffer.
-    pub message: usize,
-    /// 0-based field number within the message.
-    pub field: usize,
-}
-
-impl fmt::Display for MessageId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.message + 1)?;
-        if self.field > 0 {
-            write!(f, ".{}", self.field + 1)?;
-        }
-        Ok(())
-    }
-}
-
-/// Why a field could not be decoded.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum DecodeError {
-    /// The bytes are not a GRIB2 stream the parser can walk.
-    #[error("not a readable GRIB2 stream: {0}")]
-    Unreadable(String),
-    /// The requested field index is past the end of the buffer.
-    #[error("field {index} requested but the data holds {count} fields")]
-    NoSuchField { index: usize, count: usize },
-    /// A data representation template we do not decode.
-    #[error("message {message}: data representation template 5.{template} is not supported")]
-    UnsupportedDataTemplate { message: MessageId, template: u16 },
-    /// A grid definition template we do not georeference.
-    #[error("message {message}: grid definition template 3.{template} is not supported")]
-    UnsupportedGridTemplate { message: MessageId, template: u16 },
-    /// Some other feature we do not handle (bit-map kind, scan mode...).
-    #[error("message {message}: {what} is not supported")]
-    Unsupported { message: MessageId, what: String },
-    /// The message contradicts itself or is cut short.
-    #[error("message {message}: corrupt data: {reason}")]
-    Corrupt { message: MessageId, reason: String },
-}
 
 /// One field's sections, sliced out of the caller's buffer (each slice is
 /// the whole section, header included).

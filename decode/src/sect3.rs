@@ -5,7 +5,7 @@ use grib::TryFromSlice as _;
 use grib::def::grib2::template::param_set::{EarthShape, LatLonGrid};
 use grib::def::grib2::{GridDefinitionTemplate, Section3};
 
-use crate::message::{DecodeError, MessageId};
+use crate::error::{DecodeError, MessageId};
 use protocol::grid::GridGeometry;
 use protocol::grid::projection::{Earth, Lambert, PolarStereo, PoleRotation, Projection};
 

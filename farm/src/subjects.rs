@@ -55,9 +55,9 @@ pub fn priority_of_subject(subject: &str) -> Option<Priority> {
 /// The subject a tile's result is published on.
 ///
 /// Cache keys contain `.` (a subject token separator) and may be long, so
-/// the subject carries a 64-bit FNV-1a hash of the key instead. FNV is
-/// written out here because it must not change between releases (gateways
-/// and workers of different builds must agree); a collision only makes a
+/// the subject carries a 64-bit FNV-1a hash of the key instead
+/// ([`protocol::stable_hash`]: it must not change between releases, since
+/// gateways and workers of different builds must agree); a collision only makes a
 /// gateway see a foreign result, which it discards by comparing keys.
 pub fn result_subject(cache_key: &str) -> String {
     format!(
@@ -79,11 +79,7 @@ pub fn msg_id(priority: Priority, cache_key: &str) -> String {
 }
 
 fn fnv1a64(bytes: &[u8]) -> u64 {
-    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-    bytes
-        .iter()
-        .fold(OFFSET, |h, b| (h ^ u64::from(*b)).wrapping_mul(PRIME))
+    protocol::stable_hash(bytes)
 }
 
 #[cfg(test)]

@@ -11,9 +11,8 @@ use protocol::TileMatrixSetId;
 use protocol::catalog::{DimensionQuery, FieldEntry, FieldId, LayerEntry};
 use serde::Serialize;
 
-use crate::handlers::{tile_matrix, tile_matrix_set};
 use crate::ogc::OgcError;
-use crate::params::{Kvp, dimensions, parse_time, parse_u32};
+use crate::params::{Kvp, dimensions, parse_time, parse_u32, tile_matrix, tile_matrix_set};
 use crate::state::GatewayState;
 
 /// Longest series answered in one request.

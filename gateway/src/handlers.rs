@@ -10,7 +10,7 @@ use chrono::Utc;
 use protocol::{ImageFormat, TileMatrixSetId};
 
 use crate::ogc::{OgcError, wmts_capabilities};
-use crate::params::{Kvp, StyleParams, dimensions, parse_u32};
+use crate::params::{Kvp, dimensions, parse_u32, style_params, tile_matrix, tile_matrix_set};
 use crate::state::GatewayState;
 use crate::tiles::{TileRequest, TileResponse, get_tile};
 
@@ -246,7 +246,7 @@ fn tile_request(
         tile_size: tile_size(state, kvp)?,
         format,
         dims: dimensions(kvp)?,
-        style_params: StyleParams::from_kvp(kvp)?,
+        style_params: style_params(kvp)?,
     })
 }
 
@@ -256,21 +256,6 @@ fn style_or_default(s: &str) -> String {
     } else {
         s.to_owned()
     }
-}
-
-/// TileMatrix identifiers are the zoom level; `EPSG:3857:5` style
-/// prefixes (GeoServer's) are accepted too.
-/// A `TileMatrixSet` identifier.
-pub(crate) fn tile_matrix_set(v: &str) -> Result<TileMatrixSetId, OgcError> {
-    TileMatrixSetId::parse(v).ok_or_else(|| {
-        OgcError::invalid_parameter("tilematrixset", format!("unknown TileMatrixSet {v:?}"))
-    })
-}
-
-pub(crate) fn tile_matrix(v: &str) -> Result<u32, OgcError> {
-    let z = v.rsplit(':').next().unwrap_or(v);
-    z.parse()
-        .map_err(|_| OgcError::invalid_parameter("tilematrix", format!("unknown TileMatrix {v:?}")))
 }
 
 fn split_extension<'a>(file: &'a str, locator: &str) -> Result<(&'a str, ImageFormat), OgcError> {
@@ -347,11 +332,8 @@ pub fn legend_png(
     let entry = catalog
         .layer(layer)
         .ok_or_else(|| OgcError::unknown_layer(layer))?;
-    let spec = crate::tiles::style_spec(
-        &entry.info,
-        &style_or_default(style),
-        &StyleParams::from_kvp(kvp)?,
-    )?;
+    let spec =
+        crate::tiles::style_spec(&entry.info, &style_or_default(style), &style_params(kvp)?)?;
     let size = |name: &str, default: u32| -> Result<u32, OgcError> {
         let v = kvp
             .get(name)

@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
+use protocol::TileMatrixSetId;
 use protocol::catalog::DimensionQuery;
+use protocol::plan::StyleParams;
 use protocol::style::{Rgba, Units};
 
 use crate::ogc::OgcError;
@@ -129,137 +131,99 @@ pub fn dimensions(kvp: &Kvp) -> Result<DimensionQuery, OgcError> {
     Ok(q)
 }
 
-/// Per-request ramp options.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct StyleParams {
-    pub range: Option<(f32, f32)>,
-    pub bands: Option<u16>,
-    pub units: Option<Units>,
-    pub above_max: Option<Rgba>,
-    pub below_min: Option<Rgba>,
-    /// Contour spacing in display units (`CONTOURINTERVAL`).
-    pub contour_interval: Option<f32>,
-    /// Colour wind symbols by speed (`COLORBYSPEED=true`).
-    pub color_by_speed: bool,
-    /// Pixels between wind symbols (`SYMBOLSPACING`, 16..=256).
-    pub symbol_spacing: Option<u16>,
-    /// A WMS map's area in canonical form: maps cache apart from tiles.
-    pub map_area: Option<String>,
-}
-
-impl StyleParams {
-    /// Reads `COLORSCALERANGE`, `NUMCOLORBANDS`, `UNITS`, `ABOVEMAXCOLOR`,
-    /// `BELOWMINCOLOR`, `CONTOURINTERVAL`, `COLORBYSPEED`, `SYMBOLSPACING`.
-    pub fn from_kvp(kvp: &Kvp) -> Result<Self, OgcError> {
-        let mut p = Self::default();
-        if let Some(v) = kvp.get("colorscalerange") {
-            let bad = || {
-                OgcError::invalid_parameter(
-                    "colorscalerange",
-                    format!("COLORSCALERANGE must be min,max with min < max, got {v:?}"),
-                )
-            };
-            let (a, b) = v.split_once(',').ok_or_else(bad)?;
-            let (a, b): (f32, f32) = (
-                a.trim().parse().map_err(|_| bad())?,
-                b.trim().parse().map_err(|_| bad())?,
-            );
-            if !(a.is_finite() && b.is_finite() && a < b) {
-                return Err(bad());
-            }
-            p.range = Some((a, b));
+/// Reads `COLORSCALERANGE`, `NUMCOLORBANDS`, `UNITS`, `ABOVEMAXCOLOR`,
+/// `BELOWMINCOLOR`, `CONTOURINTERVAL`, `COLORBYSPEED`, `SYMBOLSPACING`.
+pub fn style_params(kvp: &Kvp) -> Result<StyleParams, OgcError> {
+    let mut p = StyleParams::default();
+    if let Some(v) = kvp.get("colorscalerange") {
+        let bad = || {
+            OgcError::invalid_parameter(
+                "colorscalerange",
+                format!("COLORSCALERANGE must be min,max with min < max, got {v:?}"),
+            )
+        };
+        let (a, b) = v.split_once(',').ok_or_else(bad)?;
+        let (a, b): (f32, f32) = (
+            a.trim().parse().map_err(|_| bad())?,
+            b.trim().parse().map_err(|_| bad())?,
+        );
+        if !(a.is_finite() && b.is_finite() && a < b) {
+            return Err(bad());
         }
-        if let Some(v) = kvp.get("numcolorbands") {
-            let n = parse_u32("numcolorbands", v)?;
-            if !(2..=250).contains(&n) {
-                return Err(OgcError::invalid_parameter(
-                    "numcolorbands",
-                    "NUMCOLORBANDS must be 2..250",
-                ));
-            }
-            p.bands = Some(n as u16);
+        p.range = Some((a, b));
+    }
+    if let Some(v) = kvp.get("numcolorbands") {
+        let n = parse_u32("numcolorbands", v)?;
+        if !(2..=250).contains(&n) {
+            return Err(OgcError::invalid_parameter(
+                "numcolorbands",
+                "NUMCOLORBANDS must be 2..250",
+            ));
         }
-        if let Some(v) = kvp.get("units") {
-            p.units = Some(Units::parse(v).ok_or_else(|| {
+        p.bands = Some(n as u16);
+    }
+    if let Some(v) = kvp.get("units") {
+        p.units =
+            Some(Units::parse(v).ok_or_else(|| {
                 OgcError::invalid_parameter("units", format!("unknown units {v:?}"))
             })?);
-        }
-        p.above_max = kvp
-            .get("abovemaxcolor")
-            .map(|v| parse_color("abovemaxcolor", v))
-            .transpose()?;
-        p.below_min = kvp
-            .get("belowmincolor")
-            .map(|v| parse_color("belowmincolor", v))
-            .transpose()?;
-        if let Some(v) = kvp.get("contourinterval") {
-            let step: f32 = v.trim().parse().unwrap_or(f32::NAN);
-            if !(step.is_finite() && step > 0.0) {
-                return Err(OgcError::invalid_parameter(
-                    "contourinterval",
-                    format!("CONTOURINTERVAL must be a positive number, got {v:?}"),
-                ));
-            }
-            p.contour_interval = Some(step);
-        }
-        if let Some(v) = kvp.get("colorbyspeed") {
-            p.color_by_speed = match v.to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" => true,
-                "false" | "0" | "no" => false,
-                _ => {
-                    return Err(OgcError::invalid_parameter(
-                        "colorbyspeed",
-                        format!("COLORBYSPEED must be true or false, got {v:?}"),
-                    ));
-                }
-            };
-        }
-        if let Some(v) = kvp.get("symbolspacing") {
-            let n = parse_u32("symbolspacing", v)?;
-            if !(16..=256).contains(&n) {
-                return Err(OgcError::invalid_parameter(
-                    "symbolspacing",
-                    "SYMBOLSPACING must be 16..256 pixels",
-                ));
-            }
-            p.symbol_spacing = Some(n as u16);
-        }
-        Ok(p)
     }
+    p.above_max = kvp
+        .get("abovemaxcolor")
+        .map(|v| parse_color("abovemaxcolor", v))
+        .transpose()?;
+    p.below_min = kvp
+        .get("belowmincolor")
+        .map(|v| parse_color("belowmincolor", v))
+        .transpose()?;
+    if let Some(v) = kvp.get("contourinterval") {
+        let step: f32 = v.trim().parse().unwrap_or(f32::NAN);
+        if !(step.is_finite() && step > 0.0) {
+            return Err(OgcError::invalid_parameter(
+                "contourinterval",
+                format!("CONTOURINTERVAL must be a positive number, got {v:?}"),
+            ));
+        }
+        p.contour_interval = Some(step);
+    }
+    if let Some(v) = kvp.get("colorbyspeed") {
+        p.color_by_speed = match v.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" => true,
+            "false" | "0" | "no" => false,
+            _ => {
+                return Err(OgcError::invalid_parameter(
+                    "colorbyspeed",
+                    format!("COLORBYSPEED must be true or false, got {v:?}"),
+                ));
+            }
+        };
+    }
+    if let Some(v) = kvp.get("symbolspacing") {
+        let n = parse_u32("symbolspacing", v)?;
+        if !(16..=256).contains(&n) {
+            return Err(OgcError::invalid_parameter(
+                "symbolspacing",
+                "SYMBOLSPACING must be 16..256 pixels",
+            ));
+        }
+        p.symbol_spacing = Some(n as u16);
+    }
+    Ok(p)
+}
 
-    /// Canonical text for cache keys; empty when all defaults.
-    pub fn canonical(&self) -> String {
-        let mut parts = Vec::new();
-        if let Some((a, b)) = self.range {
-            parts.push(format!("range={a},{b}"));
-        }
-        if let Some(n) = self.bands {
-            parts.push(format!("bands={n}"));
-        }
-        if let Some(u) = self.units {
-            parts.push(format!("units={u:?}"));
-        }
-        let hex = |c: Rgba| format!("{:02x}{:02x}{:02x}{:02x}", c[0], c[1], c[2], c[3]);
-        if let Some(c) = self.above_max {
-            parts.push(format!("above={}", hex(c)));
-        }
-        if let Some(c) = self.below_min {
-            parts.push(format!("below={}", hex(c)));
-        }
-        if let Some(step) = self.contour_interval {
-            parts.push(format!("interval={step}"));
-        }
-        if self.color_by_speed {
-            parts.push("byspeed".to_owned());
-        }
-        if let Some(n) = self.symbol_spacing {
-            parts.push(format!("spacing={n}"));
-        }
-        if let Some(a) = &self.map_area {
-            parts.push(a.clone());
-        }
-        parts.join(";")
-    }
+/// A `TileMatrixSet` identifier.
+pub fn tile_matrix_set(v: &str) -> Result<TileMatrixSetId, OgcError> {
+    TileMatrixSetId::parse(v).ok_or_else(|| {
+        OgcError::invalid_parameter("tilematrixset", format!("unknown TileMatrixSet {v:?}"))
+    })
+}
+
+/// TileMatrix identifiers are the zoom level; `EPSG:3857:5` style
+/// prefixes (GeoServer's) are accepted too.
+pub fn tile_matrix(v: &str) -> Result<u32, OgcError> {
+    let z = v.rsplit(':').next().unwrap_or(v);
+    z.parse()
+        .map_err(|_| OgcError::invalid_parameter("tilematrix", format!("unknown TileMatrix {v:?}")))
 }
 
 /// `0xRRGGBB`, `#RRGGBB`, `0xAARRGGBB`, or `transparent`/`extend`.
@@ -342,7 +306,7 @@ mod tests {
 
     #[test]
     fn style_params_parse_and_canonicalise() {
-        let p = StyleParams::from_kvp(&kvp(&[
+        let p = style_params(&kvp(&[
             ("COLORSCALERANGE", "-10,30"),
             ("NUMCOLORBANDS", "10"),
             ("UNITS", "degF"),
@@ -368,7 +332,7 @@ mod tests {
             ("colorbyspeed", "maybe"),
             ("symbolspacing", "4"),
         ] {
-            let e = StyleParams::from_kvp(&kvp(&[(name, bad)])).unwrap_err();
+            let e = style_params(&kvp(&[(name, bad)])).unwrap_err();
             assert_eq!(e.locator.as_deref(), Some(name), "{name}={bad}");
         }
     }

@@ -8,6 +8,10 @@ use protocol::{RenderQueue, TileStore};
 
 use crate::cache::TileCache;
 
+/// How long L1 keeps a tile: keys never change meaning (a new run makes
+/// new keys), so this only bounds how long an unused tile holds memory.
+pub const L1_TTL: Duration = Duration::from_secs(6 * 3600);
+
 /// Gateway settings.
 #[derive(Debug, Clone)]
 pub struct GatewayConfig {
@@ -31,7 +35,7 @@ impl Default for GatewayConfig {
             render_timeout: Duration::from_secs(10),
             latest_max_age: Duration::from_secs(60),
             max_tile_size: 512,
-            max_map_side: 4096,
+            max_map_side: protocol::Limits::default().max_map_side,
         }
     }
 }

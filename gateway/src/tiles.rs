@@ -2,39 +2,18 @@
 //! render through the queue on a miss (one render per key), and answer
 //! with cache validators.
 
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use chrono::Utc;
-use protocol::catalog::{DimensionQuery, LayerInfo};
-use protocol::style::{DEFAULT_SYMBOL_SPACING, StyleKind, Units};
-use protocol::{
-    FieldEntry, ImageFormat, Priority, RenderError, RenderJob, StyleSpec, TileKey, TileMatrixSetId,
-};
+pub use protocol::plan::{PlanError, StyleParams, TileRequest, plan_tile, style_spec};
+use protocol::{ImageFormat, RenderError, RenderJob};
 
 use tracing::Instrument;
 
 use crate::ogc::OgcError;
-use crate::params::StyleParams;
 use crate::state::GatewayState;
-
-/// A tile request after URL parsing, before catalog resolution.
-#[derive(Debug, Clone)]
-pub struct TileRequest {
-    pub layer: String,
-    pub style: String,
-    pub tms: TileMatrixSetId,
-    pub z: u32,
-    pub x: u32,
-    pub y: u32,
-    pub tile_size: u32,
-    pub format: ImageFormat,
-    pub dims: DimensionQuery,
-    pub style_params: StyleParams,
-}
 
 /// Where a tile came from, for the `X-Cache` header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,143 +46,7 @@ pub struct TileResponse {
 
 /// Builds the resolved key and job for a request.
 pub fn plan(state: &GatewayState, req: &TileRequest) -> Result<(RenderJob, bool), OgcError> {
-    plan_in(&state.catalog.snapshot(), req)
-}
-
-/// [`plan`] against a given catalog version. The scheduler uses it for
-/// warming, so warmed tiles carry exactly the keys gateways will ask for.
-pub fn plan_in(
-    catalog: &protocol::Catalog,
-    req: &TileRequest,
-) -> Result<(RenderJob, bool), OgcError> {
-    let z = u8::try_from(req.z)
-        .ok()
-        .filter(|&z| z <= protocol::tms::MAX_ZOOM)
-        .ok_or_else(|| {
-            OgcError::tile_out_of_range(
-                "tilematrix",
-                format!("TileMatrix {} does not exist", req.z),
-            )
-        })?;
-    if req.x >= req.tms.matrix_width(z) {
-        return Err(OgcError::tile_out_of_range(
-            "tilecol",
-            format!(
-                "TileCol {} is outside 0..{}",
-                req.x,
-                req.tms.matrix_width(z)
-            ),
-        ));
-    }
-    if req.y >= req.tms.matrix_height(z) {
-        return Err(OgcError::tile_out_of_range(
-            "tilerow",
-            format!(
-                "TileRow {} is outside 0..{}",
-                req.y,
-                req.tms.matrix_height(z)
-            ),
-        ));
-    }
-    let layer = catalog
-        .layer(&req.layer)
-        .ok_or_else(|| OgcError::unknown_layer(&req.layer))?;
-    let field: &FieldEntry = layer.resolve(&req.dims, Utc::now())?;
-    let style = style_spec(&layer.info, &req.style, &req.style_params)?;
-    let key = TileKey {
-        layer: req.layer.clone(),
-        style: req.style.clone(),
-        style_params: req.style_params.canonical(),
-        tms: req.tms,
-        z,
-        x: req.x,
-        y: req.y,
-        tile_size: req.tile_size,
-        run: field.run,
-        valid: field.valid,
-        elevation: field.elevation.clone(),
-        format: req.format,
-    };
-    let mut sources = vec![field.source.clone()];
-    if let Some(pair) = &layer.info.pair {
-        // The v component of the same run, time and level.
-        let id = protocol::catalog::FieldId {
-            run: field.run,
-            valid: field.valid,
-            elevation: field.elevation.clone(),
-        };
-        let v = catalog
-            .layer(pair)
-            .and_then(|l| l.fields.get(&id))
-            .ok_or_else(|| {
-                OgcError::invalid_parameter(
-                    "time",
-                    format!("{} has no v component for this time", req.layer),
-                )
-            })?;
-        sources.push(v.source.clone());
-    }
-    let immutable = req.dims.run.is_some()
-        || layer.info.kind == protocol::catalog::LayerKind::Observation && req.dims.time.is_some();
-    Ok((
-        RenderJob::new(key, sources, style, Priority::Interactive),
-        immutable,
-    ))
-}
-
-/// The layer's default style bent by the request's options.
-pub fn style_spec(info: &LayerInfo, style: &str, p: &StyleParams) -> Result<StyleSpec, OgcError> {
-    let offered = StyleKind::offered(info.pair.is_some());
-    let kind = StyleKind::parse(style)
-        .filter(|k| offered.contains(k))
-        .ok_or_else(|| {
-            let names: Vec<&str> = offered.iter().map(|k| k.name()).collect();
-            OgcError::invalid_parameter(
-                "style",
-                format!(
-                    "layer {} has no style {style:?} (it offers: {})",
-                    info.name,
-                    names.join(", ")
-                ),
-            )
-        })?;
-    let display_units = match p.units {
-        Some(u) if info.units.conversion_to(u).is_none() => {
-            return Err(OgcError::invalid_parameter(
-                "units",
-                format!("cannot convert {} to {}", info.units.symbol(), u.symbol()),
-            ));
-        }
-        Some(u) => u,
-        None => info.display_units,
-    };
-    // The layer's defaults are in its display units: carry them over.
-    let (a, b) = info
-        .display_units
-        .conversion_to(display_units)
-        .unwrap_or((1.0, 0.0));
-    let range = p
-        .range
-        .unwrap_or((info.range.0 * a + b, info.range.1 * a + b));
-    let transparent_below = info.transparent_below.map(|t| t * a + b);
-    Ok(StyleSpec {
-        kind,
-        colormap: info.colormap,
-        range,
-        data_units: info.units,
-        display_units: if info.units == Units::Other {
-            Units::Other
-        } else {
-            display_units
-        },
-        bands: p.bands,
-        above_max: p.above_max,
-        below_min: p.below_min,
-        transparent_below,
-        contour_interval: p.contour_interval,
-        color_by_speed: p.color_by_speed,
-        symbol_spacing: p.symbol_spacing.unwrap_or(DEFAULT_SYMBOL_SPACING),
-    })
+    Ok(plan_tile(&state.catalog.snapshot(), req)?)
 }
 
 /// Serves a tile: L1, else L2, else one render through the queue. The L2
@@ -300,7 +143,5 @@ fn render_error(e: &RenderError) -> OgcError {
 /// A strong validator: the key determines the bytes (it carries the render
 /// version), so hashing the key is as good as hashing the image.
 pub fn etag_of(cache_key: &str) -> String {
-    let mut h = DefaultHasher::new();
-    cache_key.hash(&mut h);
-    format!("\"{:016x}\"", h.finish())
+    format!("\"{:016x}\"", protocol::stable_hash(cache_key.as_bytes()))
 }

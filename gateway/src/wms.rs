@@ -17,12 +17,9 @@ use crate::featureinfo::{InfoFormat, feature_info};
 use crate::handlers::{base_url, legend_png};
 use crate::ogc::xml::XmlWriter;
 use crate::ogc::{OgcError, OgcErrorCode, layer_dimensions};
-use crate::params::{Kvp, StyleParams, dimensions, parse_u32};
+use crate::params::{Kvp, dimensions, parse_u32, style_params};
 use crate::state::GatewayState;
-use crate::tiles::{TileRequest, plan_in, render_planned};
-
-/// Largest map side served (pixels).
-pub const MAX_MAP_SIDE: u32 = 4096;
+use crate::tiles::{TileRequest, plan_tile, render_planned};
 
 /// A WMS 1.3.0 service exception (its own format, not OWS's).
 #[derive(Debug)]
@@ -219,7 +216,7 @@ fn wms_dimensions(kvp: &Kvp) -> Kvp {
 }
 
 async fn get_map(state: &GatewayState, kvp: &Kvp) -> Result<Response, WmsError> {
-    let m = map_request(kvp, MAX_MAP_SIDE.min(state.config.max_map_side))?;
+    let m = map_request(kvp, state.config.max_map_side)?;
     let format = kvp.require("format")?;
     let format = ImageFormat::parse(format).ok_or_else(|| {
         WmsError::new(
@@ -229,7 +226,7 @@ async fn get_map(state: &GatewayState, kvp: &Kvp) -> Result<Response, WmsError> 
         )
     })?;
     let kvp = wms_dimensions(kvp);
-    let mut params = StyleParams::from_kvp(&kvp)?;
+    let mut params = style_params(&kvp)?;
     params.map_area = Some(m.area.canonical());
     let req = TileRequest {
         layer: m.layer,
@@ -243,7 +240,7 @@ async fn get_map(state: &GatewayState, kvp: &Kvp) -> Result<Response, WmsError> 
         dims: dimensions(&kvp)?,
         style_params: params,
     };
-    let (mut job, _) = plan_in(&state.catalog.snapshot(), &req)?;
+    let (mut job, _) = plan_tile(&state.catalog.snapshot(), &req).map_err(OgcError::from)?;
     job.area = Some(m.area);
     let tile = render_planned(state, job, false).await?;
     Ok((
@@ -268,7 +265,7 @@ async fn get_feature_info(state: &GatewayState, kvp: &Kvp) -> Result<Response, W
                 .or(kvp.get("layers"))
                 .unwrap_or_default(),
         ),
-        MAX_MAP_SIDE,
+        state.config.max_map_side,
     )?;
     let format = InfoFormat::parse(kvp.get("info_format").unwrap_or("application/json"))?;
     let (i, j) = (
@@ -317,8 +314,9 @@ fn capabilities(state: &GatewayState, headers: &HeaderMap) -> Response {
         "OnlineResource",
         &[("xlink:type", "simple"), ("xlink:href", &url)],
     );
-    w.text("MaxWidth", &[], &MAX_MAP_SIDE.to_string())
-        .text("MaxHeight", &[], &MAX_MAP_SIDE.to_string())
+    let side = state.config.max_map_side.to_string();
+    w.text("MaxWidth", &[], &side)
+        .text("MaxHeight", &[], &side)
         .end();
     w.start("Capability", &[]).start("Request", &[]);
     for (op, formats) in [

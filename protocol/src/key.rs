@@ -57,6 +57,17 @@ pub struct TileKey {
     pub format: ImageFormat,
 }
 
+/// A 64-bit FNV-1a hash of `bytes`: stable across releases and builds
+/// (unlike `std`'s `DefaultHasher`), so ETags and NATS result subjects
+/// survive upgrades and mixed-version farms agree on them.
+pub fn stable_hash(bytes: &[u8]) -> u64 {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    bytes
+        .iter()
+        .fold(OFFSET, |h, b| (h ^ u64::from(*b)).wrapping_mul(PRIME))
+}
+
 impl TileKey {
     /// The cache and de-duplication key: a flat string carrying every field
     /// and the render version. Layer and style names are validated

@@ -7,11 +7,13 @@
 
 pub mod catalog;
 pub mod codec;
+pub mod events;
 pub mod grid;
 pub mod job;
 pub mod key;
 pub mod layers;
 pub mod limits;
+pub mod plan;
 pub mod queue;
 pub mod style;
 pub mod tms;
@@ -19,7 +21,7 @@ pub mod tms;
 pub use catalog::{Catalog, FieldEntry, FieldRef};
 pub use grid::{Grid, GridGeometry};
 pub use job::{MapArea, MapCrs, Priority, RenderError, RenderJob};
-pub use key::{ImageFormat, TileKey};
+pub use key::{ImageFormat, TileKey, stable_hash};
 pub use limits::{LimitError, Limits};
 pub use queue::{PointSample, RenderQueue, Renderer, TileSink, TileStore};
 pub use style::StyleSpec;

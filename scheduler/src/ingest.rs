@@ -35,6 +35,9 @@ pub struct IngestReport {
     pub object_key: String,
     pub fields_added: usize,
     pub layers: BTreeSet<String>,
+    /// The models (or observing systems) of the fields added, as in the
+    /// layer names.
+    pub models: BTreeSet<String>,
     /// Fields skipped, each naming the file, message and reason.
     pub rejected: Vec<String>,
     /// The fields added, by layer (for warming).
@@ -176,6 +179,7 @@ impl Ingestor {
                 Ok(f) => {
                     let named = name_field(&self.layers, &f);
                     report.layers.insert(named.info.name.clone());
+                    report.models.insert(named.model.clone());
                     let vector = vector_layer(&self.layers, &f, &named);
                     let entry = FieldEntry {
                         layer: named.info.name.clone(),

@@ -1,8 +1,11 @@
-//! The scheduler: ingest (index files into the catalog), the naming of
-//! layers, and the sample data for the demo.
+//! What happens when data arrives: [`Ingestor`] indexes files into the
+//! catalog (layer names from [`naming`]), and [`Scheduler`] runs ingest,
+//! catalog publication and warming as one loop, the same in `wxfarm serve`
+//! and in the farm's scheduler role.
 
-pub mod demo;
 pub mod ingest;
 pub mod naming;
+mod scheduler;
 
 pub use ingest::{IngestError, IngestReport, Ingestor};
+pub use scheduler::{CatalogPublisher, Scheduler, WarmOptions};

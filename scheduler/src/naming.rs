@@ -9,6 +9,8 @@ use protocol::style::{ColorMapName, Units};
 /// What the catalogue says about one field.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Named {
+    /// The model (or observing system) name, as in the layer name.
+    pub model: String,
     pub info: LayerInfo,
     pub parameter: Parameter,
     pub level: Level,
@@ -122,6 +124,7 @@ pub fn name_field(catalogue: &LayerCatalogue, field: &FieldIndex) -> Named {
         pair: None,
     };
     Named {
+        model: model_name,
         info,
         parameter,
         level,

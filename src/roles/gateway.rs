@@ -50,7 +50,7 @@ pub async fn run(args: GatewayArgs) -> Result<()> {
     let state = gateway::GatewayState {
         catalog,
         queue: Arc::new(queue),
-        tiles: gateway::TileCache::new(args.tile_cache_mb << 20, Duration::from_secs(6 * 3600)),
+        tiles: gateway::TileCache::new(args.tile_cache_mb << 20, gateway::state::L1_TTL),
         l2: l2.map(|s| s as Arc<dyn protocol::TileStore>),
         config: Arc::new(gateway::GatewayConfig {
             public_url: args.public_url,

@@ -74,19 +74,19 @@ impl HttpArgs {
 #[derive(Args, Debug, Clone)]
 pub struct FarmArgs {
     /// NATS server URL(s), comma-separated.
-    #[arg(long, env = "WXFARM_NATS", default_value = "nats://127.0.0.1:4222")]
+    #[arg(long, env = "WXFARM_NATS", default_value_t = FarmConfig::default().nats_url)]
     pub nats: String,
     /// Redis URL(s) for the L2 tile cache; several = Redis Cluster seeds.
     #[arg(long, env = "WXFARM_REDIS", value_delimiter = ',')]
     pub redis: Vec<String>,
     /// Seconds a delivered job may stay unacknowledged before redelivery.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = FarmConfig::default().ack_wait.as_secs())]
     pub ack_wait_secs: u64,
     /// Deliveries of a job before it is given up with an error.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = FarmConfig::default().max_deliver)]
     pub max_deliver: i64,
     /// How long a request waits for its render (milliseconds).
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = FarmConfig::default().render_deadline.as_millis() as u64)]
     pub render_deadline_ms: u64,
     /// Keep queued jobs in memory rather than on disk.
     #[arg(long)]
@@ -171,11 +171,4 @@ pub async fn serve_metrics(
     tracing::info!(addr = %listener.local_addr()?, "metrics");
     axum::serve(listener, app).await?;
     Ok(())
-}
-
-/// An ingest notification: an object to (re)index.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct IngestEvent {
-    pub version: u16,
-    pub object_key: String,
 }

@@ -1,8 +1,7 @@
-//! `wxfarm scheduler`: indexes new files (on ingest events, and by polling
-//! the store), publishes the catalog to NATS KV, and queues warming jobs
-//! for the low zooms of new fields.
+//! `wxfarm scheduler`: the shared [`Scheduler`] wired to the farm: ingest
+//! events from NATS, the catalog published to NATS KV, warming jobs on
+//! JetStream.
 
-use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,11 +9,12 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::Args;
 use futures::StreamExt;
-use protocol::catalog::{DimensionQuery, FieldId, LayerKind, SharedCatalog};
-use protocol::{ImageFormat, Priority, RenderQueue, TileMatrixSetId};
-use scheduler::{IngestReport, Ingestor};
+use protocol::catalog::SharedCatalog;
+use scheduler::{CatalogPublisher, Ingestor, Scheduler, WarmOptions};
 
-use super::{FarmArgs, IngestEvent};
+use protocol::events::IngestEvent;
+
+use super::FarmArgs;
 use crate::store::StoreArgs;
 
 #[derive(Args)]
@@ -36,11 +36,16 @@ pub struct SchedulerArgs {
     metrics_listen: SocketAddr,
 }
 
-struct Scheduler {
-    ingestor: Ingestor,
-    kv: async_nats::jetstream::kv::Store,
-    queue: farm::JetStreamQueue,
-    warm_max_zoom: i8,
+/// The farm's catalog publisher: the NATS KV bucket gateways watch.
+struct KvPublisher(async_nats::jetstream::kv::Store);
+
+#[async_trait::async_trait]
+impl CatalogPublisher for KvPublisher {
+    async fn publish(&self, catalog: &protocol::Catalog, layers: &[String]) {
+        if let Err(e) = farm::catalog_kv::publish(&self.0, catalog, Some(layers)).await {
+            tracing::error!(error = %e, "publishing the catalog failed");
+        }
+    }
 }
 
 pub async fn run(args: SchedulerArgs) -> Result<()> {
@@ -60,110 +65,33 @@ pub async fn run(args: SchedulerArgs) -> Result<()> {
     let queue = farm::JetStreamQueue::new(client.clone(), config.clone())
         .await
         .context("job queue")?;
-    let this = Arc::new(Scheduler {
+    let scheduler = Scheduler::new(
         ingestor,
-        kv,
-        queue,
-        warm_max_zoom: args.warm_max_zoom,
-    });
+        Arc::new(queue),
+        Some(Arc::new(KvPublisher(kv))),
+        WarmOptions {
+            max_zoom: u8::try_from(args.warm_max_zoom).ok(),
+        },
+    );
     tokio::spawn(super::serve_metrics(args.metrics_listen, metrics));
 
-    let mut events = client
+    let events = client
         .subscribe(farm::subjects::ingest_subject("*"))
         .await
-        .context("subscribing to ingest events")?;
-    let mut failed = BTreeSet::new();
-    this.scan(&mut failed).await;
-    tracing::info!(store = %args.store.describe(), "scheduler ready");
-    println!("scheduler ready");
-    let mut poll = tokio::time::interval(Duration::from_secs(args.poll_secs.max(1)));
-    poll.tick().await;
-    loop {
-        tokio::select! {
-            Some(msg) = events.next() => match protocol::codec::decode::<IngestEvent>(&msg.payload) {
-                Ok(event) => this.ingest(&event.object_key).await,
-                Err(e) => tracing::warn!(error = %e, subject = %msg.subject, "undecodable ingest event"),
-            },
-            _ = poll.tick(), if args.poll_secs > 0 => this.scan(&mut failed).await,
-            _ = crate::shutdown::signal() => return Ok(()),
-        }
-    }
-}
-
-impl Scheduler {
-    async fn ingest(&self, key: &str) {
-        match self.ingestor.ingest_object(key).await {
-            Ok(report) => self.publish(report).await,
-            Err(e) => tracing::error!(error = %e, "file rejected"),
-        }
-    }
-
-    async fn scan(&self, failed: &mut BTreeSet<String>) {
-        for report in self.ingestor.scan(None, failed).await {
-            self.publish(report).await;
-        }
-    }
-
-    /// Publishes the layers a file touched, then warms its fields.
-    async fn publish(&self, report: IngestReport) {
-        tracing::info!(object = %report.object_key, fields = report.fields_added, layers = ?report.layers, rejected = report.rejected.len(), "ingested");
-        let names: Vec<String> = report.layers.iter().cloned().collect();
-        let catalog = self.ingestor.catalog().snapshot();
-        if let Err(e) = farm::catalog_kv::publish(&self.kv, &catalog, Some(&names)).await {
-            tracing::error!(error = %e, "publishing the catalog failed");
-        }
-        if self.warm_max_zoom >= 0 {
-            let queued = self.warm(&catalog, &report.fields);
-            metrics::counter!("wxfarm_warm_jobs_total").increment(queued as u64);
-        }
-    }
-
-    /// Queues `warm` jobs for zooms 0..=N of each field, with the keys a
-    /// gateway computes for default-style requests.
-    fn warm(&self, catalog: &protocol::Catalog, fields: &[(String, FieldId)]) -> usize {
-        let tms = TileMatrixSetId::WebMercatorQuad;
-        let mut queued = 0;
-        for (layer, id) in fields {
-            let Some(entry) = catalog.layer(layer) else {
-                continue;
-            };
-            let dims = match entry.info.kind {
-                LayerKind::Observation => DimensionQuery {
-                    time: Some(id.valid),
-                    elevation: id.elevation.clone(),
-                    ..Default::default()
-                },
-                LayerKind::Model => DimensionQuery {
-                    run: Some(id.run),
-                    forecast_hours: Some((id.valid - id.run).num_seconds() as f64 / 3600.0),
-                    elevation: id.elevation.clone(),
-                    ..Default::default()
-                },
-            };
-            for z in 0..=self.warm_max_zoom as u8 {
-                for y in 0..tms.matrix_height(z) {
-                    for x in 0..tms.matrix_width(z) {
-                        let req = gateway::tiles::TileRequest {
-                            layer: layer.clone(),
-                            style: "gradient".into(),
-                            tms,
-                            z: z.into(),
-                            x,
-                            y,
-                            tile_size: 256,
-                            format: ImageFormat::Png,
-                            dims: dims.clone(),
-                            style_params: Default::default(),
-                        };
-                        let Ok((mut job, _)) = gateway::tiles::plan_in(catalog, &req) else {
-                            continue;
-                        };
-                        job.priority = Priority::Warm;
-                        queued += usize::from(self.queue.enqueue(job));
-                    }
+        .context("subscribing to ingest events")?
+        .filter_map(|msg| async move {
+            match protocol::codec::decode::<IngestEvent>(&msg.payload) {
+                Ok(event) => Some(event.object_key),
+                Err(e) => {
+                    tracing::warn!(error = %e, subject = %msg.subject, "undecodable ingest event");
+                    None
                 }
             }
-        }
-        queued
-    }
+        });
+    scheduler.scan().await;
+    tracing::info!(store = %args.store.describe(), "scheduler ready");
+    println!("scheduler ready");
+    let poll = (args.poll_secs > 0).then(|| Duration::from_secs(args.poll_secs));
+    scheduler.run(events, poll, crate::shutdown::signal()).await;
+    Ok(())
 }

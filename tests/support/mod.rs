@@ -24,15 +24,17 @@ impl Server {
         let log = data.with_extension(format!("{}.log", std::process::id()));
         let log_file = std::fs::File::create(&log).expect("log file");
         let mut child = Command::new(env!("CARGO_BIN_EXE_wxfarm"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--poll-secs",
-                "0",
-                "--data",
-            ])
+            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
             .arg(data)
+            // No polling and no warming unless a test asks: warming renders
+            // in the background, and tests look at their own requests'
+            // cache tiers.
+            .args(
+                [("--poll-secs", "0"), ("--warm-max-zoom", "-1")]
+                    .into_iter()
+                    .filter(|(flag, _)| !extra.contains(flag))
+                    .flat_map(|(flag, value)| [flag, value]),
+            )
             .args(extra)
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
@@ -93,7 +95,7 @@ pub fn demo_data() -> &'static Path {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
     DIR.get_or_init(|| {
         let dir = tempfile::tempdir().expect("tempdir");
-        let opts = scheduler::demo::DemoOptions {
+        let opts = demo::DemoOptions {
             run: run_time(),
             seed: 7,
             hours: 3,
@@ -101,7 +103,7 @@ pub fn demo_data() -> &'static Path {
             radar_step_minutes: 10,
             grid_coarsening: 4,
         };
-        scheduler::demo::write_demo_data(dir.path(), &opts).expect("demo data");
+        demo::write_demo_data(dir.path(), &opts).expect("demo data");
         dir
     })
     .path()

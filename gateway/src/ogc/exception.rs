@@ -245,6 +245,21 @@ impl From<ResolveError> for OgcError {
     }
 }
 
+impl From<protocol::plan::PlanError> for OgcError {
+    fn from(e: protocol::plan::PlanError) -> Self {
+        use protocol::plan::PlanError;
+        match e {
+            PlanError::TileOutOfRange { param, message } => Self::tile_out_of_range(param, message),
+            PlanError::UnknownLayer(l) => Self::unknown_layer(&l),
+            PlanError::InvalidParameter { param, message } => {
+                Self::invalid_parameter(param, message)
+            }
+            PlanError::Resolve(e) => e.into(),
+            other => Self::internal(other.to_string()),
+        }
+    }
+}
+
 impl IntoResponse for OgcError {
     fn into_response(self) -> Response {
         let mut res = (self.status(), self.to_xml()).into_response();

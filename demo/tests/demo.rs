@@ -6,11 +6,11 @@ use std::io::BufReader;
 use std::path::Path;
 
 use chrono::{TimeZone, Utc};
+use demo::gfs::{self, angular_distance_deg};
+use demo::radar;
+use demo::sections::LatLonGridSpec;
+use demo::{DemoFileKind, DemoOptions, write_demo_data};
 use grib::def::grib2::{DataRepresentationTemplate, ProductDefinitionTemplate};
-use scheduler::demo::gfs::{self, angular_distance_deg};
-use scheduler::demo::radar;
-use scheduler::demo::sections::LatLonGridSpec;
-use scheduler::demo::{DemoFileKind, DemoOptions, write_demo_data};
 
 /// One decoded message.
 #[derive(Debug)]

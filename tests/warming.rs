@@ -1,0 +1,73 @@
+//! `serve` runs the farm's scheduler loop: a file that arrives while it
+//! runs is ingested and its low zooms are warmed into L1, so the first
+//! user to look finds them ready.
+
+mod support;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use support::{Server, demo_data, find_file, get, run_time};
+
+/// The sum of the `metric` samples whose labels contain `label`.
+fn metric_sum(text: &str, metric: &str, label: &str) -> u64 {
+    text.lines()
+        .filter(|l| l.starts_with(&format!("{metric}{{")) || l.starts_with(&format!("{metric} ")))
+        .filter(|l| l.contains(label))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+#[tokio::test]
+async fn a_newly_ingested_file_is_warmed_into_l1_before_anyone_asks() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(data.path(), &["--poll-secs", "1", "--warm-max-zoom", "1"]);
+    // Drop one forecast hour in through the documented path.
+    let file = find_file(demo_data(), "f001").expect("a demo forecast file");
+    let status = Command::new(env!("CARGO_BIN_EXE_wxfarm"))
+        .arg("ingest")
+        .arg(&file)
+        .arg("--data")
+        .arg(data.path())
+        .status()
+        .expect("run wxfarm ingest");
+    assert!(status.success());
+
+    // Wait (without requesting any tile) until every queued warm job has
+    // rendered.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let (queued, rendered) = loop {
+        let (_, _, m) = get(&format!("{}/metrics", server.url)).await;
+        let m = String::from_utf8_lossy(&m);
+        let queued = metric_sum(&m, "wxfarm_warm_jobs_total", "");
+        let rendered = metric_sum(&m, "wxfarm_renders_total", "priority=\"warm\"");
+        if queued > 0 && rendered >= queued {
+            break (queued, rendered);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "warming did not finish: {rendered} of {queued} rendered\n{}",
+            server.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    // z0 and z1 of each layer of the file: 1 + 4 tiles each.
+    assert_eq!(queued % 5, 0, "{queued} warm jobs");
+    assert!(rendered >= 5);
+
+    // The very first request for a warmed tile is an L1 hit, and for a
+    // zoom that was not warmed a miss.
+    let run = run_time().format("%Y-%m-%dT%H:%M:%SZ");
+    let url = |z: u8, x: u32, y: u32| {
+        format!(
+            "{}/tiles/gfs_TMP_2m/gradient/{z}/{x}/{y}.png?run={run}&forecast=1",
+            server.url
+        )
+    };
+    let (status, headers, body) = get(&url(1, 1, 0)).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(headers["x-cache"], "L1", "warmed before it was asked for");
+    let (status, headers, _) = get(&url(2, 1, 1)).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["x-cache"], "MISS", "z2 was not warmed");
+}
