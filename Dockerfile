@@ -28,7 +28,7 @@ RUN groupadd --system --gid 10001 wxfarm \
 COPY --from=builder /usr/local/bin/wxfarm /usr/local/bin/wxfarm
 # The shipped layer catalogue, as a starting point for `--layers` overrides
 # (the same file is built into the binary).
-COPY config/ /etc/wxfarm/
+COPY protocol/layers.toml /etc/wxfarm/layers.toml
 USER 10001:10001
 WORKDIR /var/lib/wxfarm
 ENV RUST_LOG=info

@@ -378,28 +378,24 @@ pub async fn wmts_rest(
     State(state): State<GatewayState>,
     Path((layer, _style, tms, z, row, col, j, file)): Path<InfoPath>,
     Query(raw): Query<HashMap<String, String>>,
-) -> Response {
+) -> Result<Response, OgcError> {
     let kvp = Kvp::new(raw);
-    let result = async {
-        let tms = tile_matrix_set(&tms)?;
-        let (i, ext) = file
-            .rsplit_once('.')
-            .ok_or_else(|| OgcError::invalid_parameter("infoformat", "missing .json or .html"))?;
-        let format = InfoFormat::parse(ext)?;
-        let z: u32 = z.parse().map_err(|_| {
-            OgcError::invalid_parameter("tilematrix", format!("unknown TileMatrix {z:?}"))
-        })?;
-        let (lon, lat) = pixel_lonlat(
-            tms,
-            z,
-            parse_u32("tilecol", &col)?,
-            parse_u32("tilerow", &row)?,
-            parse_u32("i", i)?,
-            parse_u32("j", &j)?,
-            256,
-        )?;
-        feature_info(&state, &layer, lon, lat, &kvp, format).await
-    }
-    .await;
-    result.unwrap_or_else(IntoResponse::into_response)
+    let tms = tile_matrix_set(&tms)?;
+    let (i, ext) = file
+        .rsplit_once('.')
+        .ok_or_else(|| OgcError::invalid_parameter("infoformat", "missing .json or .html"))?;
+    let format = InfoFormat::parse(ext)?;
+    let z: u32 = z.parse().map_err(|_| {
+        OgcError::invalid_parameter("tilematrix", format!("unknown TileMatrix {z:?}"))
+    })?;
+    let (lon, lat) = pixel_lonlat(
+        tms,
+        z,
+        parse_u32("tilecol", &col)?,
+        parse_u32("tilerow", &row)?,
+        parse_u32("i", i)?,
+        parse_u32("j", &j)?,
+        256,
+    )?;
+    feature_info(&state, &layer, lon, lat, &kvp, format).await
 }

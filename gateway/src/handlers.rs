@@ -19,51 +19,47 @@ pub async fn wmts_kvp(
     State(state): State<GatewayState>,
     headers: HeaderMap,
     Query(raw): Query<HashMap<String, String>>,
-) -> Response {
+) -> Result<Response, OgcError> {
     let kvp = Kvp::new(raw);
-    let result = async {
-        match kvp.get("service") {
-            Some(s) if s.eq_ignore_ascii_case("WMTS") => {}
-            Some(s) => {
-                return Err(OgcError::invalid_parameter(
-                    "service",
-                    format!("unsupported service {s:?}"),
-                ));
-            }
-            None => return Err(OgcError::missing_parameter("service")),
-        }
-        let request = kvp.require("request")?;
-        if request.eq_ignore_ascii_case("GetCapabilities") {
-            return Ok(capabilities_response(&state, &headers));
-        }
-        if request.eq_ignore_ascii_case("GetFeatureInfo") {
-            return crate::featureinfo::wmts_kvp(&state, &kvp).await;
-        }
-        if !request.eq_ignore_ascii_case("GetTile") {
-            return Err(OgcError::operation_not_supported(request));
-        }
-        if let Some(v) = kvp.get("version").filter(|v| *v != "1.0.0") {
+    match kvp.get("service") {
+        Some(s) if s.eq_ignore_ascii_case("WMTS") => {}
+        Some(s) => {
             return Err(OgcError::invalid_parameter(
-                "version",
-                format!("unsupported version {v:?}"),
+                "service",
+                format!("unsupported service {s:?}"),
             ));
         }
-        // Required parameters are checked in the order the spec lists them.
-        let layer = kvp.require("layer")?.to_owned();
-        let style = style_or_default(kvp.require("style")?);
-        let tms = tile_matrix_set(kvp.require("tilematrixset")?)?;
-        let format_name = kvp.require("format")?;
-        let format = ImageFormat::parse(format_name).ok_or_else(|| {
-            OgcError::invalid_parameter("format", format!("unsupported format {format_name:?}"))
-        })?;
-        let z = tile_matrix(kvp.require("tilematrix")?)?;
-        let y = kvp.require_u32("tilerow")?;
-        let x = kvp.require_u32("tilecol")?;
-        let req = tile_request(&state, &kvp, (layer, style, tms), (z, x, y), format)?;
-        Ok(tile_response(&state, &headers, &req).await)
+        None => return Err(OgcError::missing_parameter("service")),
     }
-    .await;
-    result.unwrap_or_else(IntoResponse::into_response)
+    let request = kvp.require("request")?;
+    if request.eq_ignore_ascii_case("GetCapabilities") {
+        return Ok(capabilities_response(&state, &headers));
+    }
+    if request.eq_ignore_ascii_case("GetFeatureInfo") {
+        return crate::featureinfo::wmts_kvp(&state, &kvp).await;
+    }
+    if !request.eq_ignore_ascii_case("GetTile") {
+        return Err(OgcError::operation_not_supported(request));
+    }
+    if let Some(v) = kvp.get("version").filter(|v| *v != "1.0.0") {
+        return Err(OgcError::invalid_parameter(
+            "version",
+            format!("unsupported version {v:?}"),
+        ));
+    }
+    // Required parameters are checked in the order the spec lists them.
+    let layer = kvp.require("layer")?.to_owned();
+    let style = style_or_default(kvp.require("style")?);
+    let tms = tile_matrix_set(kvp.require("tilematrixset")?)?;
+    let format_name = kvp.require("format")?;
+    let format = ImageFormat::parse(format_name).ok_or_else(|| {
+        OgcError::invalid_parameter("format", format!("unsupported format {format_name:?}"))
+    })?;
+    let z = tile_matrix(kvp.require("tilematrix")?)?;
+    let y = kvp.require_u32("tilerow")?;
+    let x = kvp.require_u32("tilecol")?;
+    let req = tile_request(&state, &kvp, (layer, style, tms), (z, x, y), format)?;
+    Ok(tile_response(&state, &headers, &req).await)
 }
 
 /// `GET /wmts/1.0.0/{layer}/{style}/{tms}/{z}/{row}/{col}.png`
@@ -72,25 +68,21 @@ pub async fn wmts_rest(
     headers: HeaderMap,
     Path((layer, style, tms, z, row, file)): Path<(String, String, String, String, String, String)>,
     Query(raw): Query<HashMap<String, String>>,
-) -> Response {
+) -> Result<Response, OgcError> {
     let kvp = Kvp::new(raw);
-    let result = async {
-        let tms = tile_matrix_set(&tms)?;
-        let (col, format) = split_extension(&file, "tilecol")?;
-        let z = tile_matrix(&z)?;
-        let y = parse_u32("tilerow", &row)?;
-        let x = parse_u32("tilecol", col)?;
-        let req = tile_request(
-            &state,
-            &kvp,
-            (layer, style_or_default(&style), tms),
-            (z, x, y),
-            format,
-        )?;
-        Ok::<_, OgcError>(tile_response(&state, &headers, &req).await)
-    }
-    .await;
-    result.unwrap_or_else(IntoResponse::into_response)
+    let tms = tile_matrix_set(&tms)?;
+    let (col, format) = split_extension(&file, "tilecol")?;
+    let z = tile_matrix(&z)?;
+    let y = parse_u32("tilerow", &row)?;
+    let x = parse_u32("tilecol", col)?;
+    let req = tile_request(
+        &state,
+        &kvp,
+        (layer, style_or_default(&style), tms),
+        (z, x, y),
+        format,
+    )?;
+    Ok(tile_response(&state, &headers, &req).await)
 }
 
 /// `GET /tiles/{layer}/{style}/{z}/{x}/{y}.png` (Web Mercator, XYZ order).
@@ -99,26 +91,22 @@ pub async fn xyz(
     headers: HeaderMap,
     Path((layer, style, z, x, file)): Path<(String, String, String, String, String)>,
     Query(raw): Query<HashMap<String, String>>,
-) -> Response {
+) -> Result<Response, OgcError> {
     let kvp = Kvp::new(raw);
-    let result = async {
-        let (y, format) = split_extension(&file, "y")?;
-        let (z, x, y) = (parse_u32("z", &z)?, parse_u32("x", &x)?, parse_u32("y", y)?);
-        let req = tile_request(
-            &state,
-            &kvp,
-            (
-                layer,
-                style_or_default(&style),
-                TileMatrixSetId::WebMercatorQuad,
-            ),
-            (z, x, y),
-            format,
-        )?;
-        Ok::<_, OgcError>(tile_response(&state, &headers, &req).await)
-    }
-    .await;
-    result.unwrap_or_else(IntoResponse::into_response)
+    let (y, format) = split_extension(&file, "y")?;
+    let (z, x, y) = (parse_u32("z", &z)?, parse_u32("x", &x)?, parse_u32("y", y)?);
+    let req = tile_request(
+        &state,
+        &kvp,
+        (
+            layer,
+            style_or_default(&style),
+            TileMatrixSetId::WebMercatorQuad,
+        ),
+        (z, x, y),
+        format,
+    )?;
+    Ok(tile_response(&state, &headers, &req).await)
 }
 
 /// `GET /wmts/1.0.0/WMTSCapabilities.xml`
@@ -312,13 +300,10 @@ pub async fn legend(
     State(state): State<GatewayState>,
     Path((layer, file)): Path<(String, String)>,
     Query(raw): Query<HashMap<String, String>>,
-) -> Response {
+) -> Result<Response, OgcError> {
     let kvp = Kvp::new(raw);
-    let result = (|| {
-        let (style, _) = split_extension(&file, "style")?;
-        legend_png(&state, &layer, style, &kvp)
-    })();
-    result.unwrap_or_else(IntoResponse::into_response)
+    let (style, _) = split_extension(&file, "style")?;
+    legend_png(&state, &layer, style, &kvp)
 }
 
 /// The legend PNG for a layer, style and request options.
@@ -349,7 +334,7 @@ pub fn legend_png(
             ))
         }
     };
-    let png = render::legend::legend_png(
+    let png = render::legend_png(
         &spec,
         &entry.info.title,
         size("width", 320)?,

@@ -102,38 +102,34 @@ pub async fn wms(
     State(state): State<GatewayState>,
     headers: HeaderMap,
     Query(raw): Query<HashMap<String, String>>,
-) -> Response {
+) -> Result<Response, WmsError> {
     let kvp = Kvp::new(raw);
-    let result: Result<Response, WmsError> = async {
-        if let Some(s) = kvp
-            .get("service")
-            .filter(|s| !s.eq_ignore_ascii_case("WMS"))
-        {
-            return Err(WmsError::new(
-                "InvalidParameterValue",
-                "service",
-                format!("unsupported service {s:?}"),
-            ));
-        }
-        let request = kvp.require("request")?;
-        match request.to_ascii_lowercase().as_str() {
-            "getcapabilities" => Ok(capabilities(&state, &headers)),
-            "getmap" => get_map(&state, &kvp).await,
-            "getfeatureinfo" => get_feature_info(&state, &kvp).await,
-            "getlegendgraphic" => {
-                let layer = kvp.require("layer")?;
-                let style = kvp.get("style").unwrap_or("gradient");
-                Ok(legend_png(&state, layer, style, &kvp)?)
-            }
-            other => Err(WmsError::new(
-                "OperationNotSupported",
-                "request",
-                format!("operation {other} is not supported"),
-            )),
-        }
+    if let Some(s) = kvp
+        .get("service")
+        .filter(|s| !s.eq_ignore_ascii_case("WMS"))
+    {
+        return Err(WmsError::new(
+            "InvalidParameterValue",
+            "service",
+            format!("unsupported service {s:?}"),
+        ));
     }
-    .await;
-    result.unwrap_or_else(IntoResponse::into_response)
+    let request = kvp.require("request")?;
+    match request.to_ascii_lowercase().as_str() {
+        "getcapabilities" => Ok(capabilities(&state, &headers)),
+        "getmap" => get_map(&state, &kvp).await,
+        "getfeatureinfo" => get_feature_info(&state, &kvp).await,
+        "getlegendgraphic" => {
+            let layer = kvp.require("layer")?;
+            let style = kvp.get("style").unwrap_or("gradient");
+            Ok(legend_png(&state, layer, style, &kvp)?)
+        }
+        other => Err(WmsError::new(
+            "OperationNotSupported",
+            "request",
+            format!("operation {other} is not supported"),
+        )),
+    }
 }
 
 /// The map a GetMap-style request describes: layer, style and area.

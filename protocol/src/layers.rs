@@ -1,5 +1,5 @@
 //! The layer catalogue: how GRIB messages become named layers with default
-//! styles. A TOML file the user can extend; wxfarm ships `config/layers.toml`
+//! styles. A TOML file the user can extend; wxfarm ships `protocol/layers.toml`
 //! and merges the user's file over it.
 
 use serde::{Deserialize, Serialize};
@@ -8,7 +8,7 @@ use crate::catalog::LayerKind;
 use crate::style::{ColorMapName, Units};
 
 /// The shipped catalogue.
-pub const DEFAULT_LAYERS_TOML: &str = include_str!("../../config/layers.toml");
+pub const DEFAULT_LAYERS_TOML: &str = include_str!("../layers.toml");
 
 /// Names a model from a message's section 1 (and discipline).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -159,7 +159,7 @@ mod tests {
 
     #[test]
     fn shipped_catalogue_parses_and_knows_temperature() {
-        let c = LayerCatalogue::parse(DEFAULT_LAYERS_TOML).expect("config/layers.toml parses");
+        let c = LayerCatalogue::parse(DEFAULT_LAYERS_TOML).expect("protocol/layers.toml parses");
         let t = c.parameter(0, 0, 0).expect("TMP");
         assert_eq!(t.short_name, "TMP");
         assert_eq!(t.display_units(), Units::Celsius);

@@ -71,7 +71,7 @@ fn tile(c: &mut Criterion) {
         size: 256,
     };
     c.bench_function("sample only 256px mercator z4", |b| {
-        b.iter(|| sample::sample(&grid, black_box(&frame)))
+        b.iter(|| sample(&grid, black_box(&frame)))
     });
     let pressure = gfs_pressure();
     let isolines = pressure_job(StyleKind::Isolines);

@@ -1,27 +1,32 @@
 //! Drawing tiles from grids: sample → style → encode.
 //!
-//! - [`gradient`] and filled [`contour`]s colour every pixel from a
-//!   palette (indexed PNG);
-//! - isolines and wind symbols draw onto an RGBA [`canvas::Canvas`] placed
+//! - the gradient ([`Gradient`]) and filled contours colour every pixel
+//!   from a palette (indexed PNG);
+//! - isolines and wind symbols draw onto an RGBA [`Canvas`] placed
 //!   in world pixel space, so their lattices line up across tiles.
 
-pub mod canvas;
-pub mod contour;
-pub mod encode;
-pub mod font;
-pub mod gradient;
-pub mod legend;
-pub mod raster;
-pub mod sample;
-pub mod wind;
+mod canvas;
+mod contour;
+mod encode;
+mod font;
+mod gradient;
+mod legend;
+mod raster;
+mod sample;
+mod wind;
 
 use protocol::style::StyleKind;
 use protocol::{RenderError, RenderJob};
 
+use protocol::grid::Grid;
+
 pub use canvas::Canvas;
 pub use gradient::Gradient;
-use protocol::grid::Grid;
-pub use sample::{Axes, TileFrame};
+pub use legend::legend_png;
+pub use sample::{
+    Axes, MAX_LATTICE_ERROR_PX, PixelCoords, TileFrame, pixel_coords, sample, sample_axes, value_at,
+};
+pub use wind::MAX_SYMBOLS;
 
 /// Renders `job` from its decoded source grids (in `job.sources` order: the
 /// field, then the v component of a vector layer). CPU-bound: call it from

@@ -19,7 +19,7 @@ fn bilinear_sampling_reproduces_a_linear_field() {
         (TileMatrixSetId::WebMercatorQuad, 9, 300, 200),
     ] {
         let f = frame(tms, z, x, y);
-        let values = sample::sample(&grid, &f);
+        let values = sample(&grid, &f);
         let lons = tms.pixel_lons(z, x, 256);
         let lats = tms.pixel_lats(z, y, 256);
         for (py, px) in [(0, 0), (17, 200), (128, 128), (255, 255)] {
@@ -40,8 +40,8 @@ fn antimeridian_is_seamless_on_a_0_to_360_grid() {
     let m = TileMatrixSetId::WebMercatorQuad;
     // z1: x=0 spans −180..0, x=1 spans 0..180. The seam at ±180 is between
     // x=0's first column and x=1's last column.
-    let west = sample::sample(&grid, &frame(m, 1, 0, 0));
-    let east = sample::sample(&grid, &frame(m, 1, 1, 0));
+    let west = sample(&grid, &frame(m, 1, 0, 0));
+    let east = sample(&grid, &frame(m, 1, 1, 0));
     for py in [10usize, 128, 250] {
         let (w, e) = (west[py * 256], east[py * 256 + 255]);
         assert!(w.is_finite() && e.is_finite());
@@ -50,7 +50,7 @@ fn antimeridian_is_seamless_on_a_0_to_360_grid() {
     }
     // The gap column between 359.75 and 360 interpolates instead of vanishing.
     let lons = m.pixel_lons(6, 31, 256);
-    let v = sample::sample(&grid, &frame(m, 6, 31, 31));
+    let v = sample(&grid, &frame(m, 6, 31, 31));
     let px = lons
         .iter()
         .position(|&l| l > -0.2 && l < -0.05)

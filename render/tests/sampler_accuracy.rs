@@ -10,7 +10,7 @@ use std::path::Path;
 
 use protocol::TileMatrixSetId;
 use render::TileFrame;
-use render::sample::{MAX_LATTICE_ERROR_PX, pixel_coords};
+use render::{MAX_LATTICE_ERROR_PX, pixel_coords};
 
 #[test]
 fn lattice_sampling_is_within_an_eighth_of_a_pixel_of_exact() {

@@ -1,5 +1,5 @@
 //! From a GRIB field's codes to a layer: name, title, units and default
-//! style, through the layer catalogue (`config/layers.toml`).
+//! style, through the layer catalogue (`protocol/layers.toml`).
 
 use decode::FieldIndex;
 use protocol::catalog::{LayerInfo, LayerKind, Level, Parameter};

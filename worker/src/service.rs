@@ -98,7 +98,7 @@ impl Renderer for RenderService {
 pub fn sample_point(grid: &protocol::Grid, lon: f64, lat: f64) -> PointSample {
     match grid.locate(lon, lat) {
         Some((i, j)) => {
-            let v = render::sample::value_at(grid, i as f32, j as f32);
+            let v = render::value_at(grid, i as f32, j as f32);
             let (ri, rj) = (
                 i.round().clamp(0.0, grid.ni as f64 - 1.0),
                 j.round().clamp(0.0, grid.nj as f64 - 1.0),

@@ -11,8 +11,6 @@ use protocol::style::StyleKind;
 use super::Gradient;
 use super::contour::filled::Bands;
 
-pub use bar::nice_ticks;
-
 /// The legend of `spec` as a PNG of at least 120×48 pixels.
 pub fn legend_png(
     spec: &StyleSpec,

@@ -51,6 +51,7 @@ pub struct BarbCount {
 
 impl BarbCount {
     /// WMO rounding: the speed to the nearest 5 units.
+    #[cfg(test)]
     pub fn of(speed: f32) -> Self {
         Self::from_fives(fives(speed))
     }
