@@ -61,6 +61,10 @@ pub struct FarmInfo {
     pub redis_url: String,
     /// The secret every job, result and point query is signed with.
     pub farm_secret: String,
+    /// In the environment of every process of this farm, so `farm down`
+    /// signals only those (a recorded PID may belong to someone else now).
+    #[serde(default)]
+    pub farm_id: String,
     pub dir: PathBuf,
     pub pids: BTreeMap<String, u32>,
 }
@@ -133,6 +137,8 @@ fn wait_for_port(port: u16, what: &str, timeout: Duration) -> Result<()> {
 struct Spawner {
     logs: PathBuf,
     pids: BTreeMap<String, u32>,
+    /// Marks every process this farm starts (see [`owned`]).
+    farm_id: String,
 }
 
 impl Spawner {
@@ -149,6 +155,7 @@ impl Spawner {
         let child = Command::new(program)
             .args(args)
             .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .env(FARM_ID_ENV, &self.farm_id)
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
@@ -177,6 +184,7 @@ fn up(args: UpArgs) -> Result<()> {
     let mut sp = Spawner {
         logs: logs.clone(),
         pids: BTreeMap::new(),
+        farm_id: random_hex(16)?,
     };
     let result = (|| -> Result<FarmInfo> {
         let (nats_port, redis_port, s3_port) = (free_port()?, free_port()?, free_port()?);
@@ -249,6 +257,7 @@ fn up(args: UpArgs) -> Result<()> {
             bucket: BUCKET.into(),
             nats_url: format!("nats://wxfarm:{nats_pass}@127.0.0.1:{nats_port}"),
             farm_secret: random_hex(32)?,
+            farm_id: String::new(),
             redis_url: format!("redis://127.0.0.1:{redis_port}"),
             dir: dir.clone(),
             pids: BTreeMap::new(),
@@ -347,11 +356,12 @@ fn up(args: UpArgs) -> Result<()> {
     let mut info = match result {
         Ok(info) => info,
         Err(e) => {
-            stop(&sp.pids);
+            stop(&sp.pids, &sp.farm_id, &dir);
             return Err(e.context(format!("farm failed to start; logs in {}", logs.display())));
         }
     };
     info.pids = sp.pids;
+    info.farm_id = sp.farm_id;
     let json = serde_json::to_string(&info)?;
     write_private(&dir.join(STATE), &json)?;
     eprintln!(
@@ -397,25 +407,60 @@ fn create_bucket(port: u16) -> Result<()> {
     Ok(())
 }
 
-fn stop(pids: &BTreeMap<String, u32>) {
+/// The variable that marks a farm's processes.
+const FARM_ID_ENV: &str = "WXFARM_FARM_ID";
+
+/// Whether process `pid` is one this farm started (PIDs are reused once a
+/// process is gone): it carries the farm's id in its environment, or, for
+/// servers that overwrite their environment with a process title
+/// (redis-server), it runs in a folder of the farm's.
+fn owned(pid: u32, farm_id: &str, dir: &Path) -> bool {
+    let marker = format!("{FARM_ID_ENV}={farm_id}");
+    let marked = !farm_id.is_empty()
+        && std::fs::read(format!("/proc/{pid}/environ"))
+            .is_ok_and(|env| env.split(|b| *b == 0).any(|kv| kv == marker.as_bytes()));
+    marked
+        || dir.is_absolute()
+            && std::fs::read_link(format!("/proc/{pid}/cwd")).is_ok_and(|cwd| cwd.starts_with(dir))
+}
+
+/// Stops the farm's processes (and only those): SIGTERM front to back,
+/// then up to 10 s for them to exit, then SIGKILL for what is left.
+/// Returns how many were running.
+fn stop(pids: &BTreeMap<String, u32>, farm_id: &str, dir: &Path) -> usize {
     // Front to back: gateway and workers before the services they use.
     let is_role = |n: &str| n.starts_with("gateway") || n.starts_with("worker") || n == "scheduler";
     let mut names: Vec<&String> = pids.keys().collect();
     names.sort_by_key(|n| (!is_role(n), n.to_string()));
-    for name in names {
+    let signal = |sig: &str, pid: u32| {
         let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(pids[name].to_string())
-            .status();
-    }
-    std::thread::sleep(Duration::from_millis(300));
-    for pid in pids.values() {
-        let _ = Command::new("kill")
-            .arg("-KILL")
+            .arg(sig)
             .arg(pid.to_string())
             .stderr(Stdio::null())
             .status();
+    };
+    let mut ours = Vec::new();
+    for name in names {
+        let pid = pids[name];
+        if owned(pid, farm_id, dir) {
+            signal("-TERM", pid);
+            ours.push(pid);
+        } else {
+            eprintln!(
+                "farm down: {name} (pid {pid}) is not running as part of this farm; left alone"
+            );
+        }
     }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while ours.iter().any(|&p| owned(p, farm_id, dir)) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for &pid in &ours {
+        if owned(pid, farm_id, dir) {
+            signal("-KILL", pid);
+        }
+    }
+    ours.len()
 }
 
 fn down(dir: &Path) -> Result<()> {
@@ -424,8 +469,11 @@ fn down(dir: &Path) -> Result<()> {
         .with_context(|| format!("no farm state at {}", path.display()))?;
     let info: FarmInfo =
         serde_json::from_str(&text).with_context(|| format!("{}", path.display()))?;
-    stop(&info.pids);
+    let stopped = stop(&info.pids, &info.farm_id, &info.dir);
     std::fs::remove_file(&path)?;
-    eprintln!("farm down: stopped {} processes", info.pids.len());
+    eprintln!(
+        "farm down: stopped {stopped} of {} processes",
+        info.pids.len()
+    );
     Ok(())
 }

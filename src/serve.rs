@@ -52,6 +52,8 @@ pub struct ServeArgs {
     limits: crate::roles::RateLimitArgs,
     #[command(flatten)]
     http: crate::roles::HttpArgs,
+    #[command(flatten)]
+    prefetch: crate::roles::PrefetchArgs,
 }
 
 #[derive(Args)]
@@ -145,6 +147,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
             ..Default::default()
         }),
         rate_limit: args.limits.limiter(),
+        prefetch: args.prefetch.prefetcher(),
     };
     crate::roles::serve_gateway(args.listen, state, &args.http, metrics, |addr| {
         tracing::info!(%addr, layers = n_layers, render_slots = slots, "wxfarm serving: open http://{addr}/");

@@ -14,7 +14,10 @@ use support::{assert_pixels_match_grid, default_gradient, get, rgba, shared_data
 
 #[tokio::test]
 async fn farm_serves_correct_tiles_from_s3_through_jetstream_and_redis() {
-    let Some(farm) = Farm::up(&["--gateways", "2", "--warm-max-zoom", "1"]) else {
+    let Some(farm) = Farm::up_with_env(
+        &["--gateways", "2", "--warm-max-zoom", "1"],
+        &[("WXFARM_PREFETCH_RINGS", "1")],
+    ) else {
         return;
     };
     let tile = "/tiles/gfs_VRATE_pbl/gradient/2/1/1.png";
@@ -46,6 +49,26 @@ async fn farm_serves_correct_tiles_from_s3_through_jetstream_and_redis() {
     )
     .await;
     assert_eq!(headers["x-cache"], "L2", "warmed tile");
+    // The miss at z2 (1,1) queued its 8 neighbours at prefetch priority;
+    // once rendered, the other gateway finds them in Redis.
+    let started = Instant::now();
+    while farm.renders_at("prefetch").await < 8 && started.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        farm.renders_at("prefetch").await >= 8,
+        "neighbours prefetched"
+    );
+    let (status, headers, _) = get(&format!(
+        "{}/tiles/gfs_VRATE_pbl/gradient/2/2/1.png",
+        farm.gateway(1)
+    ))
+    .await;
+    assert_eq!(
+        (status, headers["x-cache"].to_str().unwrap()),
+        (200, "L2"),
+        "prefetched neighbour"
+    );
     // Capabilities list both ingested layers.
     let (_, _, caps) = get(&format!(
         "{}/wmts/1.0.0/WMTSCapabilities.xml",

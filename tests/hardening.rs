@@ -187,3 +187,45 @@ async fn a_png_field_claiming_a_giant_image_is_rejected_at_ingest_and_the_good_f
     let (status, _, _) = get(&format!("{}/healthz", server.url)).await;
     assert_eq!(status, 200);
 }
+
+#[test]
+fn farm_down_signals_only_processes_of_its_farm() {
+    use std::process::Command;
+    // A recorded PID now held by a stranger (PIDs are reused), and one
+    // process that really is the farm's.
+    let mut stranger = Command::new("sleep").arg("60").spawn().expect("sleep");
+    let mut member = Command::new("sleep")
+        .arg("60")
+        .env("WXFARM_FARM_ID", "f00d")
+        .spawn()
+        .expect("sleep");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = serde_json::json!({
+        "gateway_url": "http://127.0.0.1:1", "gateway_urls": [], "metrics": {},
+        "s3_endpoint": "", "bucket": "", "nats_url": "", "redis_url": "",
+        "farm_secret": "", "farm_id": "f00d", "dir": dir.path(),
+        "pids": {"gateway": stranger.id(), "worker-1": member.id()},
+    });
+    std::fs::write(dir.path().join("farm.json"), state.to_string()).expect("state");
+    let out = Command::new(env!("CARGO_BIN_EXE_wxfarm"))
+        .args(["farm", "down", "--dir"])
+        .arg(dir.path())
+        .output()
+        .expect("farm down");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        member.wait().is_ok_and(|s| !s.success()),
+        "the farm's process was stopped"
+    );
+    assert!(
+        stranger.try_wait().expect("try_wait").is_none(),
+        "the stranger still runs"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("left alone"));
+    let _ = stranger.kill();
+    let _ = stranger.wait();
+}

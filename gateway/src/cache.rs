@@ -25,6 +25,11 @@ impl TileCache {
         Self { inner }
     }
 
+    /// Whether `key` is cached (without touching its recency).
+    pub fn contains(&self, key: &str) -> bool {
+        self.inner.contains_key(key)
+    }
+
     pub async fn get(&self, key: &str) -> Option<Bytes> {
         self.inner.get(key).await
     }

@@ -14,6 +14,7 @@ pub mod featureinfo;
 pub mod handlers;
 pub mod ogc;
 pub mod params;
+pub mod prefetch;
 pub mod rate_limit;
 pub mod server;
 pub mod state;
@@ -22,5 +23,6 @@ pub mod wms;
 
 pub use app::router;
 pub use cache::TileCache;
+pub use prefetch::{PrefetchConfig, Prefetcher};
 pub use server::ServerLimits;
 pub use state::{GatewayConfig, GatewayState};

@@ -22,16 +22,19 @@ use crate::ogc::{OgcError, OgcErrorCode};
 pub struct RateLimitConfig {
     pub per_second: NonZeroU32,
     pub burst: NonZeroU32,
-    /// Key clients by the first `X-Forwarded-For` address (only behind a
-    /// proxy that sets it; otherwise clients could pick their own key).
-    pub trust_forwarded_for: bool,
+    /// Proxies in front of the gateway that append to `X-Forwarded-For`:
+    /// clients are keyed by the address the outermost of them saw, the
+    /// `trusted_proxies`-th entry from the right. Entries left of it are
+    /// whatever the client sent, so they are never used. 0: the peer
+    /// address, and the header is ignored.
+    pub trusted_proxies: u8,
 }
 
 /// The shared limiter; cheap to clone.
 #[derive(Clone)]
 pub struct RateLimiter {
     limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
-    trust_forwarded_for: bool,
+    trusted_proxies: u8,
 }
 
 impl std::fmt::Debug for RateLimiter {
@@ -48,7 +51,7 @@ impl RateLimiter {
         let quota = Quota::per_second(config.per_second).allow_burst(config.burst);
         let limiter = Self {
             limiter: Arc::new(DefaultKeyedRateLimiter::keyed(quota)),
-            trust_forwarded_for: config.trust_forwarded_for,
+            trusted_proxies: config.trusted_proxies,
         };
         let weak = Arc::downgrade(&limiter.limiter);
         tokio::spawn(async move {
@@ -72,11 +75,17 @@ impl RateLimiter {
 
     /// The address a request is counted against.
     fn client(&self, headers: &HeaderMap, peer: Option<SocketAddr>) -> IpAddr {
-        let forwarded = self
-            .trust_forwarded_for
+        let hops = usize::from(self.trusted_proxies);
+        let forwarded = (hops > 0)
             .then(|| headers.get("x-forwarded-for")?.to_str().ok())
             .flatten()
-            .and_then(|v| v.split(',').next()?.trim().parse().ok());
+            .and_then(|v| {
+                // Several headers or one comma list: the right-most entries
+                // are the ones our proxies appended.
+                let entries: Vec<&str> = v.split(',').map(str::trim).collect();
+                let at = entries.len().checked_sub(hops)?;
+                entries[at].parse().ok()
+            });
         forwarded
             .or(peer.map(|p| p.ip()))
             .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
@@ -120,17 +129,17 @@ pub async fn enforce(State(limiter): State<RateLimiter>, req: Request, next: Nex
 mod tests {
     use super::*;
 
-    fn limiter(trust: bool) -> RateLimiter {
+    fn limiter(trust: u8) -> RateLimiter {
         RateLimiter::new(RateLimitConfig {
             per_second: NonZeroU32::new(1).unwrap(),
             burst: NonZeroU32::new(3).unwrap(),
-            trust_forwarded_for: trust,
+            trusted_proxies: trust,
         })
     }
 
     #[tokio::test]
     async fn each_client_gets_its_own_burst() {
-        let l = limiter(false);
+        let l = limiter(0);
         let (a, b): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
         for _ in 0..3 {
             assert!(l.check(a).is_ok());
@@ -144,14 +153,27 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn forwarded_for_is_used_only_when_trusted() {
+    async fn forwarded_for_is_read_from_the_right_by_trusted_hops() {
         let mut h = HeaderMap::new();
-        h.insert("x-forwarded-for", "203.0.113.7, 10.0.0.1".parse().unwrap());
-        let peer: SocketAddr = "10.0.0.9:5000".parse().unwrap();
-        assert_eq!(
-            limiter(true).client(&h, Some(peer)),
-            "203.0.113.7".parse::<IpAddr>().unwrap()
+        // The client sent "198.51.100.1" itself; proxy 1 appended the
+        // client's real address, proxy 2 appended proxy 1's.
+        h.insert(
+            "x-forwarded-for",
+            "198.51.100.1, 203.0.113.7, 10.0.0.1".parse().unwrap(),
         );
-        assert_eq!(limiter(false).client(&h, Some(peer)), peer.ip());
+        let peer: SocketAddr = "10.0.0.9:5000".parse().unwrap();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(limiter(2).client(&h, Some(peer)), ip("203.0.113.7"));
+        assert_eq!(limiter(1).client(&h, Some(peer)), ip("10.0.0.1"));
+        assert_eq!(limiter(0).client(&h, Some(peer)), peer.ip());
+        // Fewer entries than hops: the header cannot be trusted.
+        assert_eq!(limiter(4).client(&h, Some(peer)), peer.ip());
+        // A forged left-most entry never changes the key.
+        let mut forged = h.clone();
+        forged.insert(
+            "x-forwarded-for",
+            "192.0.2.99, 203.0.113.7, 10.0.0.1".parse().unwrap(),
+        );
+        assert_eq!(limiter(2).client(&forged, Some(peer)), ip("203.0.113.7"));
     }
 }

@@ -52,4 +52,6 @@ pub struct GatewayState {
     pub config: Arc<GatewayConfig>,
     /// Per-client request rate limit; none: unlimited.
     pub rate_limit: Option<crate::rate_limit::RateLimiter>,
+    /// Spatial prefetch and temporal lookahead; none: off.
+    pub prefetch: Option<crate::prefetch::Prefetcher>,
 }

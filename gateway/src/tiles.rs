@@ -44,17 +44,19 @@ pub struct TileResponse {
     pub immutable: bool,
 }
 
-/// Builds the resolved key and job for a request.
-pub fn plan(state: &GatewayState, req: &TileRequest) -> Result<(RenderJob, bool), OgcError> {
-    Ok(plan_tile(&state.catalog.snapshot(), req)?)
-}
-
 /// Serves a tile: L1, else L2, else one render through the queue. The L2
 /// lookup and the render run inside L1's single-flight, so concurrent
 /// requests for one key cost one lookup and at most one render.
+/// Then queues what the request suggests ([`crate::prefetch`]).
 pub async fn get_tile(state: &GatewayState, req: &TileRequest) -> Result<TileResponse, OgcError> {
-    let (job, immutable) = plan(state, req)?;
-    render_planned(state, job, immutable).await
+    let catalog = state.catalog.snapshot();
+    let (job, immutable) = plan_tile(&catalog, req)?;
+    let prefetch = state.prefetch.as_ref().map(|p| (p, job.clone()));
+    let tile = render_planned(state, job, immutable).await?;
+    if let Some((p, job)) = prefetch {
+        p.after_request(state, &catalog, req, &job, tile.tier == CacheTier::Miss);
+    }
+    Ok(tile)
 }
 
 /// Serves a planned job through L1, L2 and the queue (see [`get_tile`]).

@@ -52,6 +52,7 @@ fn state(queue: Arc<FakeQueue>) -> GatewayState {
         l2: None,
         config: Arc::new(GatewayConfig::default()),
         rate_limit: None,
+        prefetch: None,
     }
 }
 

@@ -239,14 +239,16 @@ impl Ingestor {
         Ok((report, additions))
     }
 
-    /// Ingests every object under `prefix` not yet in the catalog. A file
-    /// that fails is logged with its reason and added to `failed`, so later
-    /// scans do not retry it; returns the reports of the files ingested.
-    pub async fn scan(
-        &self,
-        prefix: Option<&str>,
-        failed: &mut BTreeSet<String>,
-    ) -> Vec<IngestReport> {
+    /// Ingests every object under `prefix` that is new or has changed
+    /// since `state` last saw it. A file that fails is logged with its
+    /// reason and retried only once its size or modification time changes
+    /// (a copy caught half-written is picked up when complete); after the
+    /// first scan, objects modified within [`SETTLE`] wait for the next
+    /// one, and names ending
+    /// in `.tmp`, `.part` or `.partial` (or starting with `.` or `_`) are
+    /// never read: write there, then rename. Returns the reports of the
+    /// files ingested.
+    pub async fn scan(&self, prefix: Option<&str>, state: &mut ScanState) -> Vec<IngestReport> {
         use futures::TryStreamExt;
         let prefix = prefix.map(Path::from);
         let listed: Vec<_> = match self.store.list(prefix.as_ref()).try_collect().await {
@@ -263,29 +265,80 @@ impl Ingestor {
                 .flat_map(|l| l.fields.values().map(|f| f.source.object_key.clone()))
                 .collect()
         };
-        let mut keys: Vec<String> = listed
-            .into_iter()
-            .map(|m| m.location.to_string())
-            .filter(|k| {
-                !k.split('/')
-                    .any(|part| part.starts_with('.') || part.starts_with('_'))
-            })
-            .filter(|k| !known.contains(k) && !failed.contains(k))
-            // A compressed file's decompressed sibling is what gets indexed.
-            .filter(|k| !is_compressed(k) || !known.contains(strip_compression(k)))
-            .collect();
-        keys.sort();
-        let mut out = Vec::with_capacity(keys.len());
-        for key in keys {
+        let settled_before = chrono::Utc::now() - SETTLE;
+        let mut todo = Vec::new();
+        for meta in listed {
+            let key = meta.location.to_string();
+            if key
+                .split('/')
+                .any(|part| part.starts_with('.') || part.starts_with('_'))
+                || IN_PROGRESS_SUFFIXES.iter().any(|s| key.ends_with(s))
+            {
+                continue;
+            }
+            let version = (meta.size, meta.last_modified);
+            match state.seen.get(&key) {
+                Some(v) if *v == version => continue,
+                // Indexed before this process saw it (a catalog loaded at
+                // start, or the decompressed sibling): remember, don't redo.
+                None if known.contains(&key)
+                    || is_compressed(&key) && known.contains(strip_compression(&key)) =>
+                {
+                    state.seen.insert(key, version);
+                    continue;
+                }
+                _ => {}
+            }
+            if state.scanned && meta.last_modified > settled_before {
+                continue; // still being written, perhaps: next scan
+            }
+            todo.push((key, version));
+        }
+        todo.sort();
+        let mut out = Vec::with_capacity(todo.len());
+        for (key, version) in todo {
+            let retry = state.failed.contains(&key);
             match self.ingest_object(&key).await {
-                Ok(report) => out.push(report),
+                Ok(report) => {
+                    if retry {
+                        tracing::info!(object = %key, "file changed and now ingests");
+                    }
+                    state.failed.remove(&key);
+                    out.push(report);
+                }
                 Err(e) => {
-                    tracing::error!(error = %e, "file rejected");
-                    failed.insert(key);
+                    tracing::error!(error = %e, "file rejected (retried when it changes)");
+                    state.failed.insert(key.clone());
                 }
             }
+            state.seen.insert(key, version);
         }
+        state.scanned = true;
         out
+    }
+}
+
+/// How long an object must be unchanged before a scan reads it.
+pub const SETTLE: chrono::Duration = chrono::Duration::seconds(1);
+
+/// Names of files still being written; never read (rename them when done).
+pub const IN_PROGRESS_SUFFIXES: [&str; 3] = [".tmp", ".part", ".partial"];
+
+/// What scans have seen: each object's size and modification time when it
+/// was last read, and which of them failed.
+#[derive(Debug, Default)]
+pub struct ScanState {
+    seen: std::collections::HashMap<String, (u64, chrono::DateTime<chrono::Utc>)>,
+    failed: BTreeSet<String>,
+    /// After the first scan (which reads everything present at start),
+    /// objects must have settled for [`SETTLE`].
+    scanned: bool,
+}
+
+impl ScanState {
+    /// Objects whose last read failed.
+    pub fn failed(&self) -> &BTreeSet<String> {
+        &self.failed
     }
 }
 
@@ -299,22 +352,39 @@ fn strip_compression(key: &str) -> &str {
         .unwrap_or(key)
 }
 
+/// Most bytes one compressed file may expand to.
+pub const MAX_DECOMPRESSED_BYTES: u64 = 2 << 30;
+/// Most a file may expand by: GRIB2 is already packed, so real `.gz`/`.xz`
+/// files shrink little; a bomb expands by thousands.
+pub const MAX_EXPANSION_RATIO: u64 = 100;
+
+/// Decompresses `.gz`/`.xz` (reading at most the bound of
+/// [`MAX_DECOMPRESSED_BYTES`] and [`MAX_EXPANSION_RATIO`] times the input,
+/// so a decompression bomb is rejected before it is in memory).
 fn decompress(key: &str, bytes: Bytes) -> Result<(String, Bytes), IngestError> {
     let err = |e: std::io::Error| IngestError::Read {
         key: key.to_owned(),
         message: format!("decompressing: {e}"),
     };
-    let mut out = Vec::new();
-    if key.ends_with(".gz") {
-        flate2::read::GzDecoder::new(&bytes[..])
-            .read_to_end(&mut out)
-            .map_err(err)?;
+    let limit =
+        MAX_DECOMPRESSED_BYTES.min((bytes.len() as u64).saturating_mul(MAX_EXPANSION_RATIO));
+    let reader: Box<dyn Read + '_> = if key.ends_with(".gz") {
+        Box::new(flate2::read::MultiGzDecoder::new(&bytes[..]))
     } else if key.ends_with(".xz") {
-        xz2::read::XzDecoder::new(&bytes[..])
-            .read_to_end(&mut out)
-            .map_err(err)?;
+        Box::new(xz2::read::XzDecoder::new(&bytes[..]))
     } else {
         return Ok((key.to_owned(), bytes));
+    };
+    let mut out = Vec::new();
+    // One byte past the limit tells "exactly at the limit" from "more".
+    reader.take(limit + 1).read_to_end(&mut out).map_err(err)?;
+    if out.len() as u64 > limit {
+        return Err(IngestError::Read {
+            key: key.to_owned(),
+            message: format!(
+                "decompresses to more than {limit} bytes ({MAX_EXPANSION_RATIO}× its size, at most {MAX_DECOMPRESSED_BYTES}): refused"
+            ),
+        });
     }
     Ok((strip_compression(key).to_owned(), Bytes::from(out)))
 }
@@ -337,4 +407,33 @@ pub fn object_key(name: &str) -> Result<String, IngestError> {
         return Err(bad());
     }
     Ok(name.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn gz(data: &[u8]) -> Bytes {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        e.write_all(data).unwrap();
+        Bytes::from(e.finish().unwrap())
+    }
+
+    #[test]
+    fn a_decompression_bomb_is_refused_before_it_is_in_memory() {
+        // 64 MB of zeros packs into ~64 KB: far past 100× expansion.
+        let bomb = gz(&vec![0u8; 64 << 20]);
+        let err = decompress("bomb.grib2.gz", bomb).unwrap_err();
+        assert!(
+            err.to_string().contains("bomb.grib2.gz") && err.to_string().contains("refused"),
+            "{err}"
+        );
+        // Ordinary data expands a little and passes, named without `.gz`.
+        let data: Vec<u8> = (0..100_000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+            .collect();
+        let (key, out) = decompress("f.grib2.gz", gz(&data)).unwrap();
+        assert_eq!((key.as_str(), &out[..]), ("f.grib2", &data[..]));
+    }
 }

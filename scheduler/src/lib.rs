@@ -7,5 +7,5 @@ pub mod ingest;
 pub mod naming;
 mod scheduler;
 
-pub use ingest::{IngestError, IngestReport, Ingestor};
+pub use ingest::{IngestError, IngestReport, Ingestor, ScanState};
 pub use scheduler::{CatalogPublisher, Scheduler, WarmOptions};

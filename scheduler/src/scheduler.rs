@@ -3,7 +3,6 @@
 //! the catalog, publish the catalog where gateways read it, and queue
 //! `warm` jobs for the low zooms of every new field.
 
-use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -14,7 +13,7 @@ use protocol::catalog::{DimensionQuery, FieldId, LayerKind};
 use protocol::plan::{TileRequest, plan_tile};
 use protocol::{Catalog, ImageFormat, Priority, RenderQueue, TileMatrixSetId};
 
-use crate::{IngestReport, Ingestor};
+use crate::{IngestReport, Ingestor, ScanState};
 
 /// Where the catalog goes after an ingest: the farm's NATS KV bucket. (In
 /// `serve` the gateway shares the ingestor's catalog and needs none.)
@@ -44,8 +43,8 @@ pub struct Scheduler {
     queue: Arc<dyn RenderQueue>,
     publisher: Option<Arc<dyn CatalogPublisher>>,
     warm: WarmOptions,
-    /// Objects that failed to ingest, not retried by scans.
-    failed: Mutex<BTreeSet<String>>,
+    /// What scans have seen (sizes, times, failures).
+    scans: Mutex<ScanState>,
 }
 
 impl Scheduler {
@@ -60,7 +59,7 @@ impl Scheduler {
             queue,
             publisher,
             warm,
-            failed: Mutex::new(BTreeSet::new()),
+            scans: Mutex::new(ScanState::default()),
         }
     }
 
@@ -76,12 +75,12 @@ impl Scheduler {
         }
     }
 
-    /// Ingests every object of the store not yet in the catalog (nor
-    /// failed before), then publishes and warms each.
+    /// Ingests every object of the store that is new or changed (see
+    /// [`Ingestor::scan`]), then publishes and warms each.
     pub async fn scan(&self) {
-        let mut failed = std::mem::take(&mut *self.lock_failed());
-        let reports = self.ingestor.scan(None, &mut failed).await;
-        self.lock_failed().extend(failed);
+        let mut state = std::mem::take(&mut *self.lock_scans());
+        let reports = self.ingestor.scan(None, &mut state).await;
+        *self.lock_scans() = state;
         for report in reports {
             self.after_ingest(report).await;
         }
@@ -115,8 +114,8 @@ impl Scheduler {
         }
     }
 
-    fn lock_failed(&self) -> std::sync::MutexGuard<'_, BTreeSet<String>> {
-        self.failed.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock_scans(&self) -> std::sync::MutexGuard<'_, ScanState> {
+        self.scans.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     async fn after_ingest(&self, report: IngestReport) {

@@ -26,6 +26,8 @@ pub struct GatewayArgs {
     limits: super::RateLimitArgs,
     #[command(flatten)]
     http: super::HttpArgs,
+    #[command(flatten)]
+    prefetch: super::PrefetchArgs,
 }
 
 pub async fn run(args: GatewayArgs) -> Result<()> {
@@ -58,6 +60,7 @@ pub async fn run(args: GatewayArgs) -> Result<()> {
             ..Default::default()
         }),
         rate_limit: args.limits.limiter(),
+        prefetch: args.prefetch.prefetcher(),
     };
     super::serve_gateway(args.listen, state, &args.http, metrics, |addr| {
         tracing::info!(%addr, layers = n_layers, "gateway serving");

@@ -23,10 +23,15 @@ pub struct RateLimitArgs {
     /// Requests a client may burst above its rate (default: 2 s worth).
     #[arg(long, env = "WXFARM_RATE_LIMIT_BURST")]
     pub rate_limit_burst: Option<u32>,
-    /// Count clients by the first X-Forwarded-For address (behind a proxy
-    /// that sets it).
+    /// Count clients by X-Forwarded-For behind one proxy that appends to
+    /// it (the same as `--trusted-proxies 1`).
     #[arg(long, env = "WXFARM_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: bool,
+    /// Proxies in front that append to X-Forwarded-For: clients are counted
+    /// by the entry that many from the right (entries clients wrote
+    /// themselves are never used).
+    #[arg(long, env = "WXFARM_TRUSTED_PROXIES", default_value_t = 0)]
+    pub trusted_proxies: u8,
 }
 
 impl RateLimitArgs {
@@ -42,7 +47,11 @@ impl RateLimitArgs {
             ::gateway::rate_limit::RateLimitConfig {
                 per_second,
                 burst,
-                trust_forwarded_for: self.trust_forwarded_for,
+                trusted_proxies: if self.trust_forwarded_for {
+                    self.trusted_proxies.max(1)
+                } else {
+                    self.trusted_proxies
+                },
             },
         ))
     }
@@ -67,6 +76,30 @@ impl HttpArgs {
             max_connections: self.max_connections.max(1),
             ..Default::default()
         }
+    }
+}
+
+/// Work a gateway (`serve` too) queues ahead of its users.
+#[derive(Args, Debug, Clone)]
+pub struct PrefetchArgs {
+    /// Rings of neighbouring tiles queued around an interactive miss, at
+    /// prefetch priority (0: off).
+    #[arg(long, env = "WXFARM_PREFETCH_RINGS", default_value_t = ::gateway::PrefetchConfig::default().rings)]
+    pub prefetch_rings: u8,
+    /// Next time steps of a tile queued when a client animates it (0: off).
+    #[arg(long, env = "WXFARM_LOOKAHEAD", default_value_t = ::gateway::PrefetchConfig::default().lookahead)]
+    pub lookahead: u8,
+}
+
+impl PrefetchArgs {
+    /// The prefetcher, or `None` when both kinds are off.
+    pub fn prefetcher(&self) -> Option<::gateway::Prefetcher> {
+        (self.prefetch_rings > 0 || self.lookahead > 0).then(|| {
+            ::gateway::Prefetcher::new(::gateway::PrefetchConfig {
+                rings: self.prefetch_rings,
+                lookahead: self.lookahead,
+            })
+        })
     }
 }
 

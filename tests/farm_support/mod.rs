@@ -49,6 +49,8 @@ impl Farm {
             .arg("--sample")
             .arg(data.join(CMC))
             .args(extra)
+            // Prefetch off unless a test turns it on: tests count renders.
+            .envs([("WXFARM_PREFETCH_RINGS", "0"), ("WXFARM_LOOKAHEAD", "0")])
             .envs(env.iter().copied())
             .output()
             .expect("wxfarm farm up");
@@ -99,6 +101,8 @@ impl Farm {
             "nats" => (
                 "nats-server",
                 vec![
+                    "-c".into(),
+                    dir.join("nats.conf").display().to_string(),
                     "-js".into(),
                     "-a".into(),
                     "127.0.0.1".into(),
@@ -119,6 +123,8 @@ impl Farm {
                     "".into(),
                     "--appendonly".into(),
                     "no".into(),
+                    "--dir".into(),
+                    dir.join("redis").display().to_string(),
                 ],
             ),
         };
@@ -131,6 +137,11 @@ impl Farm {
         #[allow(clippy::zombie_processes)]
         let child = Command::new(path)
             .args(args)
+            // As the launcher marks its processes, so `farm down` stops it.
+            .env(
+                "WXFARM_FARM_ID",
+                self.info["farm_id"].as_str().expect("farm_id"),
+            )
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -152,7 +163,14 @@ impl Farm {
             .0
     }
 
+    /// Successful interactive renders over all workers.
     pub async fn renders(&self) -> u64 {
+        self.renders_at("interactive").await
+    }
+
+    /// Successful renders at `priority` over all workers.
+    pub async fn renders_at(&self, priority: &str) -> u64 {
+        let label = format!("priority=\"{priority}\"");
         let mut total = 0;
         for (role, url) in self.info["metrics"].as_object().expect("metrics") {
             if role.starts_with("worker") {
@@ -162,7 +180,7 @@ impl Farm {
                     .filter(|l| {
                         l.starts_with("wxfarm_renders_total{")
                             && l.contains("result=\"ok\"")
-                            && l.contains("interactive")
+                            && l.contains(&label)
                     })
                     .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
                     .sum::<u64>();

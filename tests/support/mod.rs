@@ -37,6 +37,10 @@ impl Server {
             )
             .args(extra)
             .env("RUST_LOG", "info")
+            // Prefetch off unless a test asks (flags win over these): tests
+            // count renders and read their own requests' cache tiers.
+            .env("WXFARM_PREFETCH_RINGS", "0")
+            .env("WXFARM_LOOKAHEAD", "0")
             .stdout(Stdio::piped())
             .stderr(log_file)
             .spawn()

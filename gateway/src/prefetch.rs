@@ -1,0 +1,250 @@
+//! Work queued ahead of users, at `prefetch` priority (behind every
+//! interactive render, in `serve` and in the farm alike):
+//!
+//! - **spatial**: an interactive miss at (z, x, y) queues the tiles of the
+//!   rings around it, since a user who pans looks there next;
+//! - **temporal**: a client that asks for the same tile at a later step
+//!   than before is animating, so the next steps of that tile are queued.
+//!
+//! Each planned tile is skipped when it is already in L1 or was queued
+//! recently (per key), so repeated views cost nothing.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use moka::sync::Cache;
+use protocol::catalog::{DimensionQuery, LayerKind};
+use protocol::plan::{TileRequest, plan_tile};
+use protocol::{Catalog, Priority, RenderJob};
+
+use crate::state::GatewayState;
+
+/// How far ahead to work.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrefetchConfig {
+    /// Rings of neighbours queued around an interactive miss (0: off).
+    pub rings: u8,
+    /// Steps queued ahead of an animating client (0: off).
+    pub lookahead: u8,
+}
+
+impl Default for PrefetchConfig {
+    fn default() -> Self {
+        Self {
+            rings: 1,
+            lookahead: 3,
+        }
+    }
+}
+
+/// Remembers what was queued and what each tile position was last asked
+/// at; bounded, shared by all requests of a gateway.
+#[derive(Clone)]
+pub struct Prefetcher {
+    config: PrefetchConfig,
+    /// Keys queued recently: each is queued once per window.
+    queued: Cache<String, ()>,
+    /// Tile position (everything but the time) → the valid time last asked.
+    last_step: Cache<String, DateTime<Utc>>,
+}
+
+impl Prefetcher {
+    pub fn new(config: PrefetchConfig) -> Self {
+        Self {
+            config,
+            queued: Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(Duration::from_secs(60))
+                .build(),
+            last_step: Cache::builder()
+                .max_capacity(100_000)
+                .time_to_idle(Duration::from_secs(60))
+                .build(),
+        }
+    }
+
+    pub fn config(&self) -> &PrefetchConfig {
+        &self.config
+    }
+
+    /// Queues what the request `req` (planned as `job`) suggests: its
+    /// neighbours when it was a miss, its next steps when the client is
+    /// animating. Returns how many jobs were queued.
+    pub fn after_request(
+        &self,
+        state: &GatewayState,
+        catalog: &Catalog,
+        req: &TileRequest,
+        job: &RenderJob,
+        was_miss: bool,
+    ) -> usize {
+        let mut queued = 0;
+        if was_miss && self.config.rings > 0 {
+            for n in neighbours(req, self.config.rings) {
+                queued += self.queue(state, catalog, &n, "spatial");
+            }
+        }
+        if self.config.lookahead > 0 && self.animating(req, job) {
+            for n in next_steps(catalog, req, job, self.config.lookahead) {
+                queued += self.queue(state, catalog, &n, "temporal");
+            }
+        }
+        queued
+    }
+
+    /// Whether the client asked for this tile position at an earlier step
+    /// last time (and records this step).
+    fn animating(&self, req: &TileRequest, job: &RenderJob) -> bool {
+        let k = &job.key;
+        let position = format!(
+            "{}:{}:{}:{}:{}/{}/{}:{}:{}",
+            k.layer,
+            k.style,
+            k.style_params,
+            k.tms.as_str(),
+            k.z,
+            k.x,
+            k.y,
+            req.tile_size,
+            k.elevation.as_deref().unwrap_or("-"),
+        );
+        let before = self.last_step.get(&position);
+        self.last_step.insert(position, k.valid);
+        before.is_some_and(|t| t < k.valid)
+    }
+
+    fn queue(
+        &self,
+        state: &GatewayState,
+        catalog: &Catalog,
+        req: &TileRequest,
+        kind: &'static str,
+    ) -> usize {
+        let Ok((mut job, _)) = plan_tile(catalog, req) else {
+            return 0;
+        };
+        let key = job.key.cache_key();
+        if self.queued.contains_key(&key) || state.tiles.contains(&key) {
+            return 0;
+        }
+        self.queued.insert(key, ());
+        job.priority = Priority::Prefetch;
+        let ok = state.queue.enqueue(job);
+        if ok {
+            metrics::counter!("wxfarm_prefetch_jobs_total", "kind" => kind).increment(1);
+        }
+        usize::from(ok)
+    }
+}
+
+/// The tiles of `rings` rings around `req` (x wraps around the
+/// antimeridian; rows stop at the poles).
+fn neighbours(req: &TileRequest, rings: u8) -> Vec<TileRequest> {
+    let Ok(z) = u8::try_from(req.z) else {
+        return Vec::new();
+    };
+    let (w, h) = (
+        i64::from(req.tms.matrix_width(z)),
+        i64::from(req.tms.matrix_height(z)),
+    );
+    let r = i64::from(rings);
+    let mut out = Vec::new();
+    let mut seen = std::collections::BTreeSet::from([(i64::from(req.x), i64::from(req.y))]);
+    for dy in -r..=r {
+        for dx in -r..=r {
+            let y = i64::from(req.y) + dy;
+            let x = (i64::from(req.x) + dx).rem_euclid(w);
+            if !(0..h).contains(&y) || !seen.insert((x, y)) {
+                continue;
+            }
+            out.push(TileRequest {
+                x: x as u32,
+                y: y as u32,
+                ..req.clone()
+            });
+        }
+    }
+    out
+}
+
+/// The same tile at the next `steps` times after the planned one: later
+/// lead times of the same run (models), later observation times.
+fn next_steps(
+    catalog: &Catalog,
+    req: &TileRequest,
+    job: &RenderJob,
+    steps: u8,
+) -> Vec<TileRequest> {
+    let Some(layer) = catalog.layer(&job.key.layer) else {
+        return Vec::new();
+    };
+    let key = &job.key;
+    let observation = layer.info.kind == LayerKind::Observation;
+    let mut times: Vec<DateTime<Utc>> = layer
+        .fields
+        .keys()
+        .filter(|id| id.elevation == key.elevation && id.valid > key.valid)
+        .filter(|id| observation || id.run == key.run)
+        .map(|id| id.valid)
+        .collect();
+    times.sort();
+    times.dedup();
+    times
+        .into_iter()
+        .take(usize::from(steps))
+        .map(|valid| {
+            let dims = if observation {
+                DimensionQuery {
+                    time: Some(valid),
+                    elevation: key.elevation.clone(),
+                    ..Default::default()
+                }
+            } else {
+                DimensionQuery {
+                    run: Some(key.run),
+                    forecast_hours: Some((valid - key.run).num_seconds() as f64 / 3600.0),
+                    elevation: key.elevation.clone(),
+                    ..Default::default()
+                }
+            };
+            TileRequest {
+                dims,
+                ..req.clone()
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use protocol::{ImageFormat, TileMatrixSetId};
+
+    fn req(z: u32, x: u32, y: u32) -> TileRequest {
+        TileRequest {
+            layer: "l".into(),
+            style: "gradient".into(),
+            tms: TileMatrixSetId::WebMercatorQuad,
+            z,
+            x,
+            y,
+            tile_size: 256,
+            format: ImageFormat::Png,
+            dims: DimensionQuery::default(),
+            style_params: Default::default(),
+        }
+    }
+
+    #[test]
+    fn rings_wrap_east_west_and_stop_at_the_poles() {
+        let n: Vec<(u32, u32)> = neighbours(&req(2, 0, 0), 1)
+            .iter()
+            .map(|r| (r.x, r.y))
+            .collect();
+        // Row 0 is the top: no row above. Column -1 wraps to 3.
+        assert_eq!(n, vec![(3, 0), (1, 0), (3, 1), (0, 1), (1, 1)]);
+        assert_eq!(neighbours(&req(3, 4, 4), 2).len(), 24);
+        // z0 has one tile: no neighbours at all.
+        assert!(neighbours(&req(0, 0, 0), 1).is_empty());
+    }
+}
