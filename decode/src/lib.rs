@@ -22,6 +22,6 @@ mod sect3;
 pub use error::{DecodeError, MessageId};
 pub use index::{FieldIndex, index_fields};
 pub use inspect::{MessageSummary, list_messages};
-pub use message::{decode_message, decode_raw};
+pub use message::{MAX_POINTS, decode_message, decode_raw};
 pub use protocol::grid::{Grid, GridGeometry};
 pub use sect3::gaussian_latitudes;

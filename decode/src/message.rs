@@ -22,10 +22,11 @@ const MRMS_DISCIPLINE: u8 = 209;
 /// MRMS writes these as ordinary values: −999 "no radar coverage" and −99
 /// "missing".
 const MRMS_SENTINELS: [f32; 2] = [-999.0, -99.0];
-/// The most points we accept in one field (1 GiB of f32): far above any
-/// real grid (MRMS CONUS is 24.5 M), and low enough that a corrupt count
-/// cannot make us (or the grib crate) attempt a giant allocation.
-const MAX_POINTS: usize = 1 << 28;
+/// The most points we accept in one field (256 MiB of f32): well above any
+/// real grid (MRMS CONUS is 24.5 M, ECMWF's O1280 6.6 M), and low enough
+/// that a corrupt or hostile count cannot make us (or the grib crate)
+/// attempt a giant allocation. Ingest refuses larger fields.
+pub const MAX_POINTS: usize = 1 << 26;
 
 /// One field's sections, sliced out of the caller's buffer (each slice is
 /// the whole section, header included).

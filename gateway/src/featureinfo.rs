@@ -106,7 +106,11 @@ pub async fn feature_info(
             protocol::RenderError::Overloaded(_) | protocol::RenderError::Timeout(_) => {
                 OgcError::server_busy(std::time::Duration::from_secs(1))
             }
-            other => OgcError::internal(format!("feature info failed: {other}")),
+            other => {
+                // The details name internal objects: log them, tell less.
+                tracing::warn!(layer = %layer.info.name, error = %other, "feature info failed");
+                OgcError::internal("the layer's source data could not be read")
+            }
         })?;
     let (a, b) = layer
         .info

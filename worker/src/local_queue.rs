@@ -33,6 +33,8 @@ pub struct QueueStats {
 pub struct LocalQueue {
     senders: [mpsc::Sender<Envelope>; 3],
     renderer: Arc<dyn Renderer>,
+    /// Render slots, shared with point queries (which decode grids too).
+    slots: Arc<Semaphore>,
     stats: Arc<QueueStats>,
 }
 
@@ -49,9 +51,10 @@ impl LocalQueue {
         let (tx_p, rx_p) = mpsc::channel(capacity);
         let (tx_w, rx_w) = mpsc::channel(capacity);
         let stats = Arc::new(QueueStats::default());
+        let slots = Arc::new(Semaphore::new(slots.max(1)));
         let dispatcher = Dispatcher {
             receivers: [rx_i, rx_p, rx_w],
-            slots: Arc::new(Semaphore::new(slots.max(1))),
+            slots: slots.clone(),
             renderer: renderer.clone(),
             sink,
             stats: stats.clone(),
@@ -60,6 +63,7 @@ impl LocalQueue {
         Self {
             senders: [tx_i, tx_p, tx_w],
             renderer,
+            slots,
             stats,
         }
     }
@@ -107,6 +111,13 @@ impl RenderQueue for LocalQueue {
         lon: f64,
         lat: f64,
     ) -> Result<Vec<PointSample>, RenderError> {
+        // A point query may decode whole grids: it takes a render slot, so
+        // many of them at once cannot exceed the renders' memory and CPU.
+        let _slot = self
+            .slots
+            .acquire()
+            .await
+            .map_err(|_| RenderError::Overloaded("the queue is shutting down".into()))?;
         self.renderer.sample(&fields, lon, lat).await
     }
 
