@@ -25,7 +25,7 @@ use async_nats::jetstream::{self, context::PublishAckFuture, stream};
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::StreamExt;
-use protocol::{RenderError, RenderJob, RenderQueue, codec};
+use protocol::{RenderError, RenderJob, RenderQueue, TileStore, codec};
 use tokio::sync::{Semaphore, oneshot};
 use tokio::time::Instant;
 use tracing::Instrument;
@@ -70,6 +70,8 @@ struct Inner {
     enqueue_slots: Arc<Semaphore>,
     runtime: tokio::runtime::Handle,
     stats: QueueStats,
+    /// Where workers leave results too large for a NATS message.
+    l2: Option<Arc<dyn TileStore>>,
 }
 
 /// [`RenderQueue`] backed by the `WXFARM_JOBS` stream. Cheap to clone.
@@ -95,8 +97,18 @@ impl JetStreamQueue {
                 waiters: Mutex::new(Waiters::default()),
                 runtime: tokio::runtime::Handle::current(),
                 stats: QueueStats::default(),
+                l2: None,
             }),
         })
+    }
+
+    /// Reads results that workers left in `l2` (images larger than a NATS
+    /// message). Call before the queue is shared.
+    pub fn with_l2(mut self, l2: Option<Arc<dyn TileStore>>) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.l2 = l2;
+        }
+        self
     }
 
     /// What the queue did so far.
@@ -275,10 +287,25 @@ impl Inner {
                 continue;
             }
             match codec::decode::<JobResult>(&msg.payload) {
+                Ok(r) if r.key == key && r.in_l2 => return self.read_l2(key).await,
                 Ok(r) if r.key == key => return r.result,
                 Ok(_) => {} // another key with the same subject hash
                 Err(e) => tracing::warn!(%key, error = %e, "undecodable result ignored"),
             }
+        }
+    }
+
+    /// A result a worker left in L2 because it was too large for NATS.
+    async fn read_l2(&self, key: &str) -> Result<Bytes, RenderError> {
+        let l2 = self.l2.as_ref().ok_or_else(|| {
+            RenderError::Internal("a worker left the tile in L2, but this gateway has no L2".into())
+        })?;
+        match l2.get(key).await {
+            Ok(Some(bytes)) => Ok(bytes),
+            Ok(None) => Err(RenderError::Internal("the tile left in L2 is gone".into())),
+            Err(e) => Err(RenderError::Internal(format!(
+                "reading the tile from L2: {e}"
+            ))),
         }
     }
 

@@ -329,7 +329,28 @@ impl JobContext {
     }
 
     async fn publish_result(&self, key: &str, result: Result<Bytes, RenderError>) {
-        let payload = match codec::encode(&JobResult::new(key.to_owned(), result)) {
+        // Headroom for the key, the envelope and headers.
+        let limit = self
+            .client
+            .server_info()
+            .max_payload
+            .saturating_sub(8 << 10);
+        let message = match result {
+            // Too big for NATS: the tile is in L2 already (stored before
+            // the ack), so send a reference to it.
+            Ok(bytes) if bytes.len() > limit => match &self.l2 {
+                Some(_) => JobResult::in_l2(key.to_owned()),
+                None => JobResult::new(
+                    key.to_owned(),
+                    Err(RenderError::Invalid(format!(
+                        "the image is {} bytes, more than the farm's {limit}-byte messages carry without L2 (Redis)",
+                        bytes.len()
+                    ))),
+                ),
+            },
+            other => JobResult::new(key.to_owned(), other),
+        };
+        let payload = match codec::encode(&message) {
             Ok(p) => p,
             Err(e) => {
                 tracing::error!(%key, error = %e, "result not encodable");

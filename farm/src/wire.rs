@@ -16,8 +16,12 @@ pub struct JobResult {
     /// The tile's cache key (result subjects are hashes of it; receivers
     /// compare this to drop the rare hash collision).
     pub key: String,
-    /// The encoded tile, or why there is none.
+    /// The encoded tile, or why there is none. Empty when [`Self::in_l2`].
     pub result: Result<Bytes, RenderError>,
+    /// The tile was too large for a NATS message: it is in L2 (Redis)
+    /// under `key`, and receivers read it from there.
+    #[serde(default)]
+    pub in_l2: bool,
 }
 
 impl JobResult {
@@ -27,6 +31,15 @@ impl JobResult {
             version: RESULT_VERSION,
             key,
             result,
+            in_l2: false,
+        }
+    }
+
+    /// A result that says "read the tile from L2".
+    pub fn in_l2(key: String) -> Self {
+        Self {
+            in_l2: true,
+            ..Self::new(key, Ok(Bytes::new()))
         }
     }
 }

@@ -45,15 +45,16 @@ pub async fn run(args: GatewayArgs) -> Result<()> {
     catalog.update(|c| *c = loaded);
     follow_catalog(kv, catalog.clone());
 
+    let l2 = super::l2(&config)?.map(|s| s as Arc<dyn protocol::TileStore>);
     let queue = farm::JetStreamQueue::new(client, config.clone())
         .await
-        .context("job queue")?;
-    let l2 = super::l2(&config)?;
+        .context("job queue")?
+        .with_l2(l2.clone());
     let state = gateway::GatewayState {
         catalog,
         queue: Arc::new(queue),
         tiles: gateway::TileCache::new(args.tile_cache_mb << 20, gateway::state::L1_TTL),
-        l2: l2.map(|s| s as Arc<dyn protocol::TileStore>),
+        l2,
         config: Arc::new(gateway::GatewayConfig {
             public_url: args.public_url,
             render_timeout: config.render_deadline,

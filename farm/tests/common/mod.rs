@@ -63,6 +63,18 @@ impl Server {
         Self::start(port, command, Some(dir))
     }
 
+    /// `nats-server` with JetStream and the settings of `config` (NATS
+    /// config syntax, e.g. `max_payload: 32768`).
+    pub fn nats_with_config(config: &str) -> Self {
+        let mut s = Self::nats();
+        let dir = s._dir.as_ref().expect("store folder").path().to_owned();
+        let file = dir.join("nats.conf");
+        std::fs::write(&file, config).expect("write nats.conf");
+        s.command.extend(["-c".into(), file.display().to_string()]);
+        s.restart();
+        s
+    }
+
     /// `nats-server` with JetStream that requires `user` and `pass`.
     pub fn nats_with_auth(user: &str, pass: &str) -> Self {
         let mut s = Self::nats();
