@@ -229,3 +229,36 @@ fn farm_down_signals_only_processes_of_its_farm() {
     let _ = stranger.kill();
     let _ = stranger.wait();
 }
+
+#[tokio::test]
+async fn metrics_can_live_off_the_public_port() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let server = Server::start(demo_data(), &["--metrics-listen", &addr]);
+    let (status, _, _) = get(&format!("{}/metrics", server.url)).await;
+    assert_eq!(status, 404, "not on the public port");
+    // A request to count.
+    let (status, _, _) = get(&format!(
+        "{}/tiles/gfs_TMP_2m/gradient/0/0/0.png",
+        server.url
+    ))
+    .await;
+    assert_eq!(status, 200);
+    let mut body = String::new();
+    for _ in 0..100 {
+        if let Ok(r) = reqwest::get(format!("http://{addr}/metrics")).await
+            && r.status() == 200
+        {
+            body = r.text().await.unwrap_or_default();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        body.contains("wxfarm_tile_requests_total"),
+        "metrics on the private listener: {body}"
+    );
+}

@@ -71,8 +71,15 @@ struct Inner {
     runtime: tokio::runtime::Handle,
     stats: QueueStats,
     /// Where workers leave results too large for a NATS message.
-    l2: Option<Arc<dyn TileStore>>,
+    l2: std::sync::OnceLock<Arc<dyn TileStore>>,
+    /// When a worker was last seen pulling or holding interactive jobs.
+    worker_seen: Mutex<Option<Instant>>,
 }
+
+/// How often the queue looks for live workers, and how long one counts as
+/// live after it was last seen.
+const WORKER_CHECK: Duration = Duration::from_secs(1);
+const WORKER_GRACE: Duration = Duration::from_secs(10);
 
 /// [`RenderQueue`] backed by the `WXFARM_JOBS` stream. Cheap to clone.
 #[derive(Clone)]
@@ -87,7 +94,7 @@ impl JetStreamQueue {
     pub async fn new(client: async_nats::Client, config: FarmConfig) -> Result<Self, FarmError> {
         let js = topology::jetstream(client.clone(), config.publish_timeout);
         let stream = topology::ensure_topology(&js, &config).await?;
-        Ok(Self {
+        let queue = Self {
             inner: Arc::new(Inner {
                 client,
                 js,
@@ -97,16 +104,45 @@ impl JetStreamQueue {
                 waiters: Mutex::new(Waiters::default()),
                 runtime: tokio::runtime::Handle::current(),
                 stats: QueueStats::default(),
-                l2: None,
+                l2: std::sync::OnceLock::new(),
+                worker_seen: Mutex::new(None),
             }),
-        })
+        };
+        Ok(queue.watch_workers())
+    }
+
+    /// Keeps [`Inner::worker_seen`] current from the interactive consumer's
+    /// state: a worker is live while it waits on the consumer (long poll)
+    /// or holds unacknowledged jobs. The task ends with the queue.
+    fn watch_workers(self) -> Self {
+        let weak = Arc::downgrade(&self.inner);
+        let consumer = subjects::consumer_name(protocol::Priority::Interactive);
+        self.inner.runtime.spawn(async move {
+            let mut tick = tokio::time::interval(WORKER_CHECK);
+            loop {
+                tick.tick().await;
+                let Some(inner) = weak.upgrade() else { return };
+                let info = inner
+                    .stream
+                    .get_consumer::<async_nats::jetstream::consumer::pull::Config>(&consumer)
+                    .await
+                    .map(|c| c.cached_info().clone());
+                if let Ok(info) = info
+                    && (info.num_waiting > 0 || info.num_ack_pending > 0)
+                {
+                    *inner.worker_seen.lock().unwrap_or_else(|e| e.into_inner()) =
+                        Some(Instant::now());
+                }
+            }
+        });
+        self
     }
 
     /// Reads results that workers left in `l2` (images larger than a NATS
-    /// message). Call before the queue is shared.
-    pub fn with_l2(mut self, l2: Option<Arc<dyn TileStore>>) -> Self {
-        if let Some(inner) = Arc::get_mut(&mut self.inner) {
-            inner.l2 = l2;
+    /// message). Set once; later calls change nothing.
+    pub fn with_l2(self, l2: Option<Arc<dyn TileStore>>) -> Self {
+        if let Some(l2) = l2 {
+            let _ = self.inner.l2.set(l2);
         }
         self
     }
@@ -191,7 +227,19 @@ impl RenderQueue for JetStreamQueue {
     }
 
     fn ready(&self) -> Result<(), String> {
-        self.inner.check_connected().map_err(|e| e.to_string())
+        self.inner.check_connected().map_err(|e| e.to_string())?;
+        let seen = *self
+            .inner
+            .worker_seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        match seen {
+            Some(t) if t.elapsed() <= WORKER_GRACE => Ok(()),
+            _ => Err(format!(
+                "no worker has pulled jobs in the last {} s",
+                WORKER_GRACE.as_secs()
+            )),
+        }
     }
 
     fn enqueue(&self, job: RenderJob) -> bool {
@@ -297,7 +345,7 @@ impl Inner {
 
     /// A result a worker left in L2 because it was too large for NATS.
     async fn read_l2(&self, key: &str) -> Result<Bytes, RenderError> {
-        let l2 = self.l2.as_ref().ok_or_else(|| {
+        let l2 = self.l2.get().ok_or_else(|| {
             RenderError::Internal("a worker left the tile in L2, but this gateway has no L2".into())
         })?;
         match l2.get(key).await {

@@ -137,3 +137,36 @@ pub enum RenderError {
     #[error("internal render failure: {0}")]
     Internal(String),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Map pixel centres against Web Mercator's closed form (`lat =
+    /// atan(sinh(y / R))`, `lon = x / R` in radians, R = 6378137 m), not
+    /// against the code's own inverse projection.
+    #[test]
+    fn map_pixel_centres_match_the_closed_form() {
+        const R: f64 = 6_378_137.0;
+        let area = MapArea {
+            crs: MapCrs::WebMercator,
+            bbox: [-1.0e6, 2.0e6, 3.0e6, 6.0e6],
+            width: 400,
+            height: 200,
+        };
+        let (lons, lats) = (area.pixel_lons(), area.pixel_lats());
+        for c in [0usize, 1, 199, 399] {
+            let x = -1.0e6 + (c as f64 + 0.5) * 4.0e6 / 400.0;
+            assert!((lons[c] - (x / R).to_degrees()).abs() < 1e-9, "column {c}");
+        }
+        for r in [0usize, 1, 100, 199] {
+            let y = 6.0e6 - (r as f64 + 0.5) * 4.0e6 / 200.0;
+            let lat = (y / R).sinh().atan().to_degrees();
+            assert!(
+                (lats[r] - lat).abs() < 1e-9,
+                "row {r}: {} vs {lat}",
+                lats[r]
+            );
+        }
+    }
+}

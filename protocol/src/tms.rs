@@ -228,4 +228,41 @@ mod tests {
         let lats = m.pixel_lats(1, 0, 256);
         assert!(lats[0] < MERCATOR_MAX_LAT && lats[255] > 0.0);
     }
+
+    /// Pixel centres against the slippy-map formulas written out here
+    /// (OSM wiki: `lat = atan(sinh(π (1 − 2 t)))`, `lon = 360 t − 180`
+    /// with `t` the pixel centre's fraction of the world), not against
+    /// the inverse projection the code uses.
+    #[test]
+    fn pixel_centres_match_the_closed_form_slippy_map_formulas() {
+        use std::f64::consts::PI;
+        for (z, x, y, size) in [(0u8, 0u32, 0u32, 256u32), (3, 5, 2, 256), (7, 100, 37, 512)] {
+            let world = f64::from(size) * 2f64.powi(i32::from(z));
+            let lats = TileMatrixSetId::WebMercatorQuad.pixel_lats(z, y, size);
+            let lons = TileMatrixSetId::WebMercatorQuad.pixel_lons(z, x, size);
+            for p in [0, 1, size / 2, size - 1] {
+                let ty = (f64::from(y * size + p) + 0.5) / world;
+                let lat = (PI * (1.0 - 2.0 * ty)).sinh().atan().to_degrees();
+                let tx = (f64::from(x * size + p) + 0.5) / world;
+                let lon = 360.0 * tx - 180.0;
+                assert!(
+                    (lats[p as usize] - lat).abs() < 1e-9,
+                    "z{z} row {p}: {} vs {lat}",
+                    lats[p as usize]
+                );
+                assert!((lons[p as usize] - lon).abs() < 1e-9, "z{z} col {p}");
+            }
+        }
+        // CRS84: two 180° tiles at z0; pixel p of tile (z, x, y) is at
+        // lon = −180 + (x·size + p + ½)·180/(size·2^z), lat likewise from 90.
+        let (z, x, y, size) = (2u8, 5u32, 3u32, 256u32);
+        let deg = 180.0 / (f64::from(size) * 4.0);
+        let lons = TileMatrixSetId::WorldCRS84Quad.pixel_lons(z, x, size);
+        let lats = TileMatrixSetId::WorldCRS84Quad.pixel_lats(z, y, size);
+        for p in [0u32, 128, 255] {
+            let lon = -180.0 + (f64::from(x * size + p) + 0.5) * deg;
+            let lat = 90.0 - (f64::from(y * size + p) + 0.5) * deg;
+            assert!((lons[p as usize] - lon).abs() < 1e-9 && (lats[p as usize] - lat).abs() < 1e-9);
+        }
+    }
 }

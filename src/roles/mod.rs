@@ -67,6 +67,10 @@ pub struct HttpArgs {
     /// Open client connections at most; more wait to be accepted.
     #[arg(long, env = "WXFARM_MAX_CONNECTIONS", default_value_t = 8192)]
     pub max_connections: usize,
+    /// Serve `/metrics` on this address instead of the public port (keep
+    /// it off the internet).
+    #[arg(long, env = "WXFARM_METRICS_LISTEN")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 impl HttpArgs {
@@ -186,7 +190,17 @@ pub async fn serve_gateway(
     let addr = listener.local_addr()?;
     announce(addr);
     println!("listening on http://{addr}");
-    let app = ::gateway::router(state).merge(crate::telemetry::metrics_route(metrics));
+    let app = match http.metrics_listen {
+        Some(addr) => {
+            tokio::spawn(async move {
+                if let Err(e) = serve_metrics(addr, metrics).await {
+                    tracing::error!(%addr, error = %e, "metrics listener failed");
+                }
+            });
+            ::gateway::router(state)
+        }
+        None => ::gateway::router(state).merge(crate::telemetry::metrics_route(metrics)),
+    };
     ::gateway::server::serve(listener, app, http.limits(), crate::shutdown::signal()).await?;
     Ok(())
 }

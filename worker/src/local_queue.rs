@@ -27,6 +27,9 @@ pub struct QueueStats {
     pub rendered: AtomicU64,
     pub failed: AtomicU64,
     pub rejected: AtomicU64,
+    /// Requests whose waiter had gone (timed out, disconnected) before a
+    /// slot was free: dropped unrendered.
+    pub abandoned: AtomicU64,
 }
 
 /// In-process [`RenderQueue`].
@@ -155,6 +158,13 @@ impl Dispatcher {
                 Some(e) = rx_w.recv() => e,
                 else => return, // every sender is gone: the queue was dropped
             };
+            // Nobody waits for it any more (the request timed out or the
+            // client left): a render now would only delay the next user.
+            if envelope.reply.as_ref().is_some_and(|r| r.is_closed()) {
+                self.stats.abandoned.fetch_add(1, Ordering::Relaxed);
+                metrics::counter!("wxfarm_renders_abandoned_total").increment(1);
+                continue;
+            }
             let (renderer, sink, stats) =
                 (self.renderer.clone(), self.sink.clone(), self.stats.clone());
             tokio::spawn(async move {

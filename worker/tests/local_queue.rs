@@ -156,3 +156,40 @@ async fn render_errors_reach_the_waiter() {
         b"7"
     );
 }
+
+#[tokio::test]
+async fn a_request_abandoned_while_queued_is_not_rendered() {
+    let gate = Arc::new(Semaphore::new(0));
+    let renderer = Arc::new(Gated {
+        gate: gate.clone(),
+        order: Mutex::new(vec![]),
+    });
+    let queue = Arc::new(LocalQueue::start(renderer.clone(), None, 1, 16));
+    // Job 1 holds the only slot; job 2's requester gives up while queued.
+    let q = queue.clone();
+    let first = tokio::spawn(async move { q.render(job(1, Priority::Interactive)).await });
+    settle().await;
+    let q = queue.clone();
+    let gave_up = tokio::spawn(async move { q.render(job(2, Priority::Interactive)).await });
+    settle().await;
+    gave_up.abort();
+    let _ = gave_up.await;
+    let q = queue.clone();
+    let third = tokio::spawn(async move { q.render(job(3, Priority::Interactive)).await });
+    settle().await;
+    gate.add_permits(3);
+    assert_eq!(&first.await.expect("join").expect("render")[..], b"1");
+    assert_eq!(&third.await.expect("join").expect("render")[..], b"3");
+    assert_eq!(
+        *renderer.order.lock().unwrap(),
+        vec![1, 3],
+        "job 2 was never drawn"
+    );
+    assert_eq!(
+        queue
+            .stats()
+            .abandoned
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+}
