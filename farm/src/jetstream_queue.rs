@@ -113,7 +113,8 @@ impl JetStreamQueue {
 
     /// Keeps [`Inner::worker_seen`] current from the interactive consumer's
     /// state: a worker is live while it waits on the consumer (long poll)
-    /// or holds unacknowledged jobs. The task ends with the queue.
+    /// or holds unacknowledged jobs. (A signed result also counts, see
+    /// `fly`.) The task ends with the queue.
     fn watch_workers(self) -> Self {
         let weak = Arc::downgrade(&self.inner);
         let consumer = subjects::consumer_name(protocol::Priority::Interactive);
@@ -334,6 +335,8 @@ impl Inner {
                 tracing::warn!(%key, subject = %msg.subject, "unsigned or forged result dropped");
                 continue;
             }
+            // A signed result: a worker is alive.
+            *self.worker_seen.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
             match codec::decode::<JobResult>(&msg.payload) {
                 Ok(r) if r.key == key && r.in_l2 => return self.read_l2(key).await,
                 Ok(r) if r.key == key => return r.result,
