@@ -1,7 +1,8 @@
 //! Work budgets: what one render job may ask for, checked before anything
-//! is allocated. The gateway checks what it builds, and every worker checks
-//! every job it receives with the same [`Limits`], because a job on the
-//! queue may not come from a gateway at all.
+//! is allocated. The gateway checks WMS boxes with [`MapArea::check`] (its
+//! parameter parsing bounds tiles), and every worker checks every job it
+//! receives with [`RenderJob::check`], because a job on the queue may not
+//! come from a gateway at all.
 
 use crate::style::StyleKind;
 use crate::tms::{MAX_ZOOM, MERCATOR_HALF_EXTENT};
