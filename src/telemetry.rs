@@ -18,13 +18,79 @@ use tracing_subscriber::util::SubscriberInitExt as _;
 /// Installs the Prometheus recorder (once per process).
 pub fn install_metrics() -> Result<PrometheusHandle> {
     // Tile latencies span 100 µs (L1) to seconds (cold decode).
+    // Up to 30 s: render deadlines (10–15 s) must land inside a bucket.
     let buckets = [
         0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
-        5.0, 10.0,
+        5.0, 10.0, 15.0, 30.0,
     ];
-    Ok(PrometheusBuilder::new()
+    let handle = PrometheusBuilder::new()
         .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &buckets)?
-        .install_recorder()?)
+        .install_recorder()?;
+    describe_metrics();
+    Ok(handle)
+}
+
+/// HELP text for every metric wxfarm exports, and the unlabelled counters
+/// registered at zero, so `/metrics` lists them (and `rate()` sees their
+/// first increment) before anything happened.
+fn describe_metrics() {
+    use metrics::{Unit, describe_counter, describe_histogram};
+    let counters: [(&'static str, &'static str); 8] = [
+        (
+            "wxfarm_tile_requests_total",
+            "Tile requests answered, by cache tier and HTTP status.",
+        ),
+        (
+            "wxfarm_renders_total",
+            "Renders finished, by result and queue priority.",
+        ),
+        (
+            "wxfarm_queue_rejected_total",
+            "Jobs the embedded queue refused because it was full.",
+        ),
+        (
+            "wxfarm_warm_jobs_total",
+            "Warming jobs queued for newly ingested fields.",
+        ),
+        (
+            "wxfarm_prefetch_jobs_total",
+            "Prefetch jobs queued, by kind (spatial, temporal).",
+        ),
+        (
+            "wxfarm_rate_limited_total",
+            "Requests refused with 429 for exceeding a client's rate.",
+        ),
+        (
+            "wxfarm_ingest_replaced_fields_total",
+            "Catalog fields replaced by a field of another file.",
+        ),
+        (
+            "wxfarm_renders_abandoned_total",
+            "Queued requests dropped because their client had gone.",
+        ),
+    ];
+    for (name, help) in counters {
+        describe_counter!(name, Unit::Count, help);
+    }
+    for name in [
+        "wxfarm_queue_rejected_total",
+        "wxfarm_warm_jobs_total",
+        "wxfarm_rate_limited_total",
+        "wxfarm_ingest_replaced_fields_total",
+        "wxfarm_renders_abandoned_total",
+    ] {
+        metrics::counter!(name).absolute(0);
+    }
+    describe_histogram!(
+        "wxfarm_tile_request_seconds",
+        Unit::Seconds,
+        "Tile request latency, by cache tier."
+    );
+    describe_histogram!(
+        "wxfarm_render_stage_seconds",
+        Unit::Seconds,
+        "Render time by stage: grids (fetch and decode, or the grid cache) and draw."
+    );
 }
 
 /// `GET /metrics` in the Prometheus text format.

@@ -261,4 +261,13 @@ async fn metrics_can_live_off_the_public_port() {
         body.contains("wxfarm_tile_requests_total"),
         "metrics on the private listener: {body}"
     );
+    // Described, and counters that have not moved yet are already there.
+    for line in [
+        "# HELP wxfarm_tile_requests_total",
+        "# HELP wxfarm_tile_request_seconds",
+        "wxfarm_renders_abandoned_total 0",
+        "wxfarm_rate_limited_total 0",
+    ] {
+        assert!(body.lines().any(|l| l.starts_with(line)), "{line}: {body}");
+    }
 }

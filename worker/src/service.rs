@@ -60,7 +60,7 @@ impl RenderService {
             let started = std::time::Instant::now();
             let refs: Vec<_> = grids.iter().map(Arc::as_ref).collect();
             let tile = render_tile(&refs, &job).map(Bytes::from);
-            metrics::histogram!("wxfarm_render_stage_seconds", "stage" => "render")
+            metrics::histogram!("wxfarm_render_stage_seconds", "stage" => "draw")
                 .record(started.elapsed());
             tile
         })
