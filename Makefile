@@ -6,7 +6,7 @@ SHELL := /bin/bash
 DATA ?= data-demo
 LISTEN ?= 0.0.0.0:8080
 
-.PHONY: shared-data setup build serve test lint bench bench-micro bench-farm demo-data farm farm-down style-samples validate-deploy
+.PHONY: shared-data setup setup-strict build serve test lint bench bench-micro bench-farm demo-data farm farm-down style-samples validate-deploy
 
 setup:
 	@scripts/setup.sh
@@ -28,8 +28,12 @@ lint: setup
 
 # WXFARM_REQUIRE_ALL: a test whose tool or data is missing fails, naming it,
 # instead of skipping (tests/support/require.rs).
-test: lint validate-deploy shared-data
+test: setup-strict lint validate-deploy shared-data
 	WXFARM_REQUIRE_ALL=1 cargo test --workspace --no-fail-fast
+
+# setup, failing when a tool the tests need cannot be installed.
+setup-strict:
+	@WXFARM_REQUIRE_ALL=1 scripts/setup.sh
 
 # The real producers' files the decoding and farm tests compare against.
 shared-data:

@@ -49,8 +49,9 @@ if have python3 && ! python3 -c 'import owslib' 2>/dev/null; then
   pip_install OWSLib
 fi
 
-# Everything the tests need must be here now: say what is not, and fail, so
-# that `make test` never runs with tests quietly skipping.
+# Everything the tests need should be here now: say what is not. With
+# WXFARM_REQUIRE_ALL set (`make test`, CI) that is a failure, so tests never
+# run quietly skipping; `make serve` needs none of these and carries on.
 missing=()
 for cmd in cargo python3 "${!apt_pkgs[@]}" moto_server; do
   have "$cmd" || [ -x "/usr/sbin/$cmd" ] || missing+=("$cmd")
@@ -58,5 +59,7 @@ done
 have python3 && ! python3 -c 'import owslib' 2>/dev/null && missing+=("python3 module owslib")
 if [ ${#missing[@]} -gt 0 ]; then
   log "missing after setup: ${missing[*]}"
-  exit 1
+  if [ "${WXFARM_REQUIRE_ALL:-0}" != 0 ]; then
+    exit 1
+  fi
 fi
