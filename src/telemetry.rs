@@ -35,51 +35,54 @@ pub fn install_metrics() -> Result<PrometheusHandle> {
 /// first increment) before anything happened.
 fn describe_metrics() {
     use metrics::{Unit, describe_counter, describe_histogram};
-    let counters: [(&'static str, &'static str); 8] = [
+    // (name, help, exported at zero from the start: the unlabelled ones)
+    let counters: [(&'static str, &'static str, bool); 8] = [
         (
             "wxfarm_tile_requests_total",
             "Tile requests answered, by cache tier and HTTP status.",
+            false,
         ),
         (
             "wxfarm_renders_total",
             "Renders finished, by result and queue priority.",
+            false,
         ),
         (
             "wxfarm_queue_rejected_total",
             "Jobs the embedded queue refused because it was full.",
+            true,
         ),
         (
             "wxfarm_warm_jobs_total",
             "Warming jobs queued for newly ingested fields.",
+            true,
         ),
         (
             "wxfarm_prefetch_jobs_total",
             "Prefetch jobs queued, by kind (spatial, temporal).",
+            false,
         ),
         (
             "wxfarm_rate_limited_total",
             "Requests refused with 429 for exceeding a client's rate.",
+            true,
         ),
         (
             "wxfarm_ingest_replaced_fields_total",
             "Catalog fields replaced by a field of another file.",
+            true,
         ),
         (
             "wxfarm_renders_abandoned_total",
             "Queued requests dropped because their client had gone.",
+            true,
         ),
     ];
-    for (name, help) in counters {
+    for (name, help, at_zero) in counters {
         describe_counter!(name, Unit::Count, help);
-    }
-    for name in [
-        "wxfarm_queue_rejected_total",
-        "wxfarm_warm_jobs_total",
-        "wxfarm_rate_limited_total",
-        "wxfarm_ingest_replaced_fields_total",
-        "wxfarm_renders_abandoned_total",
-    ] {
-        metrics::counter!(name).absolute(0);
+        if at_zero {
+            metrics::counter!(name).absolute(0);
+        }
     }
     describe_histogram!(
         "wxfarm_tile_request_seconds",

@@ -74,6 +74,8 @@ struct Inner {
     l2: std::sync::OnceLock<Arc<dyn TileStore>>,
     /// When a worker was last seen pulling or holding interactive jobs.
     worker_seen: Mutex<Option<Instant>>,
+    /// Starts the worker watch once, on the first readiness check.
+    watching: std::sync::Once,
 }
 
 /// How often the queue looks for live workers, and how long one counts as
@@ -106,19 +108,21 @@ impl JetStreamQueue {
                 stats: QueueStats::default(),
                 l2: std::sync::OnceLock::new(),
                 worker_seen: Mutex::new(None),
+                watching: std::sync::Once::new(),
             }),
         };
-        Ok(queue.watch_workers())
+        Ok(queue)
     }
 
     /// Keeps [`Inner::worker_seen`] current from the interactive consumer's
     /// state: a worker is live while it waits on the consumer (long poll)
     /// or holds unacknowledged jobs. (A signed result also counts, see
-    /// `fly`.) The task ends with the queue.
-    fn watch_workers(self) -> Self {
-        let weak = Arc::downgrade(&self.inner);
+    /// `fly`.) Started by the first readiness check, so only gateways
+    /// (whose `/readyz` asks) poll; the task ends with the queue.
+    fn watch_workers(inner: &Arc<Inner>) {
+        let weak = Arc::downgrade(inner);
         let consumer = subjects::consumer_name(protocol::Priority::Interactive);
-        self.inner.runtime.spawn(async move {
+        inner.runtime.spawn(async move {
             let mut tick = tokio::time::interval(WORKER_CHECK);
             loop {
                 tick.tick().await;
@@ -136,7 +140,6 @@ impl JetStreamQueue {
                 }
             }
         });
-        self
     }
 
     /// Reads results that workers left in `l2` (images larger than a NATS
@@ -228,6 +231,10 @@ impl RenderQueue for JetStreamQueue {
     }
 
     fn ready(&self) -> Result<(), String> {
+        let inner = &self.inner;
+        inner
+            .watching
+            .call_once(|| JetStreamQueue::watch_workers(inner));
         self.inner.check_connected().map_err(|e| e.to_string())?;
         let seen = *self
             .inner

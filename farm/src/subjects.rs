@@ -62,7 +62,7 @@ pub fn priority_of_subject(subject: &str) -> Option<Priority> {
 pub fn result_subject(cache_key: &str) -> String {
     format!(
         "{RESULT_SUBJECT_PREFIX}.{:016x}",
-        fnv1a64(cache_key.as_bytes())
+        protocol::stable_hash(cache_key.as_bytes())
     )
 }
 
@@ -78,10 +78,6 @@ pub fn msg_id(priority: Priority, cache_key: &str) -> String {
     format!("{}:{cache_key}", priority.as_str())
 }
 
-fn fnv1a64(bytes: &[u8]) -> u64 {
-    protocol::stable_hash(bytes)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,7 +90,7 @@ mod tests {
         assert_eq!(priority_of_subject("wxfarm.jobs.other"), None);
         assert_eq!(priority_of_subject("wxfarm.jobsinteractive"), None);
         // Known FNV-1a test vector: a change here breaks mixed-version farms.
-        assert_eq!(fnv1a64(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(protocol::stable_hash(b"a"), 0xaf63_dc4c_8601_ec8c);
         let s = result_subject("wx:v1:a:b::WebMercatorQuad:256:1/2/3:x.png");
         assert!(s.starts_with("wxfarm.results."));
         assert_eq!(s.split('.').count(), 3);

@@ -154,10 +154,11 @@ pub fn style_params(kvp: &Kvp) -> Result<StyleParams, OgcError> {
     }
     if let Some(v) = kvp.get("numcolorbands") {
         let n = parse_u32("numcolorbands", v)?;
-        if !(2..=250).contains(&n) {
+        let max = protocol::Limits::default().max_bands;
+        if !(2..=u32::from(max)).contains(&n) {
             return Err(OgcError::invalid_parameter(
                 "numcolorbands",
-                "NUMCOLORBANDS must be 2..250",
+                format!("NUMCOLORBANDS must be 2..{max}"),
             ));
         }
         p.bands = Some(n as u16);
@@ -200,10 +201,11 @@ pub fn style_params(kvp: &Kvp) -> Result<StyleParams, OgcError> {
     }
     if let Some(v) = kvp.get("symbolspacing") {
         let n = parse_u32("symbolspacing", v)?;
-        if !(16..=256).contains(&n) {
+        let (lo, hi) = protocol::Limits::default().symbol_spacing;
+        if !(u32::from(lo)..=u32::from(hi)).contains(&n) {
             return Err(OgcError::invalid_parameter(
                 "symbolspacing",
-                "SYMBOLSPACING must be 16..256 pixels",
+                format!("SYMBOLSPACING must be {lo}..{hi} pixels"),
             ));
         }
         p.symbol_spacing = Some(n as u16);

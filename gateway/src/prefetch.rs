@@ -9,13 +9,14 @@
 //! Each planned tile is skipped when it is already in L1 or was queued
 //! recently (per key), so repeated views cost nothing.
 
+use std::hash::{Hash, Hasher};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use moka::sync::Cache;
 use protocol::catalog::{DimensionQuery, LayerKind};
 use protocol::plan::{TileRequest, plan_tile};
-use protocol::{Catalog, Priority, RenderJob};
+use protocol::{Catalog, Priority, TileKey};
 
 use crate::state::GatewayState;
 
@@ -27,6 +28,9 @@ pub struct PrefetchConfig {
     /// Steps queued ahead of an animating client (0: off).
     pub lookahead: u8,
 }
+
+/// Most rings of neighbours one miss may queue: 48 tiles.
+pub const MAX_RINGS: u8 = 3;
 
 impl Default for PrefetchConfig {
     fn default() -> Self {
@@ -44,12 +48,16 @@ pub struct Prefetcher {
     config: PrefetchConfig,
     /// Keys queued recently: each is queued once per window.
     queued: Cache<String, ()>,
-    /// Tile position (everything but the time) → the valid time last asked.
-    last_step: Cache<String, DateTime<Utc>>,
+    /// Hash of a tile position (everything but the time) → the valid time
+    /// last asked for it. A hash, not a string: this runs on every request.
+    last_step: Cache<u64, DateTime<Utc>>,
 }
 
 impl Prefetcher {
-    pub fn new(config: PrefetchConfig) -> Self {
+    /// A prefetcher; rings are capped at [`MAX_RINGS`] (each miss queues
+    /// (2r+1)² − 1 tiles).
+    pub fn new(mut config: PrefetchConfig) -> Self {
+        config.rings = config.rings.min(MAX_RINGS);
         Self {
             config,
             queued: Cache::builder()
@@ -67,7 +75,7 @@ impl Prefetcher {
         &self.config
     }
 
-    /// Queues what the request `req` (planned as `job`) suggests: its
+    /// Queues what the request `req` (planned as `key`) suggests: its
     /// neighbours when it was a miss, its next steps when the client is
     /// animating. Returns how many jobs were queued.
     pub fn after_request(
@@ -75,7 +83,7 @@ impl Prefetcher {
         state: &GatewayState,
         catalog: &Catalog,
         req: &TileRequest,
-        job: &RenderJob,
+        key: &TileKey,
         was_miss: bool,
     ) -> usize {
         let mut queued = 0;
@@ -84,8 +92,8 @@ impl Prefetcher {
                 queued += self.queue(state, catalog, &n, "spatial");
             }
         }
-        if self.config.lookahead > 0 && self.animating(req, job) {
-            for n in next_steps(catalog, req, job, self.config.lookahead) {
+        if self.config.lookahead > 0 && self.animating(key) {
+            for n in next_steps(catalog, req, key, self.config.lookahead) {
                 queued += self.queue(state, catalog, &n, "temporal");
             }
         }
@@ -94,20 +102,11 @@ impl Prefetcher {
 
     /// Whether the client asked for this tile position at an earlier step
     /// last time (and records this step).
-    fn animating(&self, req: &TileRequest, job: &RenderJob) -> bool {
-        let k = &job.key;
-        let position = format!(
-            "{}:{}:{}:{}:{}/{}/{}:{}:{}",
-            k.layer,
-            k.style,
-            k.style_params,
-            k.tms.as_str(),
-            k.z,
-            k.x,
-            k.y,
-            req.tile_size,
-            k.elevation.as_deref().unwrap_or("-"),
-        );
+    fn animating(&self, k: &TileKey) -> bool {
+        let mut h = std::hash::DefaultHasher::new();
+        (&k.layer, &k.style, &k.style_params, k.tms, k.z, k.x, k.y).hash(&mut h);
+        (k.tile_size, &k.elevation, k.format).hash(&mut h);
+        let position = h.finish();
         let before = self.last_step.get(&position);
         self.last_step.insert(position, k.valid);
         before.is_some_and(|t| t < k.valid)
@@ -169,16 +168,10 @@ fn neighbours(req: &TileRequest, rings: u8) -> Vec<TileRequest> {
 
 /// The same tile at the next `steps` times after the planned one: later
 /// lead times of the same run (models), later observation times.
-fn next_steps(
-    catalog: &Catalog,
-    req: &TileRequest,
-    job: &RenderJob,
-    steps: u8,
-) -> Vec<TileRequest> {
-    let Some(layer) = catalog.layer(&job.key.layer) else {
+fn next_steps(catalog: &Catalog, req: &TileRequest, key: &TileKey, steps: u8) -> Vec<TileRequest> {
+    let Some(layer) = catalog.layer(&key.layer) else {
         return Vec::new();
     };
-    let key = &job.key;
     let observation = layer.info.kind == LayerKind::Observation;
     let mut times: Vec<DateTime<Utc>> = layer
         .fields

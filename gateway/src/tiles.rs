@@ -51,10 +51,10 @@ pub struct TileResponse {
 pub async fn get_tile(state: &GatewayState, req: &TileRequest) -> Result<TileResponse, OgcError> {
     let catalog = state.catalog.snapshot();
     let (job, immutable) = plan_tile(&catalog, req)?;
-    let prefetch = state.prefetch.as_ref().map(|p| (p, job.clone()));
+    let prefetch = state.prefetch.as_ref().map(|p| (p, job.key.clone()));
     let tile = render_planned(state, job, immutable).await?;
-    if let Some((p, job)) = prefetch {
-        p.after_request(state, &catalog, req, &job, tile.tier == CacheTier::Miss);
+    if let Some((p, key)) = prefetch {
+        p.after_request(state, &catalog, req, &key, tile.tier == CacheTier::Miss);
     }
     Ok(tile)
 }

@@ -266,6 +266,11 @@ impl Ingestor {
                 .collect()
         };
         let settled_before = chrono::Utc::now() - SETTLE;
+        // Forget objects that are gone, so the state stays as large as the
+        // store (radar files arrive and expire every few minutes).
+        let present: BTreeSet<String> = listed.iter().map(|m| m.location.to_string()).collect();
+        state.seen.retain(|k, _| present.contains(k));
+        state.failed.retain(|k| present.contains(k));
         let mut todo = Vec::new();
         for meta in listed {
             let key = meta.location.to_string();

@@ -87,7 +87,7 @@ impl HttpArgs {
 #[derive(Args, Debug, Clone)]
 pub struct PrefetchArgs {
     /// Rings of neighbouring tiles queued around an interactive miss, at
-    /// prefetch priority (0: off).
+    /// prefetch priority (0: off; at most 3).
     #[arg(long, env = "WXFARM_PREFETCH_RINGS", default_value_t = ::gateway::PrefetchConfig::default().rings)]
     pub prefetch_rings: u8,
     /// Next time steps of a tile queued when a client animates it (0: off).
