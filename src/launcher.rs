@@ -122,21 +122,11 @@ fn find_binary(name: &str) -> Result<PathBuf> {
     bail!("{name} not found: run scripts/setup.sh")
 }
 
-fn wait_for_port(port: u16, what: &str, timeout: Duration) -> Result<()> {
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let started = Instant::now();
-    while started.elapsed() < timeout {
-        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    bail!("{what} did not listen on port {port} within {timeout:?}")
-}
-
 struct Spawner {
     logs: PathBuf,
     pids: BTreeMap<String, u32>,
+    /// Kept to notice (and reap) a process that exits while starting.
+    children: BTreeMap<String, std::process::Child>,
     /// Marks every process this farm starts (see [`owned`]).
     farm_id: String,
 }
@@ -163,7 +153,41 @@ impl Spawner {
             .spawn()
             .with_context(|| format!("starting {name} ({})", program.display()))?;
         self.pids.insert(name.to_owned(), child.id());
+        self.children.insert(name.to_owned(), child);
         Ok(())
+    }
+
+    /// Waits until `name` accepts connections on `port`. Fails at once,
+    /// with the end of its log, if the process exits meanwhile.
+    fn wait_for_port(&mut self, name: &str, port: u16, timeout: Duration) -> Result<()> {
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let started = Instant::now();
+        while started.elapsed() < timeout {
+            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                return Ok(());
+            }
+            if let Some(child) = self.children.get_mut(name)
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                bail!(
+                    "{name} exited ({status}) before listening on port {port}; its log ends:\n{}",
+                    self.log_tail(name)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        bail!(
+            "{name} did not listen on port {port} within {timeout:?}; its log ends:\n{}",
+            self.log_tail(name)
+        )
+    }
+
+    /// The last lines of `name`'s log, for error messages.
+    fn log_tail(&self, name: &str) -> String {
+        let text =
+            std::fs::read_to_string(self.logs.join(format!("{name}.log"))).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(15)..].join("\n")
     }
 }
 
@@ -184,6 +208,7 @@ fn up(args: UpArgs) -> Result<()> {
     let mut sp = Spawner {
         logs: logs.clone(),
         pids: BTreeMap::new(),
+        children: BTreeMap::new(),
         farm_id: random_hex(16)?,
     };
     let result = (|| -> Result<FarmInfo> {
@@ -240,9 +265,9 @@ fn up(args: UpArgs) -> Result<()> {
             &[s("-H"), s("127.0.0.1"), s("-p"), s3_port.to_string()],
             &[],
         )?;
-        wait_for_port(nats_port, "nats-server", Duration::from_secs(10))?;
-        wait_for_port(redis_port, "redis-server", Duration::from_secs(10))?;
-        wait_for_port(s3_port, "moto_server", Duration::from_secs(30))?;
+        sp.wait_for_port("nats", nats_port, Duration::from_secs(10))?;
+        sp.wait_for_port("redis", redis_port, Duration::from_secs(10))?;
+        sp.wait_for_port("s3", s3_port, Duration::from_secs(30))?;
         create_bucket(s3_port)?;
 
         let gateway_urls: Vec<String> = gw_ports
@@ -277,14 +302,14 @@ fn up(args: UpArgs) -> Result<()> {
             ),
         ];
         let ack = format!("--ack-wait-secs={}", args.ack_wait_secs);
-        // Workers and the scheduler open their metrics listener once they
-        // are connected: waiting for it means they are up.
+        // Roles open their listener (metrics for workers and the scheduler)
+        // once they are connected: waiting for it means they are up.
         let mut role_ports = Vec::new();
         let mut metrics_addr = |role: &str| -> Result<String> {
             let port = free_port()?;
             info.metrics
                 .insert(role.to_owned(), format!("http://127.0.0.1:{port}/metrics"));
-            role_ports.push(port);
+            role_ports.push((role.to_owned(), port));
             Ok(format!("--metrics-listen=127.0.0.1:{port}"))
         };
         let scheduler_metrics = metrics_addr("scheduler")?;
@@ -311,6 +336,7 @@ fn up(args: UpArgs) -> Result<()> {
             } else {
                 format!("gateway-{}", k + 1)
             };
+            role_ports.push((name.clone(), *port));
             info.metrics
                 .insert(name.clone(), format!("http://127.0.0.1:{port}/metrics"));
             sp.spawn(
@@ -324,11 +350,9 @@ fn up(args: UpArgs) -> Result<()> {
                 &env,
             )?;
         }
-        for port in &gw_ports {
-            wait_for_port(*port, "gateway", Duration::from_secs(30))?;
-        }
-        for port in &role_ports {
-            wait_for_port(*port, "worker or scheduler", Duration::from_secs(30))?;
+        // Roles wait up to a minute for NATS themselves; allow for that.
+        for (name, port) in &role_ports {
+            sp.wait_for_port(name, *port, Duration::from_secs(90))?;
         }
 
         // Sample data goes in through the normal ingest path: upload, then

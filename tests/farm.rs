@@ -168,10 +168,24 @@ async fn nats_down_gives_503_for_misses_keeps_cached_tiles_and_recovers() {
     let (status, _, _) = get_until(&ready, Duration::from_secs(5), |s, _| s == 503).await;
     assert_eq!(status, 503);
     assert_eq!(get(&format!("{base}/healthz")).await.0, 200);
+    // A worker started while NATS is down waits for it instead of exiting.
+    let late_metrics = farm.start_worker("worker-late");
+    tokio::time::sleep(Duration::from_secs(2)).await;
     farm.restart("nats");
     let (status, _, _) = get_until(&miss, Duration::from_secs(30), |s, _| s == 200).await;
     assert_eq!(status, 200, "recovered without restarting any role");
     assert_eq!(get(&ready).await.0, 200);
+    // With the original workers gone, the late one renders alone.
+    farm.kill("worker-1");
+    farm.kill("worker-2");
+    let other = format!("{base}/tiles/cmc_TMP_isbl/gradient/2/1/1.png");
+    let (status, _, _) = get_until(&other, Duration::from_secs(60), |s, _| s == 200).await;
+    assert_eq!(status, 200, "the worker started during the outage renders");
+    let (_, _, body) = get(&late_metrics).await;
+    let rendered = String::from_utf8_lossy(&body).lines().any(|l| {
+        l.starts_with("wxfarm_renders_total{") && l.contains("result=\"ok\"") && !l.ends_with(" 0")
+    });
+    assert!(rendered, "the late worker counted its render");
 }
 
 #[tokio::test]

@@ -49,6 +49,25 @@ pub struct FarmConfig {
     pub signing_key: Option<SigningKey>,
 }
 
+impl FarmConfig {
+    /// [`FarmConfig::nats_url`] with any password replaced by `***`, for
+    /// logs and error messages.
+    pub fn redacted_nats_url(&self) -> String {
+        self.nats_url
+            .split(',')
+            .map(|url| match (url.find("://"), url.rfind('@')) {
+                (Some(scheme), Some(at)) if at > scheme => {
+                    let userinfo = &url[scheme + 3..at];
+                    let user = userinfo.split(':').next().unwrap_or_default();
+                    format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+                }
+                _ => url.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
 impl Default for FarmConfig {
     fn default() -> Self {
         Self {
@@ -69,5 +88,27 @@ impl Default for FarmConfig {
             max_enqueue_inflight: 512,
             signing_key: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FarmConfig;
+
+    #[test]
+    fn passwords_are_redacted_from_nats_urls() {
+        let config = FarmConfig {
+            nats_url: "nats://wxfarm:s3cret@a:4222, nats://b:4222,tls://u:p@c".into(),
+            ..FarmConfig::default()
+        };
+        let shown = config.redacted_nats_url();
+        assert!(
+            !shown.contains("s3cret") && !shown.contains(":p@"),
+            "{shown}"
+        );
+        assert_eq!(
+            shown,
+            "nats://wxfarm:***@a:4222, nats://b:4222,tls://u:***@c"
+        );
     }
 }

@@ -111,7 +111,7 @@ impl PrefetchArgs {
 #[derive(Args, Debug, Clone)]
 pub struct FarmArgs {
     /// NATS server URL(s), comma-separated.
-    #[arg(long, env = "WXFARM_NATS", default_value_t = FarmConfig::default().nats_url)]
+    #[arg(long, env = "WXFARM_NATS", hide_env_values = true, default_value_t = FarmConfig::default().nats_url)]
     pub nats: String,
     /// Redis URL(s) for the L2 tile cache; several = Redis Cluster seeds.
     #[arg(long, env = "WXFARM_REDIS", value_delimiter = ',')]
@@ -151,10 +151,33 @@ impl FarmArgs {
 }
 
 /// Connects to NATS and makes sure the job stream and consumers exist.
+///
+/// NATS may still be starting (pods and processes start in any order, and
+/// JetStream answers some time after the port opens), so failures are
+/// retried with backoff for up to [`STARTUP_PATIENCE`] before giving up.
 pub async fn connect(config: &FarmConfig) -> Result<(async_nats::Client, jetstream::Context)> {
+    let started = std::time::Instant::now();
+    let mut delay = Duration::from_millis(200);
+    loop {
+        match try_connect(config).await {
+            Ok(connected) => return Ok(connected),
+            Err(e) if started.elapsed() < STARTUP_PATIENCE => {
+                tracing::warn!(error = %format!("{e:#}"), retry_in = ?delay, "NATS not ready");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// How long a role waits for NATS at start-up before exiting.
+pub const STARTUP_PATIENCE: Duration = Duration::from_secs(60);
+
+async fn try_connect(config: &FarmConfig) -> Result<(async_nats::Client, jetstream::Context)> {
     let client = farm::topology::connect(config)
         .await
-        .with_context(|| format!("connecting to NATS at {}", config.nats_url))?;
+        .with_context(|| format!("connecting to NATS at {}", config.redacted_nats_url()))?;
     let js = farm::topology::jetstream(client.clone(), Duration::from_secs(5));
     farm::topology::ensure_topology(&js, config)
         .await
@@ -192,11 +215,7 @@ pub async fn serve_gateway(
     println!("listening on http://{addr}");
     let app = match http.metrics_listen {
         Some(addr) => {
-            tokio::spawn(async move {
-                if let Err(e) = serve_metrics(addr, metrics).await {
-                    tracing::error!(%addr, error = %e, "metrics listener failed");
-                }
-            });
+            spawn_metrics(addr, metrics).await?;
             ::gateway::router(state)
         }
         None => ::gateway::router(state).merge(crate::telemetry::metrics_route(metrics)),
@@ -205,8 +224,10 @@ pub async fn serve_gateway(
     Ok(())
 }
 
-/// Serves `/metrics` (and `/healthz`) on `addr`, for roles without HTTP.
-pub async fn serve_metrics(
+/// Binds `addr` and serves `/metrics` (and `/healthz`) there in the
+/// background. Binding here, before the caller goes on, makes a taken
+/// port a start-up error instead of a silently missing endpoint.
+pub async fn spawn_metrics(
     addr: std::net::SocketAddr,
     handle: metrics_exporter_prometheus::PrometheusHandle,
 ) -> Result<()> {
@@ -214,8 +235,12 @@ pub async fn serve_metrics(
         .route("/healthz", axum::routing::get(|| async { "ok" }));
     let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .with_context(|| format!("binding {addr}"))?;
+        .with_context(|| format!("binding the metrics listener {addr}"))?;
     tracing::info!(addr = %listener.local_addr()?, "metrics");
-    axum::serve(listener, app).await?;
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(%addr, error = %e, "metrics listener failed");
+        }
+    });
     Ok(())
 }

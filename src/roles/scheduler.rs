@@ -73,7 +73,7 @@ pub async fn run(args: SchedulerArgs) -> Result<()> {
             max_zoom: u8::try_from(args.warm_max_zoom).ok(),
         },
     );
-    tokio::spawn(super::serve_metrics(args.metrics_listen, metrics));
+    super::spawn_metrics(args.metrics_listen, metrics).await?;
 
     let events = client
         .subscribe(farm::subjects::ingest_subject("*"))

@@ -154,6 +154,44 @@ impl Farm {
         std::fs::write(&state, info.to_string()).expect("state");
     }
 
+    /// Starts one more worker, named `name`, as `farm up` starts them
+    /// (same services and secret); returns its metrics URL. `farm down`
+    /// stops it with the rest.
+    pub fn start_worker(&self, name: &str) -> String {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let text = |key: &str| self.info[key].as_str().expect(key).to_owned();
+        let dir = self.dir.path().join("farm");
+        let log = std::fs::File::create(dir.join("logs").join(format!("{name}.log"))).expect("log");
+        #[allow(clippy::zombie_processes)]
+        let child = Command::new(env!("CARGO_BIN_EXE_wxfarm"))
+            .args(["worker", "--ack-wait-secs=2"])
+            .arg(format!("--metrics-listen=127.0.0.1:{port}"))
+            .env("WXFARM_NATS", text("nats_url"))
+            .env("WXFARM_FARM_SECRET", text("farm_secret"))
+            .env("WXFARM_REDIS", text("redis_url"))
+            .env("WXFARM_S3_BUCKET", text("bucket"))
+            .env("WXFARM_S3_ENDPOINT", text("s3_endpoint"))
+            .env("WXFARM_FARM_ID", text("farm_id"))
+            .envs([
+                ("AWS_ACCESS_KEY_ID", "farm"),
+                ("AWS_SECRET_ACCESS_KEY", "farm"),
+                ("AWS_REGION", "us-east-1"),
+            ])
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("start worker");
+        let state = dir.join("farm.json");
+        let mut info: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&state).expect("state")).expect("json");
+        info["pids"][name] = child.id().into();
+        std::fs::write(&state, info.to_string()).expect("state");
+        format!("http://127.0.0.1:{port}/metrics")
+    }
+
     /// Waits (up to 30 s) until gateway `k` serves a tile, i.e. the
     /// catalog reached it; the last status.
     pub async fn serving(&self, k: usize) -> u16 {
