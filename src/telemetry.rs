@@ -36,7 +36,7 @@ pub fn install_metrics() -> Result<PrometheusHandle> {
 fn describe_metrics() {
     use metrics::{Unit, describe_counter, describe_histogram};
     // (name, help, exported at zero from the start: the unlabelled ones)
-    let counters: [(&'static str, &'static str, bool); 8] = [
+    let counters: [(&'static str, &'static str, bool); 9] = [
         (
             "wxfarm_tile_requests_total",
             "Tile requests answered, by cache tier and HTTP status.",
@@ -75,6 +75,11 @@ fn describe_metrics() {
         (
             "wxfarm_renders_abandoned_total",
             "Queued requests dropped because their client had gone.",
+            true,
+        ),
+        (
+            "wxfarm_renders_cancelled_total",
+            "Renders stopped part-way because nobody waited for them any more.",
             true,
         ),
     ];

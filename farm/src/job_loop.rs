@@ -22,7 +22,7 @@ use async_nats::jetstream::{self, AckKind, consumer::PullConsumer};
 use bytes::Bytes;
 use futures::StreamExt;
 use protocol::Renderer;
-use protocol::{RenderError, RenderJob, TileStore, codec};
+use protocol::{Cancel, RenderError, RenderJob, TileStore, codec};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tracing::Instrument;
@@ -46,7 +46,8 @@ pub struct WorkerOptions {
     /// Interval of "still working" signals during a render, so a slow but
     /// live render is not handed to another worker (keep below ack_wait).
     pub progress_interval: Duration,
-    /// Longest a single render may take before it counts as failed.
+    /// Longest a single render may take: past it the gateway has answered
+    /// 503 already, so the render is cancelled and the job terminated.
     pub render_timeout: Duration,
     /// Jobs must carry its signature; results are signed with it.
     pub signing_key: Option<SigningKey>,
@@ -61,7 +62,7 @@ impl WorkerOptions {
             idle_wait: Duration::from_millis(250),
             retry_delay: Duration::from_millis(500),
             progress_interval: config.ack_wait / 2,
-            render_timeout: Duration::from_secs(60),
+            render_timeout: config.render_deadline,
             signing_key: config.signing_key.clone(),
         }
     }
@@ -84,6 +85,8 @@ pub struct WorkerStats {
     pub bad_jobs: AtomicU64,
     /// Messages dropped for a missing or wrong signature.
     pub forged: AtomicU64,
+    /// Renders cancelled at their deadline.
+    pub cancelled: AtomicU64,
 }
 
 /// Runs a worker until the task is dropped or NATS lookups fail at
@@ -187,9 +190,21 @@ struct JobContext {
     stats: Arc<WorkerStats>,
 }
 
-/// Errors that another attempt cannot fix.
+/// How long a render past its deadline gets to reach a stage boundary
+/// and stop before its slot is given back regardless.
+const CANCEL_GRACE: Duration = Duration::from_secs(5);
+
+/// Errors that another attempt cannot fix. A render that outlived its
+/// deadline would do so again (and its waiter has gone): retrying it would
+/// only spend more slots on it.
 fn is_terminal(e: &RenderError) -> bool {
-    matches!(e, RenderError::Data(_) | RenderError::Invalid(_))
+    matches!(
+        e,
+        RenderError::Data(_)
+            | RenderError::Invalid(_)
+            | RenderError::Timeout(_)
+            | RenderError::Cancelled
+    )
 }
 
 impl JobContext {
@@ -295,16 +310,23 @@ impl JobContext {
         msg: &jetstream::Message,
         job: &RenderJob,
     ) -> Result<Bytes, RenderError> {
-        let render = tokio::time::timeout(self.opts.render_timeout, self.renderer.render(job));
+        let cancel = Cancel::new();
+        let render = self.renderer.render(job, &cancel);
         tokio::pin!(render);
+        let deadline = tokio::time::sleep(self.opts.render_timeout);
+        tokio::pin!(deadline);
         let period = self.opts.progress_interval.max(Duration::from_millis(100));
         let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
         loop {
             tokio::select! {
-                r = &mut render => {
-                    return r.unwrap_or(Err(RenderError::Timeout(
-                        self.opts.render_timeout.as_millis() as u64,
-                    )));
+                r = &mut render => return r,
+                () = &mut deadline => {
+                    // Nobody waits any more: stop at the next stage boundary
+                    // and keep the slot until the render has let go of it.
+                    cancel.cancel();
+                    let _ = tokio::time::timeout(CANCEL_GRACE, render).await;
+                    self.stats.cancelled.fetch_add(1, Ordering::Relaxed);
+                    return Err(RenderError::Timeout(self.opts.render_timeout.as_millis() as u64));
                 }
                 _ = ticks.tick() => {
                     if let Err(e) = msg.ack_with(AckKind::Progress).await {

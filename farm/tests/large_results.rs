@@ -26,7 +26,7 @@ fn big_tile(job: &RenderJob) -> Bytes {
 
 #[async_trait]
 impl Renderer for BigRenderer {
-    async fn render(&self, job: &RenderJob) -> Result<Bytes, RenderError> {
+    async fn render(&self, job: &RenderJob, _: &protocol::Cancel) -> Result<Bytes, RenderError> {
         Ok(big_tile(job))
     }
 }

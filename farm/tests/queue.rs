@@ -176,6 +176,34 @@ async fn a_job_of_a_killed_worker_is_redone_by_another() {
 }
 
 #[tokio::test]
+async fn a_render_past_its_deadline_is_cancelled_and_not_retried() {
+    let nats = Server::nats();
+    let mut cfg = config(&nats);
+    cfg.render_deadline = Duration::from_secs(1);
+    let q = queue(&cfg).await;
+    let stuck = FakeRenderer::blocking();
+    let w = worker(&cfg, stuck.clone(), None, 1).await;
+    let j = job("gfs_TMP_2m", 4, 3, 2, Priority::Interactive);
+    let r = q.render(j).await;
+    assert!(matches!(r, Err(RenderError::Timeout(_))), "{r:?}");
+    let ordering = std::sync::atomic::Ordering::Relaxed;
+    assert!(
+        common::eventually(Duration::from_secs(5), || w.stats.cancelled.load(ordering)
+            == 1)
+        .await
+    );
+    assert!(
+        common::eventually(Duration::from_secs(5), || w.stats.terminated.load(ordering)
+            == 1)
+        .await
+    );
+    // Terminated, not retried or redelivered: one render call, empty stream.
+    tokio::time::sleep(cfg.ack_wait + Duration::from_millis(500)).await;
+    assert_eq!(stuck.calls(), 1);
+    assert_eq!(common::stream_len(&cfg).await, 0);
+}
+
+#[tokio::test]
 async fn a_full_queue_and_too_many_waiters_are_overload() {
     let nats = Server::nats();
     let mut cfg = config(&nats);

@@ -133,7 +133,7 @@ async fn render_with_deadline(
 
 fn render_error(e: &RenderError) -> OgcError {
     match e {
-        RenderError::Overloaded(_) | RenderError::Timeout(_) => {
+        RenderError::Overloaded(_) | RenderError::Timeout(_) | RenderError::Cancelled => {
             OgcError::server_busy(Duration::from_secs(1))
         }
         RenderError::Invalid(m) => OgcError::invalid_parameter("style", m.clone()),

@@ -136,6 +136,10 @@ pub enum RenderError {
     /// Unexpected failure inside the renderer.
     #[error("internal render failure: {0}")]
     Internal(String),
+    /// Stopped at a stage boundary because nobody waits for the result
+    /// any more (see [`crate::Cancel`]).
+    #[error("render cancelled: nobody waits for it")]
+    Cancelled,
 }
 
 #[cfg(test)]

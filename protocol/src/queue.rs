@@ -1,6 +1,9 @@
 //! The seam between "a tile is needed" and "a worker draws it": the
 //! embedded `serve` uses an in-process queue, the farm NATS JetStream.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use async_trait::async_trait;
 use bytes::Bytes;
 
@@ -68,11 +71,44 @@ pub trait TileStore: TileSink {
     async fn get(&self, cache_key: &str) -> Result<Option<Bytes>, String>;
 }
 
+/// Tells a running render that nobody waits for it any more (its request
+/// timed out or its client left). Renders look at it between stages and
+/// stop with [`RenderError::Cancelled`]: CPU goes to requests that still
+/// want an answer. Clones share one flag.
+#[derive(Debug, Clone, Default)]
+pub struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    /// A flag that is not set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the flag, for every clone.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// `Err(Cancelled)` once set: `cancel.check()?` at a stage boundary.
+    pub fn check(&self) -> Result<(), RenderError> {
+        if self.is_cancelled() {
+            Err(RenderError::Cancelled)
+        } else {
+            Ok(())
+        }
+    }
+}
+
 /// Something that turns a job into tile bytes: the worker's
 /// `RenderService`, driven by the embedded queue or the farm's job loop.
 #[async_trait]
 pub trait Renderer: Send + Sync + 'static {
-    async fn render(&self, job: &RenderJob) -> Result<Bytes, RenderError>;
+    /// Renders `job`, stopping early once `cancel` is set.
+    async fn render(&self, job: &RenderJob, cancel: &Cancel) -> Result<Bytes, RenderError>;
 
     /// Each field's value at a point (see [`RenderQueue::sample`]).
     async fn sample(

@@ -16,7 +16,7 @@ mod sample;
 mod wind;
 
 use protocol::style::StyleKind;
-use protocol::{RenderError, RenderJob};
+use protocol::{Cancel, RenderError, RenderJob};
 
 use protocol::grid::Grid;
 
@@ -32,6 +32,18 @@ pub use wind::MAX_SYMBOLS;
 /// field, then the v component of a vector layer). CPU-bound: call it from
 /// a blocking thread.
 pub fn render_tile(grids: &[&Grid], job: &RenderJob) -> Result<Vec<u8>, RenderError> {
+    render_tile_until(grids, job, &Cancel::default())
+}
+
+/// [`render_tile`] that stops with [`RenderError::Cancelled`] at the next
+/// stage boundary (sampled, traced, drawn, before encoding) once `cancel`
+/// is set.
+pub fn render_tile_until(
+    grids: &[&Grid],
+    job: &RenderJob,
+    cancel: &Cancel,
+) -> Result<Vec<u8>, RenderError> {
+    cancel.check()?;
     let key = &job.key;
     let frame = TileFrame {
         tms: key.tms,
@@ -51,10 +63,12 @@ pub fn render_tile(grids: &[&Grid], job: &RenderJob) -> Result<Vec<u8>, RenderEr
         None => (frame.axes(), Canvas::for_tile(&frame)),
     };
     match job.style.kind {
-        StyleKind::Gradient => render_gradient(grids, &job.style, &axes),
-        StyleKind::WindBarbs | StyleKind::WindArrows => wind::render(grids, &job.style, &canvas),
-        StyleKind::Isolines => contour::render_isolines(grids, &job.style, &canvas),
-        StyleKind::FilledContours => contour::render_filled(grids, &job.style, &axes),
+        StyleKind::Gradient => render_gradient(grids, &job.style, &axes, cancel),
+        StyleKind::WindBarbs | StyleKind::WindArrows => {
+            wind::render(grids, &job.style, &canvas, cancel)
+        }
+        StyleKind::Isolines => contour::render_isolines(grids, &job.style, &canvas, cancel),
+        StyleKind::FilledContours => contour::render_filled(grids, &job.style, &axes, cancel),
     }
 }
 
@@ -77,9 +91,16 @@ fn render_gradient(
     grids: &[&Grid],
     style: &protocol::StyleSpec,
     axes: &Axes,
+    cancel: &Cancel,
 ) -> Result<Vec<u8>, RenderError> {
     let gradient = Gradient::new(style);
-    render_palette(grids, axes, &gradient.palette, |v| gradient.index(v))
+    render_palette(
+        grids,
+        axes,
+        &gradient.palette,
+        |v| gradient.index(v),
+        cancel,
+    )
 }
 
 /// Every pixel's value ([`sample_field`]) through `index` into `palette`,
@@ -89,8 +110,11 @@ pub(crate) fn render_palette(
     axes: &Axes,
     palette: &[protocol::style::Rgba],
     index: impl Fn(f32) -> u8,
+    cancel: &Cancel,
 ) -> Result<Vec<u8>, RenderError> {
-    let indices: Vec<u8> = sample_field(grids, axes)?.into_iter().map(index).collect();
+    let values = sample_field(grids, axes)?;
+    cancel.check()?;
+    let indices: Vec<u8> = values.into_iter().map(index).collect();
     encode::encode_indexed_png(&indices, axes.width() as u32, axes.height() as u32, palette)
         .map_err(|e| RenderError::Internal(format!("png encode: {e}")))
 }

@@ -125,3 +125,28 @@ fn missing_data_is_transparent_and_outside_regional_grids_too() {
     assert_eq!(alpha(px_of(-105.0), py_of(25.0)), 0, "west of the grid");
     assert_eq!(alpha(px_of(-95.0), py_of(40.0)), 0, "north of the grid");
 }
+
+#[test]
+fn a_cancelled_render_stops_with_cancelled_for_every_style() {
+    let grid = gfs_like(|_, lat| (303.0 - lat.abs() * 60.0 / 90.0) as f32);
+    let cancel = protocol::Cancel::new();
+    cancel.cancel();
+    for kind in [
+        StyleKind::Gradient,
+        StyleKind::FilledContours,
+        StyleKind::Isolines,
+        StyleKind::WindBarbs,
+    ] {
+        let mut style = temperature_style();
+        style.kind = kind;
+        let j = job(TileMatrixSetId::WebMercatorQuad, 2, 1, 1, style);
+        let grids = [&grid, &grid];
+        let r = render::render_tile_until(&grids, &j, &cancel);
+        assert!(
+            matches!(r, Err(protocol::RenderError::Cancelled)),
+            "{kind:?}: {r:?}"
+        );
+        // Uncancelled, the same job draws.
+        assert!(render_tile(&grids, &j).is_ok(), "{kind:?}");
+    }
+}

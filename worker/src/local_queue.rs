@@ -10,7 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use async_trait::async_trait;
 use bytes::Bytes;
 use protocol::{
-    FieldRef, PointSample, Priority, RenderError, RenderJob, RenderQueue, Renderer, TileSink,
+    Cancel, FieldRef, PointSample, Priority, RenderError, RenderJob, RenderQueue, Renderer,
+    TileSink,
 };
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
@@ -30,6 +31,8 @@ pub struct QueueStats {
     /// Requests whose waiter had gone (timed out, disconnected) before a
     /// slot was free: dropped unrendered.
     pub abandoned: AtomicU64,
+    /// Renders stopped part-way because their waiter went.
+    pub cancelled: AtomicU64,
 }
 
 /// In-process [`RenderQueue`].
@@ -168,21 +171,40 @@ impl Dispatcher {
             let (renderer, sink, stats) =
                 (self.renderer.clone(), self.sink.clone(), self.stats.clone());
             tokio::spawn(async move {
-                let result = renderer.render(&envelope.job).await;
+                let Envelope { job, mut reply } = envelope;
+                let cancel = Cancel::new();
+                let render = renderer.render(&job, &cancel);
+                tokio::pin!(render);
+                // Watch the waiter while rendering: once it has gone, the
+                // render stops at its next stage boundary.
+                let result = match reply.as_mut() {
+                    Some(waiter) => tokio::select! {
+                        r = &mut render => r,
+                        () = waiter.closed() => {
+                            cancel.cancel();
+                            render.await
+                        }
+                    },
+                    None => render.await,
+                };
                 drop(permit);
                 match &result {
+                    Err(RenderError::Cancelled) => {
+                        stats.cancelled.fetch_add(1, Ordering::Relaxed);
+                        metrics::counter!("wxfarm_renders_cancelled_total").increment(1);
+                    }
                     Ok(bytes) => {
                         stats.rendered.fetch_add(1, Ordering::Relaxed);
                         if let Some(sink) = &sink {
-                            sink.put(&envelope.job.key.cache_key(), bytes.clone()).await;
+                            sink.put(&job.key.cache_key(), bytes.clone()).await;
                         }
                     }
                     Err(e) => {
                         stats.failed.fetch_add(1, Ordering::Relaxed);
-                        tracing::warn!(key = %envelope.job.key.cache_key(), error = %e, "render failed");
+                        tracing::warn!(key = %job.key.cache_key(), error = %e, "render failed");
                     }
                 }
-                if let Some(reply) = envelope.reply {
+                if let Some(reply) = reply {
                     let _ = reply.send(result); // the waiter may have timed out
                 }
             });

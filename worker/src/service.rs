@@ -5,12 +5,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use protocol::{FieldRef, Limits, PointSample, RenderError, RenderJob};
+use protocol::{Cancel, FieldRef, Limits, PointSample, RenderError, RenderJob};
 use tracing::Instrument;
 
 use crate::grid_source::{GridSource, SourceError};
 use protocol::Renderer;
-use render::render_tile;
+use render::render_tile_until;
 
 /// Fetches, decodes (through the grid cache) and renders.
 #[derive(Clone)]
@@ -32,15 +32,24 @@ impl RenderService {
         &self.source
     }
 
-    /// Renders `job`; the CPU work runs on the blocking pool.
-    pub async fn render(&self, job: &RenderJob) -> Result<Bytes, RenderError> {
-        let result = self.render_uncounted(job).await;
-        let outcome = if result.is_ok() { "ok" } else { "error" };
+    /// Renders `job`; the CPU work runs on the blocking pool and stops at
+    /// the next stage boundary once `cancel` is set.
+    pub async fn render(&self, job: &RenderJob, cancel: &Cancel) -> Result<Bytes, RenderError> {
+        let result = self.render_uncounted(job, cancel).await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(RenderError::Cancelled) => "cancelled",
+            Err(_) => "error",
+        };
         metrics::counter!("wxfarm_renders_total", "result" => outcome, "priority" => job.priority.as_str()).increment(1);
         result
     }
 
-    async fn render_uncounted(&self, job: &RenderJob) -> Result<Bytes, RenderError> {
+    async fn render_uncounted(
+        &self,
+        job: &RenderJob,
+        cancel: &Cancel,
+    ) -> Result<Bytes, RenderError> {
         // Jobs may come off the network from anyone: size them before
         // fetching or allocating anything.
         job.check(&self.limits)
@@ -53,13 +62,14 @@ impl RenderService {
         // Fetch and decode, or a grid cache hit.
         metrics::histogram!("wxfarm_render_stage_seconds", "stage" => "grids")
             .record(started.elapsed());
-        let job = job.clone();
+        cancel.check()?;
+        let (job, cancel) = (job.clone(), cancel.clone());
         let span = tracing::info_span!("draw", style = job.style.kind.name());
         tokio::task::spawn_blocking(move || {
             let _entered = span.enter();
             let started = std::time::Instant::now();
             let refs: Vec<_> = grids.iter().map(Arc::as_ref).collect();
-            let tile = render_tile(&refs, &job).map(Bytes::from);
+            let tile = render_tile_until(&refs, &job, &cancel).map(Bytes::from);
             metrics::histogram!("wxfarm_render_stage_seconds", "stage" => "draw")
                 .record(started.elapsed());
             tile
@@ -71,8 +81,8 @@ impl RenderService {
 
 #[async_trait]
 impl Renderer for RenderService {
-    async fn render(&self, job: &RenderJob) -> Result<Bytes, RenderError> {
-        RenderService::render(self, job).await
+    async fn render(&self, job: &RenderJob, cancel: &Cancel) -> Result<Bytes, RenderError> {
+        RenderService::render(self, job, cancel).await
     }
 
     async fn sample(

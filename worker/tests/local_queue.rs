@@ -21,7 +21,7 @@ struct Gated {
 
 #[async_trait]
 impl Renderer for Gated {
-    async fn render(&self, job: &RenderJob) -> Result<Bytes, RenderError> {
+    async fn render(&self, job: &RenderJob, _: &protocol::Cancel) -> Result<Bytes, RenderError> {
         self.gate
             .acquire()
             .await
@@ -192,4 +192,66 @@ async fn a_request_abandoned_while_queued_is_not_rendered() {
             .load(std::sync::atomic::Ordering::Relaxed),
         1
     );
+}
+
+/// Works in 10 ms stages for up to 10 s, stopping at a stage boundary once
+/// cancelled, as the real renderer does.
+struct Staged {
+    stages: std::sync::atomic::AtomicU32,
+}
+
+#[async_trait]
+impl Renderer for Staged {
+    async fn render(&self, _: &RenderJob, cancel: &protocol::Cancel) -> Result<Bytes, RenderError> {
+        for _ in 0..1000 {
+            cancel.check()?;
+            self.stages
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        Ok(Bytes::from_static(b"done"))
+    }
+}
+
+#[tokio::test]
+async fn a_running_render_stops_once_its_waiter_has_gone() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let renderer = Arc::new(Staged {
+        stages: Default::default(),
+    });
+    let queue = LocalQueue::start(renderer.clone(), None, 1, 4);
+    // The request gives up after 100 ms, as the gateway does at its deadline.
+    let gave_up = tokio::time::timeout(
+        std::time::Duration::from_millis(100),
+        queue.render(job(1, Priority::Interactive)),
+    )
+    .await;
+    assert!(gave_up.is_err(), "the render takes 10 s uncancelled");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while queue.stats().cancelled.load(SeqCst) == 0 && std::time::Instant::now() < deadline {
+        settle().await;
+    }
+    assert_eq!(queue.stats().cancelled.load(SeqCst), 1);
+    let stages = renderer.stages.load(SeqCst);
+    settle().await;
+    assert_eq!(
+        renderer.stages.load(SeqCst),
+        stages,
+        "no stage after the cancel"
+    );
+    assert!(stages < 100, "stopped early: {stages} of 1000 stages");
+    // The slot is free again: the next request starts rendering.
+    let q = Arc::new(queue);
+    let next = tokio::spawn({
+        let q = q.clone();
+        async move { q.render(job(2, Priority::Interactive)).await }
+    });
+    while renderer.stages.load(SeqCst) == stages && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert!(
+        renderer.stages.load(SeqCst) > stages,
+        "the next job started"
+    );
+    next.abort();
 }

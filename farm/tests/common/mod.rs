@@ -14,8 +14,8 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::TimeZone;
 use farm::FarmConfig;
-use protocol::Renderer;
 use protocol::style::{ColorMapName, StyleKind, Units};
+use protocol::{Cancel, Renderer};
 use protocol::{
     FieldRef, ImageFormat, Priority, RenderError, RenderJob, StyleSpec, TileKey, TileMatrixSetId,
 };
@@ -243,7 +243,7 @@ impl FakeRenderer {
 
 #[async_trait]
 impl Renderer for FakeRenderer {
-    async fn render(&self, job: &RenderJob) -> Result<Bytes, RenderError> {
+    async fn render(&self, job: &RenderJob, cancel: &Cancel) -> Result<Bytes, RenderError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         self.order.lock().unwrap().push(job.key.cache_key());
         match job.key.layer.as_str() {
@@ -252,7 +252,11 @@ impl Renderer for FakeRenderer {
             _ => {}
         }
         if self.blocking {
-            std::future::pending::<()>().await;
+            // Like a real render, it stops once cancelled.
+            while !cancel.is_cancelled() {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            return Err(RenderError::Cancelled);
         }
         if !self.delay.is_zero() {
             tokio::time::sleep(self.delay).await;

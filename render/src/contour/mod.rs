@@ -21,7 +21,7 @@ mod stroke;
 mod tests;
 
 use protocol::style::{Rgba, default_contour_interval};
-use protocol::{RenderError, StyleSpec};
+use protocol::{Cancel, RenderError, StyleSpec};
 use tiny_skia::Pixmap;
 
 use super::{Axes, Canvas, raster};
@@ -76,20 +76,24 @@ pub fn render_isolines(
     grids: &[&Grid],
     style: &StyleSpec,
     canvas: &Canvas,
+    cancel: &Cancel,
 ) -> Result<Vec<u8>, RenderError> {
     let mut pix = raster::canvas(canvas.width, canvas.height)?;
-    draw_isolines(&mut pix, grids, style, canvas, true)?;
+    draw_isolines(&mut pix, grids, style, canvas, true, cancel)?;
+    cancel.check()?;
     raster::encode_rgba_png(&pix)
 }
 
 /// Draws the isolines onto `pix`, which covers `canvas`, and returns the
-/// labels drawn (none unless `with_labels`).
+/// labels drawn (none unless `with_labels`); stops after sampling and
+/// after tracing once `cancel` is set.
 pub fn draw_isolines(
     pix: &mut Pixmap,
     grids: &[&Grid],
     style: &StyleSpec,
     canvas: &Canvas,
     with_labels: bool,
+    cancel: &Cancel,
 ) -> Result<Vec<Label>, RenderError> {
     if grids.is_empty() {
         return Err(RenderError::Invalid(
@@ -118,7 +122,9 @@ pub fn draw_isolines(
             "contour interval {interval} gives too many lines here; choose a wider one"
         )));
     }
+    cancel.check()?;
     let levels = march::trace(&lattice, interval);
+    cancel.check()?;
     stroke::stroke_lines(
         pix,
         &levels,
@@ -170,7 +176,8 @@ pub fn render_filled(
     grids: &[&Grid],
     style: &StyleSpec,
     axes: &Axes,
+    cancel: &Cancel,
 ) -> Result<Vec<u8>, RenderError> {
     let bands = Bands::new(style);
-    super::render_palette(grids, axes, &bands.palette, |v| bands.index(v))
+    super::render_palette(grids, axes, &bands.palette, |v| bands.index(v), cancel)
 }

@@ -50,7 +50,15 @@ fn a_latitude_field_gives_straight_lines_on_the_expected_rows() {
     let canvas = Canvas::for_tile(&f);
     let mut pix = raster::canvas(256, 256).expect("canvas");
     let s = style(StyleKind::Isolines, (0.0, 90.0), 2.0);
-    draw_isolines(&mut pix, &[&grid], &s, &canvas, false).expect("draw");
+    draw_isolines(
+        &mut pix,
+        &[&grid],
+        &s,
+        &canvas,
+        false,
+        &protocol::Cancel::default(),
+    )
+    .expect("draw");
     // Levels 24, 26, … 44: image rows from the canvas's own maths.
     let rows: Vec<f64> = (12..=22)
         .map(|n| canvas.world_y_of_lat(2.0 * n as f64) - canvas.origin().1)
@@ -99,7 +107,15 @@ fn labels_never_overlap_and_sit_inside_their_cells() {
     let canvas = Canvas::for_tile(&frame(TileMatrixSetId::WebMercatorQuad, 4, 9, 6, 512));
     let mut pix = raster::canvas(512, 512).expect("canvas");
     let s = style(StyleKind::Isolines, (980.0, 1020.0), 1.0);
-    let labels = draw_isolines(&mut pix, &[&grid], &s, &canvas, true).expect("draw");
+    let labels = draw_isolines(
+        &mut pix,
+        &[&grid],
+        &s,
+        &canvas,
+        true,
+        &protocol::Cancel::default(),
+    )
+    .expect("draw");
     assert!(labels.len() >= 8, "only {} labels", labels.len());
     let boxes: Vec<_> = labels.iter().map(Label::bounds).collect();
     for (i, a) in boxes.iter().enumerate() {
@@ -134,7 +150,8 @@ fn a_2x2_block_of_tiles_matches_one_double_size_parent() {
     let s = style(StyleKind::Isolines, (980.0, 1030.0), 1.0);
     let tms = TileMatrixSetId::WebMercatorQuad;
     let parent_canvas = Canvas::for_tile(&frame(tms, 4, 9, 6, 512));
-    let parent = render_isolines(&[&grid], &s, &parent_canvas).expect("parent");
+    let parent = render_isolines(&[&grid], &s, &parent_canvas, &protocol::Cancel::default())
+        .expect("parent");
     let (w, parent) = decode(&parent);
     assert_eq!(w, 512);
     let mut labels = 0;
@@ -142,9 +159,16 @@ fn a_2x2_block_of_tiles_matches_one_double_size_parent() {
     for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
         let canvas = Canvas::for_tile(&frame(tms, 5, 18 + dx, 12 + dy, 256));
         let mut pix = raster::canvas(256, 256).expect("canvas");
-        labels += draw_isolines(&mut pix, &[&grid], &s, &canvas, true)
-            .expect("child")
-            .len();
+        labels += draw_isolines(
+            &mut pix,
+            &[&grid],
+            &s,
+            &canvas,
+            true,
+            &protocol::Cancel::default(),
+        )
+        .expect("child")
+        .len();
         let (_, child) = decode(&raster::encode_rgba_png(&pix).expect("png"));
         for y in 0..256 {
             for x in 0..256 {
@@ -171,7 +195,9 @@ fn filled_bands_take_their_band_colour_and_no_data_is_transparent() {
     // CRS84 z2 (4, 1): lon 0 … 45, lat 45 … 0, 45/256 ° per pixel.
     let f = frame(TileMatrixSetId::WorldCRS84Quad, 2, 4, 1, 256);
     let s = style(StyleKind::FilledContours, (0.0, 50.0), 5.0);
-    let (w, px) = decode(&render_filled(&[&grid], &s, &f.axes()).expect("render"));
+    let (w, px) = decode(
+        &render_filled(&[&grid], &s, &f.axes(), &protocol::Cancel::default()).expect("render"),
+    );
     let lat_row = |lat: f64| ((45.0 - lat) / 45.0 * 256.0) as usize;
     let at = |lon: f64, lat: f64| px[lat_row(lat) * w + (lon / 45.0 * 256.0) as usize];
     let colour = |t: f32| ColorMapName::Temperature.color_at(t);

@@ -23,7 +23,12 @@ pub const MAX_SYMBOLS: usize = 1 << 18;
 
 /// Renders a wind style for `canvas` as an RGBA PNG. `grids` are the u and
 /// v components, in that order.
-pub fn render(grids: &[&Grid], style: &StyleSpec, canvas: &Canvas) -> Result<Vec<u8>, RenderError> {
+pub fn render(
+    grids: &[&Grid],
+    style: &StyleSpec,
+    canvas: &Canvas,
+    cancel: &protocol::Cancel,
+) -> Result<Vec<u8>, RenderError> {
     let [u, v, ..] = grids else {
         return Err(RenderError::Invalid(format!(
             "{} needs a (u, v) wind layer",
@@ -32,6 +37,7 @@ pub fn render(grids: &[&Grid], style: &StyleSpec, canvas: &Canvas) -> Result<Vec
     };
     let mut pix = raster::canvas(canvas.width, canvas.height)?;
     draw(&mut pix, u, v, style, canvas)?;
+    cancel.check()?;
     raster::encode_rgba_png(&pix)
 }
 
