@@ -116,6 +116,41 @@ async fn slow_and_idle_clients_are_cut_off_while_health_checks_answer() {
     );
 }
 
+/// Sends one raw GET of `target` and returns the whole response.
+async fn raw_get(addr: &str, target: &str) -> String {
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    let head = format!("GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    // The server may answer and close before reading all of a huge head.
+    let _ = s.write_all(head.as_bytes()).await;
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut out)).await;
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test]
+async fn overlong_uris_are_refused_and_the_server_stays_up() {
+    let server = Server::start(demo_data(), &[]);
+    let addr = server.url.trim_start_matches("http://").to_owned();
+    // Over the URI limit, within the head buffer: an OGC exception report.
+    let long = format!(
+        "/wms?SERVICE=WMS&REQUEST=GetCapabilities&pad={}",
+        "x".repeat(20_000)
+    );
+    let r = raw_get(&addr, &long).await;
+    assert!(r.starts_with("HTTP/1.1 414"), "{}", &r[..r.len().min(200)]);
+    assert!(r.contains("ExceptionReport"), "{r}");
+    // Over the head buffer: refused by the HTTP layer, nothing allocated.
+    let huge = format!("/wms?pad={}", "x".repeat(200_000));
+    let r = raw_get(&addr, &huge).await;
+    assert!(
+        r.is_empty() || r.starts_with("HTTP/1.1 4"),
+        "{}",
+        &r[..r.len().min(200)]
+    );
+    let (status, _, _) = get(&format!("{}/healthz", server.url)).await;
+    assert_eq!(status, 200);
+}
+
 /// Rewrites every embedded PNG's header in a GRIB2 file to claim
 /// `side`×`side` RGBA pixels of 16 bits, with a valid CRC.
 fn claim_giant_pngs(bytes: &mut [u8], side: u32) -> usize {

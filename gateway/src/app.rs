@@ -10,17 +10,36 @@ use serde::Serialize;
 use crate::handlers;
 use crate::state::GatewayState;
 
-/// All gateway routes, behind the per-client rate limit when one is set.
+/// Longest request URI answered; longer ones get a 414 ExceptionReport.
+/// (A request head over the HTTP edge's buffer, `ServerLimits::
+/// max_header_bytes`, is refused by the HTTP layer before it gets here.)
+pub const MAX_URI_BYTES: usize = 16 * 1024;
+
+/// All gateway routes, behind the per-client rate limit when one is set,
+/// and the URI length check in front of everything.
 pub fn router(state: GatewayState) -> Router {
     let limit = state.rate_limit.clone();
     let routes = routes(state);
-    match limit {
+    let routes = match limit {
         Some(limiter) => routes.layer(axum::middleware::from_fn_with_state(
             limiter,
             crate::rate_limit::enforce,
         )),
         None => routes,
+    };
+    routes.layer(axum::middleware::from_fn(reject_long_uris))
+}
+
+async fn reject_long_uris(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let uri = request.uri();
+    let length = uri.path().len() + uri.query().map_or(0, |q| q.len() + 1);
+    if length > MAX_URI_BYTES {
+        return crate::ogc::OgcError::uri_too_long(MAX_URI_BYTES).into_response();
     }
+    next.run(request).await
 }
 
 fn routes(state: GatewayState) -> Router {

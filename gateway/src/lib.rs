@@ -21,7 +21,7 @@ pub mod state;
 pub mod tiles;
 pub mod wms;
 
-pub use app::router;
+pub use app::{MAX_URI_BYTES, router};
 pub use cache::TileCache;
 pub use prefetch::{PrefetchConfig, Prefetcher};
 pub use server::ServerLimits;

@@ -106,6 +106,34 @@ async fn a_tile_is_rendered_once_then_served_from_l1_with_the_planned_key() {
 }
 
 #[tokio::test]
+async fn an_overlong_uri_is_a_414_exception_report() {
+    let queue = Arc::new(FakeQueue::default());
+    let s = state(queue.clone());
+    let pad = "x".repeat(gateway::MAX_URI_BYTES);
+    let (st, headers, body) = get(
+        &s,
+        &format!("/tiles/gfs_TMP_2m/gradient/1/0/0.png?pad={pad}"),
+    )
+    .await;
+    let text = String::from_utf8_lossy(&body);
+    assert_eq!(st.as_u16(), 414, "{text}");
+    assert_eq!(headers["content-type"], "application/xml");
+    assert!(
+        text.contains("ExceptionReport") && text.contains("16384 bytes"),
+        "{text}"
+    );
+    // Just under the limit, the same tile renders.
+    let fits = "x".repeat(gateway::MAX_URI_BYTES - 100);
+    let (st, _, _) = get(
+        &s,
+        &format!("/tiles/gfs_TMP_2m/gradient/1/0/0.png?pad={fits}"),
+    )
+    .await;
+    assert_eq!(st.as_u16(), 200);
+    assert_eq!(queue.renders.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
 async fn request_errors_become_ogc_exceptions_without_rendering() {
     let queue = Arc::new(FakeQueue::default());
     let s = state(queue.clone());

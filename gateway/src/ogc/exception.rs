@@ -125,6 +125,18 @@ impl OgcError {
         }
     }
 
+    /// The request URI is longer than `max` bytes (HTTP 414).
+    pub fn uri_too_long(max: usize) -> Self {
+        Self {
+            status_override: Some(StatusCode::URI_TOO_LONG),
+            ..Self::new(
+                OgcErrorCode::NoApplicableCode,
+                None,
+                format!("the request URI is longer than {max} bytes"),
+            )
+        }
+    }
+
     /// Required parameter `param` is absent.
     pub fn missing_parameter(param: &str) -> Self {
         Self::new(
