@@ -336,9 +336,8 @@ fn up(args: UpArgs) -> Result<()> {
             } else {
                 format!("gateway-{}", k + 1)
             };
-            role_ports.push((name.clone(), *port));
-            info.metrics
-                .insert(name.clone(), format!("http://127.0.0.1:{port}/metrics"));
+            // Its metrics listener opens just after its public one.
+            let m = metrics_addr(&name)?;
             sp.spawn(
                 &name,
                 &me,
@@ -346,6 +345,7 @@ fn up(args: UpArgs) -> Result<()> {
                     s("gateway"),
                     ack.clone(),
                     format!("--listen=127.0.0.1:{port}"),
+                    m,
                 ],
                 &env,
             )?;

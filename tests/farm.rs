@@ -36,6 +36,11 @@ async fn farm_serves_correct_tiles_from_s3_through_jetstream_and_redis() {
         &default_gradient(0, 2, 224),
         (2, 1, 1),
     );
+    // Metrics are off the public port, on the gateway's own listener.
+    assert_eq!(get(&format!("{}/metrics", farm.gateway(0))).await.0, 404);
+    let (status, _, metrics) = get(farm.info["metrics"]["gateway"].as_str().expect("url")).await;
+    assert_eq!(status, 200);
+    assert!(String::from_utf8_lossy(&metrics).contains("wxfarm_tile_requests_total"));
 
     // The other gateway finds the worker's copy in Redis.
     let (status, headers, other) = get(&format!("{}{tile}", farm.gateway(1))).await;

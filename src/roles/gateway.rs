@@ -63,7 +63,9 @@ pub async fn run(args: GatewayArgs) -> Result<()> {
         rate_limit: args.limits.limiter(),
         prefetch: args.prefetch.prefetcher(),
     };
-    super::serve_gateway(args.listen, state, &args.http, metrics, |addr| {
+    let mut http = args.http;
+    http.metrics_listen = http.metrics_listen.or(Some(super::GATEWAY_METRICS_LISTEN));
+    super::serve_gateway(args.listen, state, &http, metrics, |addr| {
         tracing::info!(%addr, layers = n_layers, "gateway serving");
     })
     .await

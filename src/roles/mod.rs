@@ -68,10 +68,16 @@ pub struct HttpArgs {
     #[arg(long, env = "WXFARM_MAX_CONNECTIONS", default_value_t = 8192)]
     pub max_connections: usize,
     /// Serve `/metrics` on this address instead of the public port (keep
-    /// it off the internet).
+    /// it off the internet). `wxfarm gateway` defaults to
+    /// 127.0.0.1:9090; `serve` keeps it on the public port unless set.
     #[arg(long, env = "WXFARM_METRICS_LISTEN")]
     pub metrics_listen: Option<std::net::SocketAddr>,
 }
+
+/// Where a farm gateway serves `/metrics` unless told: loopback, so a
+/// gateway published to the internet does not publish its metrics too.
+pub const GATEWAY_METRICS_LISTEN: std::net::SocketAddr =
+    std::net::SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9090);
 
 impl HttpArgs {
     pub fn limits(&self) -> ::gateway::ServerLimits {
