@@ -1,5 +1,6 @@
 //! `wxfarm`: one binary, one role per subcommand.
 
+mod confined_fs;
 mod inspect;
 mod jobs;
 mod launcher;

@@ -8,8 +8,6 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use object_store::ObjectStore;
-use object_store::local::LocalFileSystem;
 use protocol::catalog::SharedCatalog;
 use protocol::layers::LayerCatalogue;
 use scheduler::{Ingestor, Scheduler, WarmOptions};
@@ -83,17 +81,9 @@ pub fn layer_catalogue(extra: Option<&Path>) -> Result<LayerCatalogue> {
     Ok(layers)
 }
 
-fn local_store(dir: &Path) -> Result<Arc<dyn ObjectStore>> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    Ok(Arc::new(
-        LocalFileSystem::new_with_prefix(dir)
-            .with_context(|| format!("opening {}", dir.display()))?,
-    ))
-}
-
 pub async fn serve(args: ServeArgs) -> Result<()> {
     let metrics = crate::telemetry::install_metrics()?;
-    let store = local_store(&args.data)?;
+    let store = crate::confined_fs::open(&args.data)?;
     let catalog = SharedCatalog::default();
     let ingestor = Ingestor::new(
         store.clone(),

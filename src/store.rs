@@ -7,7 +7,6 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use object_store::ObjectStore;
 use object_store::aws::AmazonS3Builder;
-use object_store::local::LocalFileSystem;
 
 /// Where GRIB files live. Credentials for S3 come from the usual
 /// `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` environment variables.
@@ -29,14 +28,7 @@ pub struct StoreArgs {
 impl StoreArgs {
     pub fn open(&self) -> Result<Arc<dyn ObjectStore>> {
         match (&self.data, &self.s3_bucket) {
-            (Some(dir), None) => {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("creating {}", dir.display()))?;
-                Ok(Arc::new(
-                    LocalFileSystem::new_with_prefix(dir)
-                        .with_context(|| format!("opening {}", dir.display()))?,
-                ))
-            }
+            (Some(dir), None) => crate::confined_fs::open(dir),
             (None, Some(bucket)) => {
                 let mut b = AmazonS3Builder::from_env()
                     .with_bucket_name(bucket)
