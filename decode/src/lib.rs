@@ -14,6 +14,7 @@ mod error;
 mod framing;
 mod index;
 mod inspect;
+mod j2k;
 mod message;
 mod png41;
 mod scan;

@@ -204,7 +204,7 @@ fn checked_headers(field: &RawField<'_>) -> Result<(usize, Section5), DecodeErro
     }
     let s5 = Section5::try_from_slice(field.sect5, &mut 0)
         .map_err(|e| corrupt(format!("section 5: {e}")))?;
-    check_sizes(&s5, num_points, field.sect7.len()).map_err(&corrupt)?;
+    check_sizes(&s5, num_points, field.sect7).map_err(&corrupt)?;
     if let DataRepresentationTemplate::_5_41(t) = &s5.payload.template
         && t.simple.num_bits > 0
     {
@@ -263,7 +263,8 @@ fn unpack(field: &RawField<'_>) -> Result<Vec<f32>, DecodeError> {
 
 /// Rejects counts that contradict each other before anything is allocated
 /// from them: the grib crate sizes buffers from these header fields.
-fn check_sizes(s5: &Section5, num_points: usize, sect7_len: usize) -> Result<(), String> {
+fn check_sizes(s5: &Section5, num_points: usize, sect7: &[u8]) -> Result<(), String> {
+    let sect7_len = sect7.len();
     let encoded = s5.payload.num_encoded_points as usize;
     if num_points > MAX_POINTS {
         return Err(format!("{num_points} points is beyond any real grid"));
@@ -279,6 +280,10 @@ fn check_sizes(s5: &Section5, num_points: usize, sect7_len: usize) -> Result<(),
             return Err("section 7 is shorter than the packed values".into());
         }
         DataRepresentationTemplate::_5_2(t) => check_groups(&t.complex, encoded)?,
+        // No values and no stream (all missing) is fine; a stream is read.
+        DataRepresentationTemplate::_5_40(_) if encoded > 0 || sect7_len > 5 => {
+            crate::j2k::check_header(sect7.get(5..).unwrap_or_default(), encoded)?
+        }
         DataRepresentationTemplate::_5_3(t) => {
             check_groups(&t.complex, encoded)?;
             if !(1..=2).contains(&t.spatial_diff_order)
