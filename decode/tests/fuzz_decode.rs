@@ -25,19 +25,20 @@ const SEEDS: [&str; 5] = [
     "MRMS_ReflectivityAtLowestAltitude_00.50_20230406-120039.grib2.gz", // PNG
 ];
 
-/// xorshift64*: reproducible from the printed seed, no dependency.
-struct Rng(u64);
+/// Random choices, reproducible from the printed seed.
+struct Rng(fastrand::Rng);
 
 impl Rng {
+    fn new(seed: u64) -> Self {
+        Self(fastrand::Rng::with_seed(seed))
+    }
+
     fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        self.0.u64(..)
     }
 
     fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
+        self.0.usize(..n.max(1))
     }
 }
 
@@ -154,7 +155,7 @@ fn mutated_messages_are_refused_or_decoded_never_crash() {
         assert!(decode::decode_message(&seed_message, 0).is_ok(), "{name}");
         for i in 0..iterations {
             let seed = 0x9e37_79b9_7f4a_7c15 ^ ((k as u64) << 32 | i as u64);
-            let mut rng = Rng(seed);
+            let mut rng = Rng::new(seed);
             let mut m = seed_message.clone();
             let how: Vec<String> = (0..1 + rng.below(3))
                 .map(|_| mutate(&mut m, &mut rng))

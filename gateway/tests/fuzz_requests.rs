@@ -43,18 +43,16 @@ impl RenderQueue for Recorder {
     }
 }
 
-struct Rng(u64);
+/// Random choices, reproducible from the seed.
+struct Rng(fastrand::Rng);
 
 impl Rng {
     fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        self.0.u64(..)
     }
 
     fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[(self.next() % items.len() as u64) as usize]
+        items[self.0.usize(..items.len())]
     }
 }
 
@@ -253,7 +251,7 @@ async fn random_requests_get_answers_or_exceptions_and_queue_only_jobs_within_bu
     };
     let app = gateway::router(state);
     let limits = Limits::default();
-    let mut rng = Rng(0x5eed_1234_abcd_0001);
+    let mut rng = Rng(fastrand::Rng::with_seed(0x5eed_1234_abcd_0001));
     let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
     for _ in 0..iterations {
         let uri = request(&mut rng);

@@ -146,11 +146,15 @@ impl Farm {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("restart");
-        // Record it so `farm down` stops the new process too.
-        let state = dir.join("farm.json");
+        self.record_pid(role, child.id());
+    }
+
+    /// Records `pid` as `role` in the farm's state, so `farm down` stops it.
+    fn record_pid(&self, role: &str, pid: u32) {
+        let state = self.dir.path().join("farm").join("farm.json");
         let mut info: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&state).expect("state")).expect("json");
-        info["pids"][role] = child.id().into();
+        info["pids"][role] = pid.into();
         std::fs::write(&state, info.to_string()).expect("state");
     }
 
@@ -184,11 +188,7 @@ impl Farm {
             .stderr(log)
             .spawn()
             .expect("start worker");
-        let state = dir.join("farm.json");
-        let mut info: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&state).expect("state")).expect("json");
-        info["pids"][name] = child.id().into();
-        std::fs::write(&state, info.to_string()).expect("state");
+        self.record_pid(name, child.id());
         format!("http://127.0.0.1:{port}/metrics")
     }
 

@@ -50,15 +50,7 @@ fn a_latitude_field_gives_straight_lines_on_the_expected_rows() {
     let canvas = Canvas::for_tile(&f);
     let mut pix = raster::canvas(256, 256).expect("canvas");
     let s = style(StyleKind::Isolines, (0.0, 90.0), 2.0);
-    draw_isolines(
-        &mut pix,
-        &[&grid],
-        &s,
-        &canvas,
-        false,
-        &protocol::Cancel::default(),
-    )
-    .expect("draw");
+    draw(&mut pix, &grid, &s, &canvas, false).expect("draw");
     // Levels 24, 26, … 44: image rows from the canvas's own maths.
     let rows: Vec<f64> = (12..=22)
         .map(|n| canvas.world_y_of_lat(2.0 * n as f64) - canvas.origin().1)
@@ -107,15 +99,7 @@ fn labels_never_overlap_and_sit_inside_their_cells() {
     let canvas = Canvas::for_tile(&frame(TileMatrixSetId::WebMercatorQuad, 4, 9, 6, 512));
     let mut pix = raster::canvas(512, 512).expect("canvas");
     let s = style(StyleKind::Isolines, (980.0, 1020.0), 1.0);
-    let labels = draw_isolines(
-        &mut pix,
-        &[&grid],
-        &s,
-        &canvas,
-        true,
-        &protocol::Cancel::default(),
-    )
-    .expect("draw");
+    let labels = draw(&mut pix, &grid, &s, &canvas, true).expect("draw");
     assert!(labels.len() >= 8, "only {} labels", labels.len());
     let boxes: Vec<_> = labels.iter().map(Label::bounds).collect();
     for (i, a) in boxes.iter().enumerate() {
@@ -159,16 +143,9 @@ fn a_2x2_block_of_tiles_matches_one_double_size_parent() {
     for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
         let canvas = Canvas::for_tile(&frame(tms, 5, 18 + dx, 12 + dy, 256));
         let mut pix = raster::canvas(256, 256).expect("canvas");
-        labels += draw_isolines(
-            &mut pix,
-            &[&grid],
-            &s,
-            &canvas,
-            true,
-            &protocol::Cancel::default(),
-        )
-        .expect("child")
-        .len();
+        labels += draw(&mut pix, &grid, &s, &canvas, true)
+            .expect("child")
+            .len();
         let (_, child) = decode(&raster::encode_rgba_png(&pix).expect("png"));
         for y in 0..256 {
             for x in 0..256 {
@@ -206,4 +183,22 @@ fn filled_bands_take_their_band_colour_and_no_data_is_transparent() {
     assert_eq!(at(10.0, 2.0), colour(2.5 / 50.0), "band 0..5");
     assert_ne!(at(10.0, 40.2), at(10.0, 39.8));
     assert_eq!(at(40.0, 20.0)[3], 0, "no data");
+}
+
+/// [`draw_isolines`] of one grid, never cancelled.
+fn draw(
+    pix: &mut tiny_skia::Pixmap,
+    grid: &Grid,
+    s: &StyleSpec,
+    canvas: &Canvas,
+    with_labels: bool,
+) -> Result<Vec<Label>, protocol::RenderError> {
+    draw_isolines(
+        pix,
+        &[grid],
+        s,
+        canvas,
+        with_labels,
+        &protocol::Cancel::default(),
+    )
 }
