@@ -223,6 +223,106 @@ async fn a_png_field_claiming_a_giant_image_is_rejected_at_ingest_and_the_good_f
     assert_eq!(status, 200);
 }
 
+/// A GRIB2 message of the first field of `template` (a lat/lon grid) on a
+/// `side`×`side` grid with 0-bit simple packing: every point is the
+/// reference value, so the file stays tiny whatever the grid.
+fn zero_bit_giant_grid(template: &[u8], side: u32) -> Vec<u8> {
+    let mut sections = std::collections::BTreeMap::new();
+    let mut at = 16;
+    while &template[at..at + 4] != b"7777" {
+        let len = u32::from_be_bytes(template[at..at + 4].try_into().expect("4")) as usize;
+        sections
+            .entry(template[at + 4])
+            .or_insert(template[at..at + len].to_vec());
+        at += len;
+    }
+    let mut s3 = sections[&3].clone();
+    assert_eq!(&s3[12..14], &[0, 0], "template 3.0 (regular lat/lon)");
+    let points = side * side;
+    s3[6..10].copy_from_slice(&points.to_be_bytes());
+    s3[30..34].copy_from_slice(&side.to_be_bytes());
+    s3[34..38].copy_from_slice(&side.to_be_bytes());
+    let mut s5 = vec![0, 0, 0, 21, 5];
+    s5.extend(points.to_be_bytes());
+    s5.extend([0, 0]); // template 5.0
+    s5.extend(280.0f32.to_be_bytes()); // reference value
+    s5.extend([0, 0, 0, 0, 0, 0]); // scales 0, 0 bits, floating point
+    let body = [
+        sections[&1].clone(),
+        s3,
+        sections[&4].clone(),
+        s5,
+        vec![0, 0, 0, 6, 6, 255],
+        vec![0, 0, 0, 5, 7],
+    ]
+    .concat();
+    let total = (16 + body.len() + 4) as u64;
+    let mut out = template[..8].to_vec();
+    out.extend(total.to_be_bytes());
+    out.extend(body);
+    out.extend(b"7777");
+    out
+}
+
+/// The process's peak resident memory (VmHWM), bytes.
+fn peak_rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .expect("VmHWM")
+        * 1024
+}
+
+#[tokio::test]
+async fn tiny_files_declaring_giant_grids_are_refused_and_feature_info_stays_bounded() {
+    let data = tempfile::tempdir().expect("tempdir");
+    copy_dir(demo_data(), data.path());
+    let gfs = support::find_file(data.path(), "gfs").expect("a GFS file in the demo data");
+    let hostile = zero_bit_giant_grid(&std::fs::read(&gfs).expect("read"), 16_384);
+    assert!(hostile.len() < 400, "{} bytes", hostile.len());
+    for k in 0..8 {
+        std::fs::write(data.path().join(format!("zz-giant-{k}.grib2")), &hostile).expect("write");
+    }
+    let server = Server::start(data.path(), &[]);
+    let map = "LAYERS=gfs_TMP_2m&STYLES=&CRS=CRS:84&BBOX=-130,20,-60,55&WIDTH=350&HEIGHT=175";
+    let url = format!(
+        "{}/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetFeatureInfo&{map}&QUERY_LAYERS=gfs_TMP_2m&I=175&J=90&INFO_FORMAT=application/json",
+        server.url
+    );
+    let answers = futures::future::join_all((0..8).map(|_| get(&url))).await;
+    for (status, _, body) in answers {
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+        let info: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        // The good field's value, not the giant field's constant (280 K).
+        let value = info["values"][0]["value"].as_f64().expect("a value");
+        let units = info["values"][0]["units"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let constant = if units.contains('C') {
+            280.0 - 273.15
+        } else {
+            280.0
+        };
+        assert!((value - constant).abs() > 1e-3, "{info}");
+    }
+    let log = server.log_text();
+    for k in 0..8 {
+        assert!(
+            log.lines()
+                .any(|l| l.contains(&format!("zz-giant-{k}.grib2")) && l.contains("points")),
+            "the rejection names zz-giant-{k}.grib2 and the reason:\n{log}"
+        );
+    }
+    // 8 × 16384² floats would be 8 GiB; the demo data needs a few hundred MB.
+    let peak = peak_rss(server.pid());
+    assert!(peak < 1 << 30, "peak RSS {} MiB", peak >> 20);
+    let (status, _, _) = get(&format!("{}/healthz", server.url)).await;
+    assert_eq!(status, 200);
+}
+
 #[test]
 fn farm_down_signals_only_processes_of_its_farm() {
     use std::process::Command;
