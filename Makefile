@@ -2,11 +2,12 @@
 #   make serve   build, write sample data (first time), serve on :8080
 #   make test    every test, plus fmt and clippy
 #   make bench   system benchmark (release server + loadgen) → docs/performance.md
+#   make soak    5-minute valid + hostile soak (2,000 slow clients) → docs/reliability.md
 SHELL := /bin/bash
 DATA ?= data-demo
 LISTEN ?= 0.0.0.0:8080
 
-.PHONY: shared-data setup setup-strict build serve test lint bench bench-micro bench-farm demo-data farm farm-down style-samples validate-deploy
+.PHONY: shared-data setup setup-strict build serve test lint bench soak bench-micro bench-farm demo-data farm farm-down style-samples validate-deploy
 
 setup:
 	@scripts/setup.sh
@@ -43,6 +44,9 @@ shared-data:
 # rewrites the "System benchmarks (make bench)" section of docs/performance.md.
 bench: setup
 	scripts/bench.sh
+
+soak: setup
+	scripts/soak.sh
 
 # The farm's miss path vs the embedded one, L2 hits, 1 vs 2 workers (~2 min).
 bench-farm: setup
