@@ -105,13 +105,25 @@ pub struct LayerSummary {
     pub units: &'static str,
     /// Style names, the default first.
     pub styles: Vec<&'static str>,
+    /// The run requests without `run` default to: the newest complete one.
     pub latest_run: Option<String>,
-    /// Lead hours of the latest run.
+    /// Lead hours of that run.
     pub forecasts: Vec<f64>,
+    /// Every run, oldest first: its valid-time count and whether it is
+    /// complete or still arriving.
+    pub runs: Vec<RunSummary>,
     /// Valid times (observation layers).
     pub times: Vec<String>,
     pub elevations: Vec<String>,
     pub bbox: [f64; 4],
+}
+
+/// One run of a layer in `/api/layers`.
+#[derive(Debug, Serialize)]
+pub struct RunSummary {
+    pub run: String,
+    pub valid_times: usize,
+    pub state: protocol::catalog::RunState,
 }
 
 async fn layers(State(state): State<GatewayState>) -> Json<Vec<LayerSummary>> {
@@ -121,7 +133,7 @@ async fn layers(State(state): State<GatewayState>) -> Json<Vec<LayerSummary>> {
         .layers
         .values()
         .map(|l| {
-            let latest = l.runs().last().copied();
+            let latest = l.default_run();
             LayerSummary {
                 name: l.info.name.clone(),
                 title: l.info.title.clone(),
@@ -140,6 +152,15 @@ async fn layers(State(state): State<GatewayState>) -> Json<Vec<LayerSummary>> {
                             .collect()
                     })
                     .unwrap_or_default(),
+                runs: l
+                    .run_status()
+                    .into_iter()
+                    .map(|r| RunSummary {
+                        run: iso(r.run),
+                        valid_times: r.valid_times,
+                        state: r.state,
+                    })
+                    .collect(),
                 times: l.all_valid_times().into_iter().map(iso).collect(),
                 elevations: l.elevations(),
                 bbox: [l.bbox.west, l.bbox.south, l.bbox.east, l.bbox.north],

@@ -179,8 +179,10 @@ impl Catalog {
         self.layers.get(name)
     }
 
-    /// Finds the field a request means. Defaults: the latest run; the valid
-    /// time nearest `now`; the first elevation.
+    /// Finds the field a request means. Defaults: the first elevation; a
+    /// named forecast hour or valid time from the newest run that has it;
+    /// otherwise the default run ([`LayerEntry::default_run`]) at the
+    /// valid time nearest `now`.
     pub fn resolve(
         &self,
         layer: &str,
@@ -195,7 +197,41 @@ impl Catalog {
     }
 }
 
+/// Where a model run stands while its forecast hours arrive one by one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunState {
+    /// Fewer valid times than the last run of its cycle had: more are on
+    /// their way.
+    Arriving,
+    /// As many valid times as the last run of its cycle (a run with no
+    /// earlier run of its cycle counts as complete as it is).
+    Complete,
+}
+
+/// One run of a layer and how far it has arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunStatus {
+    pub run: DateTime<Utc>,
+    /// Distinct valid times ingested.
+    pub valid_times: usize,
+    pub state: RunState,
+}
+
 impl LayerEntry {
+    /// Every run, oldest first, with how far it has arrived (over all
+    /// elevations).
+    pub fn run_status(&self) -> Vec<RunStatus> {
+        run_status(self.fields.values())
+    }
+
+    /// The run a request without `run` defaults to: the newest complete
+    /// one, so a run still arriving never hides the hours only the
+    /// previous run has yet.
+    pub fn default_run(&self) -> Option<DateTime<Utc>> {
+        default_run(self.fields.values())
+    }
+
     /// Distinct runs, newest last.
     pub fn runs(&self) -> Vec<DateTime<Utc>> {
         let mut v: Vec<_> = self.fields.keys().map(|k| k.run).collect();
@@ -274,10 +310,29 @@ impl LayerEntry {
                     }
                 });
             }
-            None => candidates()
-                .map(|f| f.run)
-                .max()
-                .ok_or(ResolveError::Empty)?,
+            // A named forecast hour or valid time comes from the newest run
+            // that has it: while a run arrives, its first hours come from it
+            // and the rest from the run before.
+            None if q.forecast_hours.is_some() || q.time.is_some() => {
+                let wanted = |f: &&FieldEntry| match q.forecast_hours {
+                    Some(h) => (f.valid - f.run).num_seconds() == (h * 3600.0).round() as i64,
+                    None => Some(f.valid) == q.time,
+                };
+                return candidates()
+                    .filter(wanted)
+                    .max_by_key(|f| f.run)
+                    .ok_or_else(|| match q.forecast_hours {
+                        Some(h) => ResolveError::NoSuchValue {
+                            dimension: "forecast",
+                            value: format!("{h}"),
+                        },
+                        None => ResolveError::NoSuchValue {
+                            dimension: "time",
+                            value: q.time.map(|t| t.to_rfc3339()).unwrap_or_default(),
+                        },
+                    });
+            }
+            None => default_run(candidates()).ok_or(ResolveError::Empty)?,
         };
         let in_run = || candidates().filter(move |f| f.run == run);
         if let Some(h) = q.forecast_hours {
@@ -301,6 +356,47 @@ impl LayerEntry {
             .min_by_key(|f| (f.valid - now).num_seconds().abs())
             .ok_or(ResolveError::Empty)
     }
+}
+
+/// [`LayerEntry::run_status`] over `fields`. A run is measured against the
+/// latest earlier run of the same cycle (hour of day): cycles may differ in
+/// length (HRRR's 00/06/12/18Z runs reach 48 h, the others 18 h), a cycle
+/// from one day to the next does not. A run with no earlier run of its
+/// cycle counts as complete, as it is.
+fn run_status<'a>(fields: impl Iterator<Item = &'a FieldEntry>) -> Vec<RunStatus> {
+    use chrono::Timelike;
+    let mut times: BTreeMap<DateTime<Utc>, std::collections::BTreeSet<DateTime<Utc>>> =
+        BTreeMap::new();
+    for f in fields {
+        times.entry(f.run).or_default().insert(f.valid);
+    }
+    let mut last_of_cycle: BTreeMap<(u32, u32), usize> = BTreeMap::new();
+    times
+        .into_iter()
+        .map(|(run, valid)| {
+            let cycle = (run.hour(), run.minute());
+            let expected = last_of_cycle.get(&cycle).copied().unwrap_or(0);
+            last_of_cycle.insert(cycle, valid.len());
+            RunStatus {
+                run,
+                valid_times: valid.len(),
+                state: if valid.len() >= expected {
+                    RunState::Complete
+                } else {
+                    RunState::Arriving
+                },
+            }
+        })
+        .collect()
+}
+
+/// [`LayerEntry::default_run`] over `fields`.
+fn default_run<'a>(fields: impl Iterator<Item = &'a FieldEntry>) -> Option<DateTime<Utc>> {
+    run_status(fields)
+        .into_iter()
+        .rev()
+        .find(|r| r.state == RunState::Complete)
+        .map(|r| r.run)
 }
 
 /// The catalog as the roles share it: readers take a cheap snapshot, ingest
@@ -448,6 +544,63 @@ mod tests {
             Err(ResolveError::UnknownLayer(_))
         ));
         assert_eq!(c.layers["gfs_TMP_2m"].runs(), vec![r0, r1]);
+    }
+
+    #[test]
+    fn a_run_arriving_hour_by_hour_breaks_no_request_and_becomes_default_when_complete() {
+        let day1 = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
+        let (r00, r06, next00) = (day1, day1 + Duration::hours(6), day1 + Duration::hours(24));
+        let mut c = Catalog::default();
+        for h in 0..=6 {
+            c.insert(&info(LayerKind::Model), field(r00, h, None));
+            c.insert(&info(LayerKind::Model), field(r06, h, None));
+        }
+        let now = next00 + Duration::minutes(30);
+        let queries: Vec<DimensionQuery> = std::iter::once(DimensionQuery::default())
+            .chain((0..=6).map(|h| DimensionQuery {
+                forecast_hours: Some(h as f64),
+                ..Default::default()
+            }))
+            .chain((0..=6).map(|h| DimensionQuery {
+                time: Some(r06 + Duration::hours(h)),
+                ..Default::default()
+            }))
+            .collect();
+        let layer = |c: &Catalog| c.layers["gfs_TMP_2m"].clone();
+        assert_eq!(layer(&c).default_run(), Some(r06));
+        for h in 0..=6 {
+            c.insert(&info(LayerKind::Model), field(next00, h, None));
+            let l = layer(&c);
+            for q in &queries {
+                assert!(
+                    l.resolve(q, now).is_ok(),
+                    "{q:?} fails with {} hours in",
+                    h + 1
+                );
+            }
+            // Hours the new run has come from it.
+            let q = DimensionQuery {
+                forecast_hours: Some(h as f64),
+                ..Default::default()
+            };
+            assert_eq!(l.resolve(&q, now).unwrap().run, next00);
+            let status = l.run_status();
+            let newest = status.last().unwrap();
+            if h < 6 {
+                assert_eq!(l.default_run(), Some(r06), "arriving: {newest:?}");
+                assert_eq!(newest.state, RunState::Arriving);
+                assert_eq!(newest.valid_times, h as usize + 1);
+            } else {
+                assert_eq!(l.default_run(), Some(next00), "complete: {newest:?}");
+                assert_eq!(newest.state, RunState::Complete);
+            }
+        }
+        // The first run of a cycle has nothing to be measured against.
+        assert!(
+            layer(&c).run_status()[..2]
+                .iter()
+                .all(|r| r.state == RunState::Complete)
+        );
     }
 
     #[test]
