@@ -9,6 +9,7 @@ mod serve;
 mod shutdown;
 mod store;
 mod telemetry;
+mod warm;
 
 use std::path::PathBuf;
 
@@ -45,6 +46,9 @@ enum Command {
     Ingest(serve::IngestArgs),
     /// List a GRIB2 file's fields, or dump one field's values.
     Inspect(inspect::InspectArgs),
+    /// Warm a running serve or gateway's caches (its admin API), estimate
+    /// a warm, or show cache statistics.
+    Warm(warm::WarmArgs),
     /// Write the sample forecast and radar data into DIR.
     DemoData {
         dir: PathBuf,
@@ -93,6 +97,13 @@ fn run(command: Command) -> Result<()> {
         Command::Jobs(cmd) => runtime()?.block_on(jobs::run(cmd)),
         Command::Ingest(args) => runtime()?.block_on(serve::ingest(args)),
         Command::Inspect(args) => inspect::run(&args),
+        Command::Warm(args) => {
+            let code = runtime()?.block_on(warm::run(args))?;
+            if code != 0 {
+                std::process::exit(code);
+            }
+            Ok(())
+        }
         Command::DemoData {
             dir,
             run,

@@ -134,6 +134,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         config: Arc::new(gateway::GatewayConfig {
             public_url: args.public_url,
             render_timeout: Duration::from_millis(args.render_timeout_ms),
+            admin_token: args.http.admin_token()?,
             ..Default::default()
         }),
         rate_limit: args.limits.limiter(),

@@ -43,7 +43,20 @@ async fn reject_long_uris(
 }
 
 fn routes(state: GatewayState) -> Router {
-    Router::new()
+    let admin = state.config.admin_token.clone().map(|token| {
+        Router::new()
+            .route("/admin/warm", axum::routing::post(crate::admin::warm))
+            .route(
+                "/admin/warm/estimate",
+                axum::routing::post(crate::admin::estimate),
+            )
+            .route("/admin/stats", get(crate::admin::stats))
+            .route_layer(axum::middleware::from_fn_with_state(
+                token,
+                crate::admin::require_token,
+            ))
+    });
+    let router = Router::new()
         .route("/", get(viewer))
         .route("/assets/leaflet.js", get(leaflet_js))
         .route("/assets/leaflet.css", get(leaflet_css))
@@ -66,8 +79,12 @@ fn routes(state: GatewayState) -> Router {
         .route("/legend/{layer}/{file}", get(handlers::legend))
         .route("/healthz", get(handlers::healthz))
         .route("/readyz", get(handlers::readyz))
-        .fallback(handlers::not_found)
-        .with_state(state)
+        .fallback(handlers::not_found);
+    match admin {
+        Some(admin) => router.merge(admin),
+        None => router,
+    }
+    .with_state(state)
 }
 
 async fn viewer() -> Html<&'static str> {

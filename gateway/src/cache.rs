@@ -58,6 +58,13 @@ impl TileCache {
     pub fn entry_count(&self) -> u64 {
         self.inner.entry_count()
     }
+
+    /// Entries and bytes held, once pending writes are applied (for the
+    /// admin statistics; costs more than the approximate readers).
+    pub async fn usage(&self) -> (u64, u64) {
+        self.inner.run_pending_tasks().await;
+        (self.inner.entry_count(), self.inner.weighted_size())
+    }
 }
 
 #[async_trait]

@@ -8,6 +8,7 @@
 //! - [`ogc`]: capabilities XML and exception reports
 //! - [`server`]: the HTTP/1.1 listener (header timeout, connection cap)
 
+pub mod admin;
 pub mod app;
 pub mod cache;
 pub mod featureinfo;

@@ -26,6 +26,9 @@ pub struct GatewayConfig {
     pub max_tile_size: u32,
     /// Largest WMS map side (pixels).
     pub max_map_side: u32,
+    /// Token the admin API (`/admin/…`, `wxfarm warm`) requires; without
+    /// one the API does not exist.
+    pub admin_token: Option<std::sync::Arc<str>>,
 }
 
 impl Default for GatewayConfig {
@@ -36,6 +39,7 @@ impl Default for GatewayConfig {
             latest_max_age: Duration::from_secs(60),
             max_tile_size: 512,
             max_map_side: protocol::Limits::default().max_map_side,
+            admin_token: None,
         }
     }
 }

@@ -33,6 +33,12 @@ pub trait RenderQueue: Send + Sync + 'static {
     /// Returns `false` when it was dropped because the queue is full.
     fn enqueue(&self, job: RenderJob) -> bool;
 
+    /// Jobs waiting per priority (interactive, prefetch, warm), when the
+    /// queue can tell.
+    fn depths(&self) -> Option<[usize; 3]> {
+        None
+    }
+
     /// Whether renders can be submitted now (for readiness probes): `Err`
     /// says why not. An in-process queue is always ready.
     fn ready(&self) -> Result<(), String> {

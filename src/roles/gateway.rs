@@ -58,6 +58,7 @@ pub async fn run(args: GatewayArgs) -> Result<()> {
         config: Arc::new(gateway::GatewayConfig {
             public_url: args.public_url,
             render_timeout: config.render_deadline,
+            admin_token: args.http.admin_token()?,
             ..Default::default()
         }),
         rate_limit: args.limits.limiter(),

@@ -72,6 +72,10 @@ pub struct HttpArgs {
     /// 127.0.0.1:9090; `serve` keeps it on the public port unless set.
     #[arg(long, env = "WXFARM_METRICS_LISTEN")]
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Token for the admin API (`/admin/…`, used by `wxfarm warm`); the
+    /// API exists only when one is set.
+    #[arg(long, env = "WXFARM_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
 }
 
 /// Where a farm gateway serves `/metrics` unless told: loopback, so a
@@ -80,6 +84,16 @@ pub const GATEWAY_METRICS_LISTEN: std::net::SocketAddr =
     std::net::SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9090);
 
 impl HttpArgs {
+    /// The admin token, refused when short enough to guess.
+    pub fn admin_token(&self) -> Result<Option<std::sync::Arc<str>>> {
+        match &self.admin_token {
+            Some(t) if t.len() < 16 => {
+                anyhow::bail!("--admin-token must be at least 16 characters")
+            }
+            t => Ok(t.as_deref().map(Into::into)),
+        }
+    }
+
     pub fn limits(&self) -> ::gateway::ServerLimits {
         ::gateway::ServerLimits {
             header_timeout: Duration::from_secs(self.header_timeout_secs.max(1)),

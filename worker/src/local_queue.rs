@@ -127,6 +127,10 @@ impl RenderQueue for LocalQueue {
         self.renderer.sample(&fields, lon, lat).await
     }
 
+    fn depths(&self) -> Option<[usize; 3]> {
+        Some(LocalQueue::depths(self))
+    }
+
     fn enqueue(&self, job: RenderJob) -> bool {
         let ok = self
             .sender(job.priority)
