@@ -61,6 +61,9 @@ pub struct FarmInfo {
     pub redis_url: String,
     /// The secret every job, result and point query is signed with.
     pub farm_secret: String,
+    /// The gateways' admin token (`wxfarm warm --token`).
+    #[serde(default)]
+    pub admin_token: String,
     /// In the environment of every process of this farm, so `farm down`
     /// signals only those (a recorded PID may belong to someone else now).
     #[serde(default)]
@@ -282,6 +285,7 @@ fn up(args: UpArgs) -> Result<()> {
             bucket: BUCKET.into(),
             nats_url: format!("nats://wxfarm:{nats_pass}@127.0.0.1:{nats_port}"),
             farm_secret: random_hex(32)?,
+            admin_token: random_hex(16)?,
             farm_id: String::new(),
             redis_url: format!("redis://127.0.0.1:{redis_port}"),
             dir: dir.clone(),
@@ -290,6 +294,7 @@ fn up(args: UpArgs) -> Result<()> {
         let env = vec![
             ("WXFARM_NATS", info.nats_url.clone()),
             ("WXFARM_FARM_SECRET", info.farm_secret.clone()),
+            ("WXFARM_ADMIN_TOKEN", info.admin_token.clone()),
             ("WXFARM_REDIS", info.redis_url.clone()),
             ("WXFARM_S3_BUCKET", info.bucket.clone()),
             ("WXFARM_S3_ENDPOINT", info.s3_endpoint.clone()),

@@ -293,3 +293,44 @@ async fn a_newly_ingested_file_reaches_every_gateway_through_the_catalog() {
     .await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test]
+async fn wxfarm_warm_through_one_gateway_fills_redis_for_all() {
+    let Some(farm) = Farm::up(&["--gateways", "2", "--warm-max-zoom", "-1"]) else {
+        return;
+    };
+    farm.serving(0).await;
+    farm.serving(1).await;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wxfarm"))
+        .args(["warm", "--url", &farm.gateway(0), "--token"])
+        .arg(farm.info["admin_token"].as_str().expect("admin token"))
+        .args(["--layers", "gfs_VRATE_pbl", "--zooms", "0-2"])
+        .output()
+        .expect("wxfarm warm");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("warmed 21 tiles") && text.contains("0 failed"),
+        "{text}"
+    );
+    assert_eq!(
+        farm.renders_at("warm").await,
+        21,
+        "rendered by workers at warm priority"
+    );
+    // The other gateway never saw them: they come from Redis.
+    for tile in ["0/0/0", "1/0/1", "2/3/2"] {
+        let (status, headers, _) = get(&format!(
+            "{}/tiles/gfs_VRATE_pbl/gradient/{tile}.png",
+            farm.gateway(1)
+        ))
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(headers["x-cache"], "L2", "{tile}");
+    }
+}
