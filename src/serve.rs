@@ -102,6 +102,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         slots,
         args.queue_capacity,
     ));
+    crate::roles::stats::spawn_local_queue_depth(queue.clone());
     // The farm's scheduler loop, on the embedded queue: new files are
     // ingested and their low zooms warmed into L1.
     let scheduler = Arc::new(Scheduler::new(

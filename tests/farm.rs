@@ -323,6 +323,48 @@ async fn wxfarm_warm_through_one_gateway_fills_redis_for_all() {
         21,
         "rendered by workers at warm priority"
     );
+    // The farm's own counters and the queue's depth are exported.
+    let metric = |url: String, series: &'static str| async move {
+        let (_, _, body) = get(&url).await;
+        String::from_utf8_lossy(&body)
+            .lines()
+            .filter(|l| l.starts_with(series))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>()
+    };
+    let url = |role: &str| farm.info["metrics"][role].as_str().expect("url").to_owned();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let rendered = metric(
+            url("worker-1"),
+            "wxfarm_worker_jobs_total{outcome=\"rendered\"}",
+        )
+        .await
+            + metric(
+                url("worker-2"),
+                "wxfarm_worker_jobs_total{outcome=\"rendered\"}",
+            )
+            .await;
+        let published = metric(
+            url("gateway"),
+            "wxfarm_gateway_queue_events_total{event=\"published\"}",
+        )
+        .await;
+        let (_, _, body) = get(&url("scheduler")).await;
+        let depth_series = String::from_utf8_lossy(&body)
+            .lines()
+            .filter(|l| l.starts_with("wxfarm_queue_depth{"))
+            .count();
+        if (rendered >= 21.0 && published >= 21.0 && depth_series == 3)
+            || std::time::Instant::now() > deadline
+        {
+            assert!(rendered >= 21.0, "workers' rendered count {rendered}");
+            assert!(published >= 21.0, "gateway's published count {published}");
+            assert_eq!(depth_series, 3, "a depth per priority");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
     // The other gateway never saw them: they come from Redis.
     for tile in ["0/0/0", "1/0/1", "2/3/2"] {
         let (status, headers, _) = get(&format!(

@@ -50,6 +50,7 @@ pub async fn run(args: GatewayArgs) -> Result<()> {
         .await
         .context("job queue")?
         .with_l2(l2.clone());
+    super::stats::spawn_gateway_queue_stats(queue.clone());
     let state = gateway::GatewayState {
         catalog,
         queue: Arc::new(queue),

@@ -4,6 +4,7 @@
 
 pub mod gateway;
 pub mod scheduler;
+pub mod stats;
 pub mod worker;
 
 use std::time::Duration;

@@ -65,6 +65,7 @@ pub async fn run(args: SchedulerArgs) -> Result<()> {
     let queue = farm::JetStreamQueue::new(client.clone(), config.clone())
         .await
         .context("job queue")?;
+    super::stats::spawn_queue_depth(js.clone());
     let scheduler = Scheduler::new(
         ingestor,
         Arc::new(queue),

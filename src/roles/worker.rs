@@ -40,6 +40,7 @@ pub async fn run(args: WorkerArgs) -> Result<()> {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
     let opts = farm::WorkerOptions::from_config(&config, slots);
     let stats = Arc::new(farm::WorkerStats::default());
+    super::stats::spawn_worker_stats(stats.clone());
     super::spawn_metrics(args.metrics_listen, metrics).await?;
     tokio::spawn(farm::point_query::serve(
         client,
