@@ -267,10 +267,7 @@ impl LayerEntry {
             .keys()
             .filter_map(|k| k.elevation.clone())
             .collect();
-        v.sort_by(|a, b| match (a.parse::<f64>(), b.parse::<f64>()) {
-            (Ok(x), Ok(y)) => x.total_cmp(&y),
-            _ => a.cmp(b),
-        });
+        v.sort_by(|a, b| level_order(a, b));
         v.dedup();
         v
     }
@@ -281,18 +278,22 @@ impl LayerEntry {
         q: &DimensionQuery,
         now: DateTime<Utc>,
     ) -> Result<&FieldEntry, ResolveError> {
-        let elevations = self.elevations();
-        let elevation = match &q.elevation {
-            Some(e) if !elevations.iter().any(|x| same_level(x, e)) => {
-                return Err(ResolveError::NoSuchValue {
+        // Every tile request comes through here: no collecting or sorting.
+        let levels = || self.fields.keys().filter_map(|k| k.elevation.as_deref());
+        let elevation: Option<&str> = match &q.elevation {
+            Some(e) => Some(levels().find(|x| same_level(x, e)).ok_or_else(|| {
+                ResolveError::NoSuchValue {
                     dimension: "elevation",
                     value: e.clone(),
-                });
-            }
-            Some(e) => elevations.iter().find(|x| same_level(x, e)).cloned(),
-            None => elevations.first().cloned(),
+                }
+            })?),
+            None => levels().min_by(|a, b| level_order(a, b)),
         };
-        let candidates = || self.fields.values().filter(|f| f.elevation == elevation);
+        let candidates = move || {
+            self.fields
+                .values()
+                .filter(move |f| f.elevation.as_deref() == elevation)
+        };
 
         let run = match q.run {
             Some(r) => {
@@ -364,39 +365,70 @@ impl LayerEntry {
 /// from one day to the next does not. A run with no earlier run of its
 /// cycle counts as complete, as it is.
 fn run_status<'a>(fields: impl Iterator<Item = &'a FieldEntry>) -> Vec<RunStatus> {
-    use chrono::Timelike;
-    let mut times: BTreeMap<DateTime<Utc>, std::collections::BTreeSet<DateTime<Utc>>> =
-        BTreeMap::new();
-    for f in fields {
-        times.entry(f.run).or_default().insert(f.valid);
-    }
-    let mut last_of_cycle: BTreeMap<(u32, u32), usize> = BTreeMap::new();
-    times
-        .into_iter()
-        .map(|(run, valid)| {
-            let cycle = (run.hour(), run.minute());
-            let expected = last_of_cycle.get(&cycle).copied().unwrap_or(0);
-            last_of_cycle.insert(cycle, valid.len());
-            RunStatus {
-                run,
-                valid_times: valid.len(),
-                state: if valid.len() >= expected {
-                    RunState::Complete
-                } else {
-                    RunState::Arriving
-                },
-            }
-        })
-        .collect()
+    let mut out = Vec::new();
+    for_each_run(fields, |status| out.push(status));
+    out
 }
 
 /// [`LayerEntry::default_run`] over `fields`.
 fn default_run<'a>(fields: impl Iterator<Item = &'a FieldEntry>) -> Option<DateTime<Utc>> {
-    run_status(fields)
-        .into_iter()
-        .rev()
-        .find(|r| r.state == RunState::Complete)
-        .map(|r| r.run)
+    let mut newest_complete = None;
+    for_each_run(fields, |status| {
+        if status.state == RunState::Complete {
+            newest_complete = Some(status.run);
+        }
+    });
+    newest_complete
+}
+
+/// Calls `f` with each run's status, oldest first. `fields` must come in
+/// catalog order (by run, then valid time, as [`FieldId`] sorts): one pass,
+/// no allocation but a list of the cycles seen, since tile requests
+/// without a run call this.
+fn for_each_run<'a>(fields: impl Iterator<Item = &'a FieldEntry>, mut f: impl FnMut(RunStatus)) {
+    use chrono::Timelike;
+    // (cycle, valid times of its latest run); a few entries at most.
+    let mut cycles: Vec<((u32, u32), usize)> = Vec::new();
+    let mut finish = |run: DateTime<Utc>, valid_times: usize| {
+        let cycle = (run.hour(), run.minute());
+        let expected = match cycles.iter_mut().find(|(c, _)| *c == cycle) {
+            Some((_, last)) => std::mem::replace(last, valid_times),
+            None => {
+                cycles.push((cycle, valid_times));
+                0
+            }
+        };
+        f(RunStatus {
+            run,
+            valid_times,
+            state: if valid_times >= expected {
+                RunState::Complete
+            } else {
+                RunState::Arriving
+            },
+        });
+    };
+    // (run, last valid time, distinct valid times so far)
+    let mut current: Option<(DateTime<Utc>, DateTime<Utc>, usize)> = None;
+    for field in fields {
+        match &mut current {
+            Some((run, last, count)) if *run == field.run => {
+                if field.valid != *last {
+                    *last = field.valid;
+                    *count += 1;
+                }
+            }
+            _ => {
+                if let Some((run, _, count)) = current.take() {
+                    finish(run, count);
+                }
+                current = Some((field.run, field.valid, 1));
+            }
+        }
+    }
+    if let Some((run, _, count)) = current {
+        finish(run, count);
+    }
 }
 
 /// The catalog as the roles share it: readers take a cheap snapshot, ingest
@@ -430,6 +462,14 @@ impl SharedCatalog {
         let r = f(&mut next);
         *guard = std::sync::Arc::new(next);
         r
+    }
+}
+
+/// Elevations in ascending numeric order where numeric, else by text.
+fn level_order(a: &str, b: &str) -> std::cmp::Ordering {
+    match (a.parse::<f64>(), b.parse::<f64>()) {
+        (Ok(x), Ok(y)) => x.total_cmp(&y),
+        _ => a.cmp(b),
     }
 }
 
