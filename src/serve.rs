@@ -52,6 +52,8 @@ pub struct ServeArgs {
     http: crate::roles::HttpArgs,
     #[command(flatten)]
     prefetch: crate::roles::PrefetchArgs,
+    #[command(flatten)]
+    demand: crate::roles::DemandArgs,
 }
 
 #[derive(Args)]
@@ -104,15 +106,20 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     ));
     crate::roles::stats::spawn_local_queue_depth(queue.clone());
     // The farm's scheduler loop, on the embedded queue: new files are
-    // ingested and their low zooms warmed into L1.
-    let scheduler = Arc::new(Scheduler::new(
+    // ingested, and their low zooms and hot set warmed into L1.
+    let demand = args.demand.counts();
+    let mut scheduler = Scheduler::new(
         ingestor,
         queue.clone(),
         None,
         WarmOptions {
             max_zoom: u8::try_from(args.warm_max_zoom).ok(),
         },
-    ));
+    );
+    if let Some(counts) = &demand {
+        scheduler = scheduler.with_hot_set(counts.clone(), args.demand.hot_set);
+    }
+    let scheduler = Arc::new(scheduler);
     scheduler.scan().await;
     let n_layers = catalog.snapshot().layers.len();
     if n_layers == 0 {
@@ -140,6 +147,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         }),
         rate_limit: args.limits.limiter(),
         prefetch: args.prefetch.prefetcher(),
+        demand: demand.clone(),
     };
     crate::roles::serve_gateway(args.listen, state, &args.http, metrics, |addr| {
         tracing::info!(%addr, layers = n_layers, render_slots = slots, "wxfarm serving: open http://{addr}/");

@@ -54,8 +54,8 @@ fn describe_metrics() {
         ),
         (
             "wxfarm_warm_jobs_total",
-            "Warming jobs queued for newly ingested fields.",
-            true,
+            "Warming jobs queued for newly ingested fields, by source: static (the low zooms) or hot_set (the positions users ask for most).",
+            false,
         ),
         (
             "wxfarm_prefetch_jobs_total",
@@ -88,6 +88,9 @@ fn describe_metrics() {
         if at_zero {
             metrics::counter!(name).absolute(0);
         }
+    }
+    for source in ["static", "hot_set"] {
+        metrics::counter!("wxfarm_warm_jobs_total", "source" => source).absolute(0);
     }
     describe_histogram!(
         "wxfarm_tile_request_seconds",

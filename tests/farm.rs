@@ -376,3 +376,103 @@ async fn wxfarm_warm_through_one_gateway_fills_redis_for_all() {
         assert_eq!(headers["x-cache"], "L2", "{tile}");
     }
 }
+
+#[tokio::test]
+async fn positions_asked_on_any_gateway_are_warmed_farm_wide_for_a_new_forecast_hour() {
+    // Demo data: f000 at start, f001 arrives later.
+    let samples = tempfile::tempdir().expect("tempdir");
+    let later = tempfile::tempdir().expect("tempdir");
+    let opts = demo::DemoOptions {
+        run: support::run_time(),
+        seed: 7,
+        hours: 1,
+        radar_frames: 1,
+        radar_step_minutes: 10,
+        grid_coarsening: 10,
+    };
+    demo::write_demo_data(samples.path(), &opts).expect("demo data");
+    let (dir, f001) = demo::gfs::file_name(&opts, 1);
+    let next_hour = later.path().join(&f001);
+    std::fs::rename(samples.path().join(&dir).join(&f001), &next_hour).expect("hold f001 back");
+    let Some(farm) = Farm::up_with_samples(
+        &[samples.path().to_path_buf()],
+        &["--gateways", "2", "--warm-max-zoom", "-1"],
+        &[("WXFARM_HOT_SET", "2"), ("WXFARM_DEMAND_SEND_MS", "200")],
+    ) else {
+        return;
+    };
+    let run = support::run_time().format("%Y-%m-%dT%H:%M:%SZ");
+    let tile = |k: usize, path: &str, h: u8| {
+        format!(
+            "{}/tiles/gfs_TMP_2m/{path}.png?run={run}&forecast={h}",
+            farm.gateway(k)
+        )
+    };
+    // One place is popular on gateway 0, another (in isolines) on gateway 1.
+    let (status, _, _) = get_until(
+        &tile(0, "gradient/5/9/12", 0),
+        Duration::from_secs(30),
+        |s, _| s == 200,
+    )
+    .await;
+    assert_eq!(status, 200);
+    for _ in 0..5 {
+        assert_eq!(get(&tile(0, "gradient/5/9/12", 0)).await.0, 200);
+        assert_eq!(get(&tile(1, "isolines/6/40/20", 0)).await.0, 200);
+    }
+    assert_eq!(get(&tile(0, "gradient/4/3/5", 0)).await.0, 200);
+    // The scheduler has the gateways' counts.
+    let scheduler = farm.info["metrics"]["scheduler"]
+        .as_str()
+        .expect("url")
+        .to_owned();
+    get_until(&scheduler, Duration::from_secs(20), |_, _| true).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, _, m) = get(&scheduler).await;
+        let positions = String::from_utf8_lossy(&m)
+            .lines()
+            .find_map(|l| l.strip_prefix("wxfarm_demand_positions "))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .unwrap_or(0.0);
+        if positions >= 3.0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the scheduler never got the counts"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // f001 arrives through the normal ingest path.
+    let out = Command::new(env!("CARGO_BIN_EXE_wxfarm"))
+        .arg("ingest")
+        .arg(&next_hour)
+        .args(["--s3-bucket", "wxfarm", "--s3-endpoint"])
+        .arg(farm.info["s3_endpoint"].as_str().expect("s3"))
+        .args(["--nats", farm.info["nats_url"].as_str().expect("nats")])
+        .env("AWS_ACCESS_KEY_ID", "farm")
+        .env("AWS_SECRET_ACCESS_KEY", "farm")
+        .output()
+        .expect("wxfarm ingest");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while farm.renders_at("warm").await < 2 {
+        assert!(Instant::now() < deadline, "the hot set was not rendered");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Each hot position is in Redis, so even the gateway that never saw
+    // it serves it without a render.
+    for (k, path) in [(1, "gradient/5/9/12"), (0, "isolines/6/40/20")] {
+        let (status, headers, _) = get(&tile(k, path, 1)).await;
+        assert_eq!(status, 200);
+        assert_eq!(headers["x-cache"], "L2", "{path} on gateway {k}");
+    }
+    let (_, headers, _) = get(&tile(0, "gradient/4/3/5", 1)).await;
+    assert_eq!(headers["x-cache"], "MISS", "outside the top 2");
+}

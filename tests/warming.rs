@@ -71,3 +71,78 @@ async fn a_newly_ingested_file_is_warmed_into_l1_before_anyone_asks() {
     assert_eq!(status, 200);
     assert_eq!(headers["x-cache"], "MISS", "z2 was not warmed");
 }
+
+#[tokio::test]
+async fn the_positions_users_ask_for_most_are_warmed_for_a_new_field() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(
+        data.path(),
+        &[
+            "--poll-secs",
+            "1",
+            "--warm-max-zoom",
+            "-1",
+            "--hot-set",
+            "2",
+        ],
+    );
+    let ingest = |hour: &str| {
+        let file = find_file(demo_data(), hour).expect("a demo forecast file");
+        let status = Command::new(env!("CARGO_BIN_EXE_wxfarm"))
+            .arg("ingest")
+            .arg(&file)
+            .arg("--data")
+            .arg(data.path())
+            .status()
+            .expect("run wxfarm ingest");
+        assert!(status.success());
+    };
+    ingest("f001");
+    let run = run_time().format("%Y-%m-%dT%H:%M:%SZ");
+    let url = |z: u8, x: u32, y: u32, h: u8, style: &str| {
+        format!(
+            "{}/tiles/gfs_TMP_2m/{style}/{z}/{x}/{y}.png?run={run}&forecast={h}",
+            server.url
+        )
+    };
+    // Users look at two places over and over, and once at a third.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while get(&url(5, 9, 12, 1, "gradient")).await.0 != 200 {
+        assert!(Instant::now() < deadline, "f001 never served");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for _ in 0..5 {
+        assert_eq!(get(&url(5, 9, 12, 1, "gradient")).await.0, 200);
+        assert_eq!(get(&url(6, 40, 20, 1, "isolines")).await.0, 200);
+    }
+    assert_eq!(get(&url(4, 3, 5, 1, "gradient")).await.0, 200);
+
+    // The next forecast hour arrives: the two hot positions, in the styles
+    // they were seen in, are rendered before anyone asks.
+    ingest("f002");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, _, m) = get(&format!("{}/metrics", server.url)).await;
+        let m = String::from_utf8_lossy(&m);
+        let queued = metric_sum(&m, "wxfarm_warm_jobs_total", "source=\"hot_set\"");
+        let rendered = metric_sum(&m, "wxfarm_renders_total", "priority=\"warm\"");
+        if queued >= 2 && rendered >= queued {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "hot set not warmed: {queued} queued, {rendered} rendered"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for (u, what) in [
+        (url(5, 9, 12, 2, "gradient"), "the hottest position"),
+        (url(6, 40, 20, 2, "isolines"), "the second, in its style"),
+    ] {
+        let (status, headers, _) = get(&u).await;
+        assert_eq!(status, 200);
+        assert_eq!(headers["x-cache"], "L1", "{what} was warmed");
+    }
+    let (_, headers, _) = get(&url(4, 3, 5, 2, "gradient")).await;
+    assert_eq!(headers["x-cache"], "MISS", "outside the top 2");
+}

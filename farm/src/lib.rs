@@ -19,6 +19,7 @@
 
 pub mod catalog_kv;
 pub mod config;
+pub mod demand;
 pub mod error;
 pub mod jetstream_queue;
 pub mod job_loop;

@@ -58,4 +58,7 @@ pub struct GatewayState {
     pub rate_limit: Option<crate::rate_limit::RateLimiter>,
     /// Spatial prefetch and temporal lookahead; none: off.
     pub prefetch: Option<crate::prefetch::Prefetcher>,
+    /// Where tile requests are counted by position, for the hot set
+    /// (`protocol::demand`); none: not counted.
+    pub demand: Option<Arc<protocol::demand::DemandCounts>>,
 }

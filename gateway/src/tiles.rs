@@ -51,6 +51,11 @@ pub struct TileResponse {
 pub async fn get_tile(state: &GatewayState, req: &TileRequest) -> Result<TileResponse, OgcError> {
     let catalog = state.catalog.snapshot();
     let (job, immutable) = plan_tile(&catalog, req)?;
+    if let Some(demand) = &state.demand {
+        demand.record(&job.key, || {
+            protocol::demand::TilePosition::of(req, &job.key)
+        });
+    }
     let prefetch = state.prefetch.as_ref().map(|p| (p, job.key.clone()));
     let tile = render_planned(state, job, immutable).await?;
     if let Some((p, key)) = prefetch {

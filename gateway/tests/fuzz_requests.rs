@@ -248,6 +248,7 @@ async fn random_requests_get_answers_or_exceptions_and_queue_only_jobs_within_bu
         config: Arc::new(GatewayConfig::default()),
         rate_limit: None,
         prefetch: None,
+        demand: None,
     };
     let app = gateway::router(state);
     let limits = Limits::default();

@@ -53,6 +53,7 @@ fn state(queue: Arc<FakeQueue>) -> GatewayState {
         config: Arc::new(GatewayConfig::default()),
         rate_limit: None,
         prefetch: None,
+        demand: None,
     }
 }
 

@@ -24,7 +24,8 @@ pub struct TileRequest {
 }
 
 /// Per-request ramp options.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct StyleParams {
     pub range: Option<(f32, f32)>,
     pub bands: Option<u16>,

@@ -10,6 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::{Stream, StreamExt};
 use protocol::catalog::{DimensionQuery, FieldId, LayerKind};
+use protocol::demand::DemandCounts;
 use protocol::plan::{TileRequest, plan_tile};
 use protocol::{Catalog, ImageFormat, Priority, RenderQueue, TileMatrixSetId};
 
@@ -43,6 +44,9 @@ pub struct Scheduler {
     queue: Arc<dyn RenderQueue>,
     publisher: Option<Arc<dyn CatalogPublisher>>,
     warm: WarmOptions,
+    /// What users keep asking for, and how many of those positions to
+    /// warm for each new field.
+    hot: Option<(Arc<DemandCounts>, usize)>,
     /// What scans have seen (sizes, times, failures).
     scans: Mutex<ScanState>,
 }
@@ -59,8 +63,16 @@ impl Scheduler {
             queue,
             publisher,
             warm,
+            hot: None,
             scans: Mutex::new(ScanState::default()),
         }
+    }
+
+    /// Also warms, for each new field, the `k` positions of its layer
+    /// users asked for most (the hot set), as counted in `demand`.
+    pub fn with_hot_set(mut self, demand: Arc<DemandCounts>, k: usize) -> Self {
+        self.hot = (k > 0).then_some((demand, k));
+        self
     }
 
     pub fn ingestor(&self) -> &Ingestor {
@@ -125,35 +137,34 @@ impl Scheduler {
             let names: Vec<String> = report.layers.iter().cloned().collect();
             p.publish(&catalog, &names).await;
         }
-        let queued = self.warm(&catalog, &report.fields);
-        metrics::counter!("wxfarm_warm_jobs_total").increment(queued as u64);
+        self.warm(&catalog, &report.fields);
     }
 
     /// Queues `warm` jobs for zooms 0..=N of each field, planned exactly as
     /// a gateway plans a default-style request; returns how many.
     pub fn warm(&self, catalog: &Catalog, fields: &[(String, FieldId)]) -> usize {
+        let mut queued = 0;
+        if let Some((demand, k)) = &self.hot {
+            for (layer, id) in fields {
+                let Some(entry) = catalog.layer(layer) else {
+                    continue;
+                };
+                let dims = dims_of(entry.info.kind, id);
+                for position in demand.top(layer, id.elevation.as_deref(), *k) {
+                    queued +=
+                        self.enqueue_warm(catalog, &position.request(dims.clone()), "hot_set");
+                }
+            }
+        }
         let Some(max_zoom) = self.warm.max_zoom else {
-            return 0;
+            return queued;
         };
         let tms = TileMatrixSetId::WebMercatorQuad;
-        let mut queued = 0;
         for (layer, id) in fields {
             let Some(entry) = catalog.layer(layer) else {
                 continue;
             };
-            let dims = match entry.info.kind {
-                LayerKind::Observation => DimensionQuery {
-                    time: Some(id.valid),
-                    elevation: id.elevation.clone(),
-                    ..Default::default()
-                },
-                LayerKind::Model => DimensionQuery {
-                    run: Some(id.run),
-                    forecast_hours: Some((id.valid - id.run).num_seconds() as f64 / 3600.0),
-                    elevation: id.elevation.clone(),
-                    ..Default::default()
-                },
-            };
+            let dims = dims_of(entry.info.kind, id);
             for z in 0..=max_zoom.min(protocol::tms::MAX_ZOOM) {
                 for y in 0..tms.matrix_height(z) {
                     for x in 0..tms.matrix_width(z) {
@@ -169,15 +180,41 @@ impl Scheduler {
                             dims: dims.clone(),
                             style_params: Default::default(),
                         };
-                        let Ok((mut job, _)) = plan_tile(catalog, &req) else {
-                            continue;
-                        };
-                        job.priority = Priority::Warm;
-                        queued += usize::from(self.queue.enqueue(job));
+                        queued += self.enqueue_warm(catalog, &req, "static");
                     }
                 }
             }
         }
         queued
+    }
+
+    /// Plans `req` at warm priority and queues it; 1 if queued.
+    fn enqueue_warm(&self, catalog: &Catalog, req: &TileRequest, source: &'static str) -> usize {
+        let Ok((mut job, _)) = plan_tile(catalog, req) else {
+            return 0;
+        };
+        job.priority = Priority::Warm;
+        let queued = self.queue.enqueue(job);
+        if queued {
+            metrics::counter!("wxfarm_warm_jobs_total", "source" => source).increment(1);
+        }
+        usize::from(queued)
+    }
+}
+
+/// The dimensions that name field `id` exactly.
+fn dims_of(kind: LayerKind, id: &FieldId) -> DimensionQuery {
+    match kind {
+        LayerKind::Observation => DimensionQuery {
+            time: Some(id.valid),
+            elevation: id.elevation.clone(),
+            ..Default::default()
+        },
+        LayerKind::Model => DimensionQuery {
+            run: Some(id.run),
+            forecast_hours: Some((id.valid - id.run).num_seconds() as f64 / 3600.0),
+            elevation: id.elevation.clone(),
+            ..Default::default()
+        },
     }
 }

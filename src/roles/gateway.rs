@@ -28,6 +28,9 @@ pub struct GatewayArgs {
     http: super::HttpArgs,
     #[command(flatten)]
     prefetch: super::PrefetchArgs,
+    /// How often request counts go to the scheduler's hot set, ms.
+    #[arg(long, env = "WXFARM_DEMAND_SEND_MS", default_value_t = 5000)]
+    demand_send_ms: u64,
 }
 
 pub async fn run(args: GatewayArgs) -> Result<()> {
@@ -46,11 +49,21 @@ pub async fn run(args: GatewayArgs) -> Result<()> {
     follow_catalog(kv, catalog.clone());
 
     let l2 = super::l2(&config)?.map(|s| s as Arc<dyn protocol::TileStore>);
-    let queue = farm::JetStreamQueue::new(client, config.clone())
+    let queue = farm::JetStreamQueue::new(client.clone(), config.clone())
         .await
         .context("job queue")?
         .with_l2(l2.clone());
     super::stats::spawn_gateway_queue_stats(queue.clone());
+    // Requests counted here go to the scheduler's hot set.
+    let demand = Arc::new(protocol::demand::DemandCounts::new(
+        super::DemandArgs::MAX_POSITIONS,
+    ));
+    farm::demand::spawn_sender(
+        client.clone(),
+        config.signing_key.clone(),
+        demand.clone(),
+        Duration::from_millis(args.demand_send_ms.max(100)),
+    );
     let state = gateway::GatewayState {
         catalog,
         queue: Arc::new(queue),
@@ -64,6 +77,7 @@ pub async fn run(args: GatewayArgs) -> Result<()> {
         }),
         rate_limit: args.limits.limiter(),
         prefetch: args.prefetch.prefetcher(),
+        demand: Some(demand),
     };
     let mut http = args.http;
     http.metrics_listen = http.metrics_listen.or(Some(super::GATEWAY_METRICS_LISTEN));

@@ -128,6 +128,50 @@ impl PrefetchArgs {
     }
 }
 
+/// The hot set: request counts by tile position, warmed for new fields.
+#[derive(Args, Debug, Clone)]
+pub struct DemandArgs {
+    /// For each new field, warm the K tile positions of its layer that
+    /// users asked for most (0: off).
+    #[arg(long, env = "WXFARM_HOT_SET", default_value_t = 256)]
+    pub hot_set: usize,
+    /// Half-life of the request counts behind the hot set, minutes.
+    #[arg(long, default_value_t = 360)]
+    pub demand_half_life_mins: u64,
+}
+
+impl DemandArgs {
+    /// Positions counted at most (beyond, the least asked-for half goes).
+    pub const MAX_POSITIONS: usize = 100_000;
+
+    /// Decaying counts, or `None` when the hot set is off.
+    pub fn counts(&self) -> Option<std::sync::Arc<protocol::demand::DemandCounts>> {
+        if self.hot_set == 0 {
+            return None;
+        }
+        let counts = std::sync::Arc::new(protocol::demand::DemandCounts::new(Self::MAX_POSITIONS));
+        let period = Duration::from_secs(60);
+        let half_life = (self.demand_half_life_mins.max(1) * 60) as f64;
+        let factor = 0.5f64.powf(period.as_secs_f64() / half_life);
+        let decaying = counts.clone();
+        metrics::describe_gauge!(
+            "wxfarm_demand_positions",
+            "Tile positions with a request count behind the hot set."
+        );
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            for second in 1u64.. {
+                tick.tick().await;
+                if second % period.as_secs() == 0 {
+                    decaying.decay(factor);
+                }
+                metrics::gauge!("wxfarm_demand_positions").set(decaying.len() as f64);
+            }
+        });
+        Some(counts)
+    }
+}
+
 /// Endpoints and limits shared by the distributed roles.
 #[derive(Args, Debug, Clone)]
 pub struct FarmArgs {

@@ -34,6 +34,8 @@ pub struct SchedulerArgs {
     warm_max_zoom: i8,
     #[arg(long, default_value = "127.0.0.1:9092", env = "WXFARM_METRICS_LISTEN")]
     metrics_listen: SocketAddr,
+    #[command(flatten)]
+    demand: super::DemandArgs,
 }
 
 /// The farm's catalog publisher: the NATS KV bucket gateways watch.
@@ -66,7 +68,7 @@ pub async fn run(args: SchedulerArgs) -> Result<()> {
         .await
         .context("job queue")?;
     super::stats::spawn_queue_depth(js.clone());
-    let scheduler = Scheduler::new(
+    let mut scheduler = Scheduler::new(
         ingestor,
         Arc::new(queue),
         Some(Arc::new(KvPublisher(kv))),
@@ -74,6 +76,16 @@ pub async fn run(args: SchedulerArgs) -> Result<()> {
             max_zoom: u8::try_from(args.warm_max_zoom).ok(),
         },
     );
+    // Gateways' request counts, farm-wide, for the hot set.
+    if let Some(counts) = args.demand.counts() {
+        scheduler = scheduler.with_hot_set(counts.clone(), args.demand.hot_set);
+        let (client, key) = (client.clone(), config.signing_key.clone());
+        tokio::spawn(async move {
+            if let Err(e) = farm::demand::receive(client, key, counts).await {
+                tracing::error!(error = %e, "demand counts: not receiving");
+            }
+        });
+    }
     super::spawn_metrics(args.metrics_listen, metrics).await?;
 
     let events = client

@@ -27,6 +27,15 @@ impl Farm {
     /// [`Farm::up`] with extra environment for every process it starts.
     pub fn up_with_env(extra: &[&str], env: &[(&str, &str)]) -> Option<Farm> {
         let data = shared_data()?;
+        Self::up_with_samples(&[data.join(GDAS), data.join(CMC)], extra, env)
+    }
+
+    /// [`Farm::up_with_env`] over other sample files or folders.
+    pub fn up_with_samples(
+        samples: &[std::path::PathBuf],
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Option<Farm> {
         for bin in ["nats-server", "redis-server", "moto_server"] {
             let found = Command::new("sh")
                 .args([
@@ -44,13 +53,18 @@ impl Farm {
         let out = Command::new(env!("CARGO_BIN_EXE_wxfarm"))
             .args(["farm", "up", "--ack-wait-secs", "2", "--dir"])
             .arg(dir.path().join("farm"))
-            .arg("--sample")
-            .arg(data.join(GDAS))
-            .arg("--sample")
-            .arg(data.join(CMC))
+            .args(
+                samples
+                    .iter()
+                    .flat_map(|s| [std::ffi::OsStr::new("--sample"), s.as_os_str()]),
+            )
             .args(extra)
             // Prefetch off unless a test turns it on: tests count renders.
-            .envs([("WXFARM_PREFETCH_RINGS", "0"), ("WXFARM_LOOKAHEAD", "0")])
+            .envs([
+                ("WXFARM_PREFETCH_RINGS", "0"),
+                ("WXFARM_LOOKAHEAD", "0"),
+                ("WXFARM_HOT_SET", "0"),
+            ])
             .envs(env.iter().copied())
             .output()
             .expect("wxfarm farm up");

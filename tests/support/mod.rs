@@ -41,6 +41,7 @@ impl Server {
             // count renders and read their own requests' cache tiers.
             .env("WXFARM_PREFETCH_RINGS", "0")
             .env("WXFARM_LOOKAHEAD", "0")
+            .env("WXFARM_HOT_SET", "0")
             .stdout(Stdio::piped())
             .stderr(log_file)
             .spawn()

@@ -1,0 +1,106 @@
+//! Request counts from gateways to the scheduler, for the hot set
+//! (`protocol::demand`). Each gateway counts locally and, every few
+//! seconds, publishes what it counted since on [`DEMAND_SUBJECT`], signed
+//! like every farm message; the scheduler adds them to the farm-wide,
+//! decaying counts it warms from. Lost batches only make the hot set a
+//! little less sharp, so core NATS (no stream) is enough.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use protocol::codec;
+use protocol::demand::{DemandCounts, TilePosition};
+use serde::{Deserialize, Serialize};
+
+use crate::signing::{self, SigningKey};
+
+/// Where gateways publish their counts.
+pub const DEMAND_SUBJECT: &str = "wxfarm.demand";
+
+/// Positions per message: well under NATS's 1 MiB default payload.
+const BATCH: usize = 2_000;
+
+/// Longest layer or style name accepted from the network.
+const MAX_NAME: usize = 128;
+
+/// What one message carries.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DemandBatch {
+    pub version: u16,
+    pub positions: Vec<(TilePosition, f64)>,
+}
+
+/// Publishes `counts` (draining them) every `every`, signed with `key`.
+pub fn spawn_sender(
+    client: async_nats::Client,
+    key: Option<SigningKey>,
+    counts: Arc<DemandCounts>,
+    every: Duration,
+) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        loop {
+            tick.tick().await;
+            let drained = counts.drain();
+            for chunk in drained.chunks(BATCH) {
+                let batch = DemandBatch {
+                    version: 1,
+                    positions: chunk.to_vec(),
+                };
+                let Ok(payload) = codec::encode(&batch) else {
+                    continue;
+                };
+                let mut headers = async_nats::HeaderMap::new();
+                if let Some(key) = &key {
+                    key.sign_into(&mut headers, &payload);
+                }
+                if let Err(e) = client
+                    .publish_with_headers(DEMAND_SUBJECT, headers, payload.into())
+                    .await
+                {
+                    tracing::debug!(error = %e, "demand counts not sent");
+                }
+            }
+        }
+    });
+}
+
+/// Adds every signed, well-formed batch that arrives to `counts`, until
+/// the subscription ends.
+pub async fn receive(
+    client: async_nats::Client,
+    key: Option<SigningKey>,
+    counts: Arc<DemandCounts>,
+) -> Result<(), crate::FarmError> {
+    let mut sub = client
+        .subscribe(DEMAND_SUBJECT)
+        .await
+        .map_err(|e| crate::FarmError::nats("subscribe to demand counts", e))?;
+    while let Some(msg) = sub.next().await {
+        if !signing::accepts(key.as_ref(), msg.headers.as_ref(), &msg.payload) {
+            tracing::warn!("unsigned or forged demand counts dropped");
+            continue;
+        }
+        let batch: DemandBatch = match codec::decode(&msg.payload) {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::warn!(error = %e, "undecodable demand counts dropped");
+                continue;
+            }
+        };
+        if batch.positions.len() > BATCH {
+            tracing::warn!(
+                positions = batch.positions.len(),
+                "oversized demand batch dropped"
+            );
+            continue;
+        }
+        for (position, count) in batch.positions {
+            if position.layer.len() <= MAX_NAME && position.style.len() <= MAX_NAME {
+                counts.add(position, count);
+            }
+        }
+    }
+    Ok(())
+}
