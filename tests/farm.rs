@@ -249,25 +249,7 @@ async fn a_newly_ingested_file_reaches_every_gateway_through_the_catalog() {
     let (_, _, before) = get(&caps(1)).await;
     assert!(!String::from_utf8_lossy(&before).contains("gfs_RH_isbl"));
 
-    let out = Command::new(env!("CARGO_BIN_EXE_wxfarm"))
-        .arg("ingest")
-        .arg(data.join("gdas.t12z.pgrb2.0p25.f000.46.xz"))
-        .args([
-            "--s3-bucket",
-            "wxfarm",
-            "--s3-endpoint",
-            farm.info["s3_endpoint"].as_str().expect("s3"),
-        ])
-        .args(["--nats", farm.info["nats_url"].as_str().expect("nats")])
-        .env("AWS_ACCESS_KEY_ID", "farm")
-        .env("AWS_SECRET_ACCESS_KEY", "farm")
-        .output()
-        .expect("wxfarm ingest");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    farm.ingest(&data.join("gdas.t12z.pgrb2.0p25.f000.46.xz"));
     let announced = Instant::now();
     for k in 0..2 {
         loop {
@@ -301,7 +283,7 @@ async fn wxfarm_warm_through_one_gateway_fills_redis_for_all() {
     };
     farm.serving(0).await;
     farm.serving(1).await;
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wxfarm"))
+    let out = Command::new(env!("CARGO_BIN_EXE_wxfarm"))
         .args(["warm", "--url", &farm.gateway(0), "--token"])
         .arg(farm.info["admin_token"].as_str().expect("admin token"))
         .args(["--layers", "gfs_VRATE_pbl", "--zooms", "0-2"])
@@ -446,21 +428,7 @@ async fn positions_asked_on_any_gateway_are_warmed_farm_wide_for_a_new_forecast_
     }
 
     // f001 arrives through the normal ingest path.
-    let out = Command::new(env!("CARGO_BIN_EXE_wxfarm"))
-        .arg("ingest")
-        .arg(&next_hour)
-        .args(["--s3-bucket", "wxfarm", "--s3-endpoint"])
-        .arg(farm.info["s3_endpoint"].as_str().expect("s3"))
-        .args(["--nats", farm.info["nats_url"].as_str().expect("nats")])
-        .env("AWS_ACCESS_KEY_ID", "farm")
-        .env("AWS_SECRET_ACCESS_KEY", "farm")
-        .output()
-        .expect("wxfarm ingest");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    farm.ingest(&next_hour);
     let deadline = Instant::now() + Duration::from_secs(30);
     while farm.renders_at("warm").await < 2 {
         assert!(Instant::now() < deadline, "the hot set was not rendered");

@@ -6,7 +6,6 @@ mod support;
 
 use std::collections::BTreeSet;
 use std::io::Write;
-use std::process::Command;
 
 use support::{Server, demo_data, find_file, get, rgba, run_time};
 
@@ -38,14 +37,7 @@ async fn a_gzipped_grib_ingested_into_a_data_folder_is_served() {
     let staged = tempfile::tempdir().expect("tempdir");
     let file = staged.path().join("upload-f002.grib2.gz");
     std::fs::write(&file, enc.finish().expect("gzip")).expect("write");
-    let status = Command::new(env!("CARGO_BIN_EXE_wxfarm"))
-        .arg("ingest")
-        .arg(&file)
-        .arg("--data")
-        .arg(data.path())
-        .status()
-        .expect("wxfarm ingest");
-    assert!(status.success());
+    support::ingest_into(data.path(), &file);
     assert!(!gz.exists(), "the data folder holds the decompressed file");
     assert_eq!(
         std::fs::read(data.path().join("upload-f002.grib2")).expect("decompressed"),

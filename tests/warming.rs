@@ -4,10 +4,9 @@
 
 mod support;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use support::{Server, demo_data, find_file, get, run_time};
+use support::{Server, demo_data, find_file, get, ingest_into, run_time};
 
 /// The sum of the `metric` samples whose labels contain `label`.
 fn metric_sum(text: &str, metric: &str, label: &str) -> u64 {
@@ -24,14 +23,7 @@ async fn a_newly_ingested_file_is_warmed_into_l1_before_anyone_asks() {
     let server = Server::start(data.path(), &["--poll-secs", "1", "--warm-max-zoom", "1"]);
     // Drop one forecast hour in through the documented path.
     let file = find_file(demo_data(), "f001").expect("a demo forecast file");
-    let status = Command::new(env!("CARGO_BIN_EXE_wxfarm"))
-        .arg("ingest")
-        .arg(&file)
-        .arg("--data")
-        .arg(data.path())
-        .status()
-        .expect("run wxfarm ingest");
-    assert!(status.success());
+    ingest_into(data.path(), &file);
 
     // Wait (without requesting any tile) until every queued warm job has
     // rendered.
@@ -88,14 +80,7 @@ async fn the_positions_users_ask_for_most_are_warmed_for_a_new_field() {
     );
     let ingest = |hour: &str| {
         let file = find_file(demo_data(), hour).expect("a demo forecast file");
-        let status = Command::new(env!("CARGO_BIN_EXE_wxfarm"))
-            .arg("ingest")
-            .arg(&file)
-            .arg("--data")
-            .arg(data.path())
-            .status()
-            .expect("run wxfarm ingest");
-        assert!(status.success());
+        ingest_into(data.path(), &file);
     };
     ingest("f001");
     let run = run_time().format("%Y-%m-%dT%H:%M:%SZ");

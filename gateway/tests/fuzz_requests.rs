@@ -13,14 +13,11 @@
 mod common;
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use async_trait::async_trait;
 use axum::body::Body;
 use axum::http::Request;
 use bytes::Bytes;
-use gateway::{GatewayConfig, GatewayState, TileCache};
-use protocol::catalog::SharedCatalog;
 use protocol::{Limits, RenderError, RenderJob, RenderQueue};
 use tower::ServiceExt;
 
@@ -240,16 +237,7 @@ async fn random_requests_get_answers_or_exceptions_and_queue_only_jobs_within_bu
         .and_then(|v| v.parse().ok())
         .unwrap_or(3000);
     let queue = Arc::new(Recorder::default());
-    let state = GatewayState {
-        catalog: SharedCatalog::new(common::catalog()),
-        queue: queue.clone(),
-        tiles: TileCache::new(16 << 20, Duration::from_secs(60)),
-        l2: None,
-        config: Arc::new(GatewayConfig::default()),
-        rate_limit: None,
-        prefetch: None,
-        demand: None,
-    };
+    let state = common::state(queue.clone());
     let app = gateway::router(state);
     let limits = Limits::default();
     let mut rng = Rng(fastrand::Rng::with_seed(0x5eed_1234_abcd_0001));

@@ -6,14 +6,12 @@ mod common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use async_trait::async_trait;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use bytes::Bytes;
-use gateway::{GatewayConfig, GatewayState, TileCache};
-use protocol::catalog::SharedCatalog;
+use gateway::GatewayState;
 use protocol::{RenderError, RenderJob, RenderQueue};
 use tower::ServiceExt;
 
@@ -45,16 +43,7 @@ impl RenderQueue for FakeQueue {
 }
 
 fn state(queue: Arc<FakeQueue>) -> GatewayState {
-    GatewayState {
-        catalog: SharedCatalog::new(common::catalog()),
-        queue,
-        tiles: TileCache::new(16 << 20, Duration::from_secs(60)),
-        l2: None,
-        config: Arc::new(GatewayConfig::default()),
-        rate_limit: None,
-        prefetch: None,
-        demand: None,
-    }
+    common::state(queue)
 }
 
 async fn get(state: &GatewayState, uri: &str) -> (StatusCode, axum::http::HeaderMap, Bytes) {

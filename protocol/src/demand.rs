@@ -54,19 +54,7 @@ impl TilePosition {
     /// An in-process identity of the position of `key` (which carries the
     /// style parameters in canonical form), cheap enough for every request.
     pub fn id_of(key: &TileKey) -> u64 {
-        let mut h = std::hash::DefaultHasher::new();
-        (
-            &key.layer,
-            &key.style,
-            &key.style_params,
-            key.tms,
-            key.z,
-            key.x,
-            key.y,
-        )
-            .hash(&mut h);
-        (key.tile_size, &key.elevation, key.format).hash(&mut h);
-        h.finish()
+        position_id(key, &key.style_params)
     }
 
     /// The request for this position at `dims` (run, forecast or time).
@@ -174,18 +162,39 @@ impl DemandCounts {
 
 /// The id [`TilePosition::id_of`] gives the key of a request at `p`.
 fn id_of_position(p: &TilePosition) -> u64 {
+    let t = chrono::DateTime::<chrono::Utc>::MIN_UTC;
+    let key = TileKey {
+        layer: p.layer.clone(),
+        style: p.style.clone(),
+        style_params: String::new(),
+        tms: p.tms,
+        z: p.z,
+        x: p.x,
+        y: p.y,
+        tile_size: p.tile_size,
+        run: t,
+        valid: t,
+        elevation: p.elevation.clone(),
+        format: p.format,
+    };
+    position_id(&key, &p.style_params.canonical())
+}
+
+/// Hashes the position fields of `key`, with `style_params` in canonical
+/// form (run and valid time left out).
+fn position_id(key: &TileKey, style_params: &str) -> u64 {
     let mut h = std::hash::DefaultHasher::new();
     (
-        &p.layer,
-        &p.style,
-        &p.style_params.canonical(),
-        p.tms,
-        p.z,
-        p.x,
-        p.y,
+        &key.layer,
+        &key.style,
+        style_params,
+        key.tms,
+        key.z,
+        key.x,
+        key.y,
     )
         .hash(&mut h);
-    (p.tile_size, &p.elevation, p.format).hash(&mut h);
+    (key.tile_size, &key.elevation, key.format).hash(&mut h);
     h.finish()
 }
 

@@ -172,6 +172,26 @@ impl Farm {
         std::fs::write(&state, info.to_string()).expect("state");
     }
 
+    /// Uploads `file` to the farm's bucket and announces it, as
+    /// `wxfarm ingest --s3-bucket … --nats …` does; asserts it succeeded.
+    pub fn ingest(&self, file: &std::path::Path) {
+        let out = Command::new(env!("CARGO_BIN_EXE_wxfarm"))
+            .arg("ingest")
+            .arg(file)
+            .args(["--s3-bucket", "wxfarm", "--s3-endpoint"])
+            .arg(self.info["s3_endpoint"].as_str().expect("s3"))
+            .args(["--nats", self.info["nats_url"].as_str().expect("nats")])
+            .env("AWS_ACCESS_KEY_ID", "farm")
+            .env("AWS_SECRET_ACCESS_KEY", "farm")
+            .output()
+            .expect("wxfarm ingest");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// Starts one more worker, named `name`, as `farm up` starts them
     /// (same services and secret); returns its metrics URL. `farm down`
     /// stops it with the rest.

@@ -162,6 +162,19 @@ pub fn differing_pixels(a: &[u8], b: &[u8], tolerance: u8) -> usize {
         .count()
 }
 
+/// Adds `file` to the data folder `data` with `wxfarm ingest` (the
+/// documented path) and asserts it succeeded.
+pub fn ingest_into(data: &Path, file: &Path) {
+    let status = Command::new(env!("CARGO_BIN_EXE_wxfarm"))
+        .arg("ingest")
+        .arg(file)
+        .arg("--data")
+        .arg(data)
+        .status()
+        .expect("run wxfarm ingest");
+    assert!(status.success(), "wxfarm ingest {}", file.display());
+}
+
 /// The first file under `dir` (recursively) whose path contains `needle`.
 pub fn find_file(dir: &Path, needle: &str) -> Option<PathBuf> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)

@@ -149,3 +149,18 @@ pub fn catalog() -> Catalog {
     }
     c
 }
+
+/// Gateway state over [`catalog`] and `queue`: a 16 MiB L1, no L2, rate
+/// limit, prefetch or demand counting.
+pub fn state(queue: std::sync::Arc<dyn protocol::RenderQueue>) -> gateway::GatewayState {
+    gateway::GatewayState {
+        catalog: protocol::catalog::SharedCatalog::new(catalog()),
+        queue,
+        tiles: gateway::TileCache::new(16 << 20, std::time::Duration::from_secs(60)),
+        l2: None,
+        config: std::sync::Arc::new(gateway::GatewayConfig::default()),
+        rate_limit: None,
+        prefetch: None,
+        demand: None,
+    }
+}
