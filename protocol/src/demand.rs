@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Mutex;
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::DimensionQuery;
@@ -55,6 +56,25 @@ impl TilePosition {
     /// style parameters in canonical form), cheap enough for every request.
     pub fn id_of(key: &TileKey) -> u64 {
         position_id(key, &key.style_params)
+    }
+
+    /// The tile key of this position for the field of `run` valid at
+    /// `valid`.
+    pub fn key_at(&self, run: DateTime<Utc>, valid: DateTime<Utc>) -> TileKey {
+        TileKey {
+            layer: self.layer.clone(),
+            style: self.style.clone(),
+            style_params: self.style_params.canonical(),
+            tms: self.tms,
+            z: self.z,
+            x: self.x,
+            y: self.y,
+            tile_size: self.tile_size,
+            run,
+            valid,
+            elevation: self.elevation.clone(),
+            format: self.format,
+        }
     }
 
     /// The request for this position at `dims` (run, forecast or time).
@@ -163,21 +183,7 @@ impl DemandCounts {
 /// The id [`TilePosition::id_of`] gives the key of a request at `p`.
 fn id_of_position(p: &TilePosition) -> u64 {
     let t = chrono::DateTime::<chrono::Utc>::MIN_UTC;
-    let key = TileKey {
-        layer: p.layer.clone(),
-        style: p.style.clone(),
-        style_params: String::new(),
-        tms: p.tms,
-        z: p.z,
-        x: p.x,
-        y: p.y,
-        tile_size: p.tile_size,
-        run: t,
-        valid: t,
-        elevation: p.elevation.clone(),
-        format: p.format,
-    };
-    position_id(&key, &p.style_params.canonical())
+    position_id(&p.key_at(t, t), &p.style_params.canonical())
 }
 
 /// Hashes the position fields of `key`, with `style_params` in canonical
@@ -227,20 +233,7 @@ mod tests {
 
     fn key_of(p: &TilePosition) -> TileKey {
         let t = chrono::DateTime::from_timestamp(0, 0).expect("epoch");
-        TileKey {
-            layer: p.layer.clone(),
-            style: p.style.clone(),
-            style_params: p.style_params.canonical(),
-            tms: p.tms,
-            z: p.z,
-            x: p.x,
-            y: p.y,
-            tile_size: p.tile_size,
-            run: t,
-            valid: t,
-            elevation: p.elevation.clone(),
-            format: p.format,
-        }
+        p.key_at(t, t)
     }
 
     #[test]
