@@ -143,6 +143,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
             public_url: args.public_url,
             render_timeout: Duration::from_millis(args.render_timeout_ms),
             admin_token: args.http.admin_token()?,
+            cors_origins: args.http.cors_origins.clone(),
             ..Default::default()
         }),
         rate_limit: args.limits.limiter(),

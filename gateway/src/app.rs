@@ -80,11 +80,45 @@ fn routes(state: GatewayState) -> Router {
         .route("/healthz", get(handlers::healthz))
         .route("/readyz", get(handlers::readyz))
         .fallback(handlers::not_found);
+    let router = match cors(&state.config.cors_origins) {
+        Some(layer) => router.layer(layer),
+        None => router,
+    };
+    // The admin API is for tools, not pages: no CORS.
     match admin {
         Some(admin) => router.merge(admin),
         None => router,
     }
     .with_state(state)
+}
+
+/// CORS for every public endpoint (tiles, capabilities, maps, legends,
+/// feature info, the layer list), preflight included, so map pages on other
+/// origins can use the server; `None` when no origin is allowed.
+fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
+    use axum::http::{HeaderName, HeaderValue, Method};
+    use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::from(Any)
+    } else {
+        let list: Vec<HeaderValue> = origins.iter().filter_map(|o| o.parse().ok()).collect();
+        if list.is_empty() {
+            return None;
+        }
+        AllowOrigin::list(list)
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([Method::GET, Method::HEAD])
+            .allow_headers(Any)
+            .expose_headers([
+                header::ETAG,
+                header::CACHE_CONTROL,
+                HeaderName::from_static("x-cache"),
+            ])
+            .max_age(std::time::Duration::from_secs(86_400)),
+    )
 }
 
 async fn viewer() -> Html<&'static str> {

@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
-use axum::http::header;
 use axum::response::{Html, IntoResponse, Json, Response};
 use chrono::{DateTime, Utc};
 use protocol::TileMatrixSetId;
@@ -158,9 +157,7 @@ pub async fn feature_info(
         values,
     };
     Ok(match format {
-        InfoFormat::Json => {
-            ([(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")], Json(info)).into_response()
-        }
+        InfoFormat::Json => Json(info).into_response(),
         InfoFormat::Html => Html(html(&info)).into_response(),
     })
 }

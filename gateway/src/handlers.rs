@@ -199,10 +199,6 @@ fn tile_ok(state: &GatewayState, headers: &HeaderMap, tile: TileResponse) -> Res
             header::HeaderName::from_static("x-cache"),
             HeaderValue::from_static(tile.tier.as_str()),
         ),
-        (
-            header::ACCESS_CONTROL_ALLOW_ORIGIN,
-            HeaderValue::from_static("*"),
-        ),
     ];
     if matches {
         return (StatusCode::NOT_MODIFIED, common).into_response();

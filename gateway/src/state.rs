@@ -29,6 +29,9 @@ pub struct GatewayConfig {
     /// Token the admin API (`/admin/…`, `wxfarm warm`) requires; without
     /// one the API does not exist.
     pub admin_token: Option<std::sync::Arc<str>>,
+    /// Origins whose pages may read our responses (CORS); `*` for any,
+    /// none to send no CORS headers.
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for GatewayConfig {
@@ -40,6 +43,7 @@ impl Default for GatewayConfig {
             max_tile_size: 512,
             max_map_side: protocol::Limits::default().max_map_side,
             admin_token: None,
+            cors_origins: vec!["*".to_owned()],
         }
     }
 }

@@ -187,3 +187,67 @@ async fn an_overloaded_queue_is_a_503_with_retry_after() {
         "{text}"
     );
 }
+
+async fn send(s: &GatewayState, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap) {
+    let res = gateway::router(s.clone()).oneshot(request).await.unwrap();
+    (res.status(), res.headers().clone())
+}
+
+#[tokio::test]
+async fn every_public_endpoint_answers_pages_of_other_origins() {
+    let s = state(Arc::new(FakeQueue::default()));
+    for uri in [
+        "/wmts?SERVICE=WMTS&REQUEST=GetCapabilities",
+        "/wms?SERVICE=WMS&REQUEST=GetCapabilities",
+        "/api/layers",
+        "/tiles/gfs_TMP_2m/gradient/1/0/0.png",
+        "/legend/gfs_TMP_2m/gradient.png",
+    ] {
+        let request = Request::get(uri)
+            .header("origin", "https://maps.example")
+            .body(Body::empty())
+            .unwrap();
+        let (status, headers) = send(&s, request).await;
+        assert!(status.is_success(), "{uri}: {status}");
+        assert_eq!(headers["access-control-allow-origin"], "*", "{uri}");
+    }
+    // A preflight, as a page sending a custom header makes.
+    let preflight = Request::options("/tiles/gfs_TMP_2m/gradient/1/0/0.png")
+        .header("origin", "https://maps.example")
+        .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "x-requested-with")
+        .body(Body::empty())
+        .unwrap();
+    let (status, headers) = send(&s, preflight).await;
+    assert!(status.is_success(), "{status}");
+    assert_eq!(headers["access-control-allow-origin"], "*");
+    assert!(
+        headers["access-control-allow-methods"]
+            .to_str()
+            .unwrap()
+            .contains("GET")
+    );
+}
+
+#[tokio::test]
+async fn cors_can_be_limited_to_named_origins() {
+    let mut s = state(Arc::new(FakeQueue::default()));
+    s.config = Arc::new(gateway::GatewayConfig {
+        cors_origins: vec!["https://ours.example".into()],
+        ..Default::default()
+    });
+    let get_from = |origin: &str| {
+        Request::get("/api/layers")
+            .header("origin", origin)
+            .body(Body::empty())
+            .unwrap()
+    };
+    let (_, headers) = send(&s, get_from("https://ours.example")).await;
+    assert_eq!(
+        headers["access-control-allow-origin"],
+        "https://ours.example"
+    );
+    let (status, headers) = send(&s, get_from("https://theirs.example")).await;
+    assert!(status.is_success());
+    assert!(!headers.contains_key("access-control-allow-origin"));
+}

@@ -73,6 +73,7 @@ pub async fn run(args: GatewayArgs) -> Result<()> {
             public_url: args.public_url,
             render_timeout: config.render_deadline,
             admin_token: args.http.admin_token()?,
+            cors_origins: args.http.cors_origins.clone(),
             ..Default::default()
         }),
         rate_limit: args.limits.limiter(),

@@ -77,6 +77,15 @@ pub struct HttpArgs {
     /// API exists only when one is set.
     #[arg(long, env = "WXFARM_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
+    /// Origins whose web pages may use this server (CORS), comma-separated;
+    /// `*` for any, `''` for none.
+    #[arg(
+        long,
+        env = "WXFARM_CORS_ORIGINS",
+        value_delimiter = ',',
+        default_value = "*"
+    )]
+    pub cors_origins: Vec<String>,
 }
 
 /// Where a farm gateway serves `/metrics` unless told: loopback, so a
