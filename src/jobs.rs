@@ -12,20 +12,24 @@ pub enum JobsCommand {
     Decode,
     /// List queued jobs (oldest first).
     Ls {
+        /// NATS server of the farm.
         #[arg(long, env = "WXFARM_NATS", default_value = "nats://127.0.0.1:4222")]
         nats: String,
+        /// Jobs to list at most.
         #[arg(long, default_value_t = 50)]
         limit: usize,
     },
     /// Show one queued job as JSON.
     Get {
         seq: u64,
+        /// NATS server of the farm.
         #[arg(long, env = "WXFARM_NATS", default_value = "nats://127.0.0.1:4222")]
         nats: String,
     },
     /// Publish a copy of a job again (with a fresh de-duplication id).
     Replay {
         seq: u64,
+        /// NATS server of the farm.
         #[arg(long, env = "WXFARM_NATS", default_value = "nats://127.0.0.1:4222")]
         nats: String,
     },

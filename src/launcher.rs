@@ -20,6 +20,7 @@ pub enum FarmCommand {
     Up(UpArgs),
     /// Stop the farm started in DIR.
     Down {
+        /// Folder the farm was started in.
         #[arg(long, default_value = ".farm")]
         dir: PathBuf,
     },
@@ -30,8 +31,10 @@ pub struct UpArgs {
     /// Folder for the farm's state, logs and data.
     #[arg(long, default_value = ".farm")]
     dir: PathBuf,
+    /// Render workers to start.
     #[arg(long, default_value_t = 2)]
     workers: usize,
+    /// Gateways to start (each on its own port).
     #[arg(long, default_value_t = 1)]
     gateways: usize,
     /// GRIB2 files or folders to ingest; default: generated sample data.

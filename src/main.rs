@@ -55,6 +55,7 @@ enum Command {
         /// Forecast reference time (RFC 3339); default: today 00Z.
         #[arg(long)]
         run: Option<String>,
+        /// Seed of every random choice (same seed, same data).
         #[arg(long, default_value_t = 42)]
         seed: u64,
         /// Forecast hours (f000..=fNNN).

@@ -17,6 +17,7 @@ pub struct ServeArgs {
     /// Data folder (the object store); every GRIB2 file in it is served.
     #[arg(long, default_value = "data-demo")]
     data: PathBuf,
+    /// Address to serve HTTP on (port 0: any free port, printed).
     #[arg(long, default_value = "0.0.0.0:8080", env = "WXFARM_LISTEN")]
     listen: SocketAddr,
     /// Extra layer catalogue (TOML), merged over the built-in one.
@@ -68,6 +69,7 @@ pub struct IngestArgs {
     /// Announce each file to a farm's scheduler over this NATS server.
     #[arg(long, env = "WXFARM_NATS")]
     nats: Option<String>,
+    /// Extra layer catalogue (TOML), merged over the built-in one.
     #[arg(long)]
     layers: Option<PathBuf>,
 }
@@ -158,6 +160,9 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
 
 pub async fn ingest(mut args: IngestArgs) -> Result<()> {
     if args.store.data.is_none() && args.store.s3_bucket.is_none() {
+        // The folder `make serve` serves; say so, rather than write there
+        // silently.
+        eprintln!("no --data or --s3-bucket given: adding to ./data-demo");
         args.store.data = Some(PathBuf::from("data-demo"));
     }
     let store = args.store.open()?;

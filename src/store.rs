@@ -21,6 +21,7 @@ pub struct StoreArgs {
     /// S3-compatible endpoint (MinIO, moto, Ceph…); AWS when unset.
     #[arg(long, env = "WXFARM_S3_ENDPOINT")]
     pub s3_endpoint: Option<String>,
+    /// Region of the S3 bucket.
     #[arg(long, env = "AWS_REGION", default_value = "us-east-1")]
     pub s3_region: String,
 }

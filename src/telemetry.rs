@@ -117,7 +117,10 @@ pub fn metrics_route(handle: PrometheusHandle) -> Router {
 /// the provider to shut down (flush) at exit.
 pub fn init_tracing(format: &str, service: &'static str) -> Option<SdkTracerProvider> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    // Colour only on a terminal: logs redirected to files stay plain.
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let fmt = if format == "json" {
         fmt.json().boxed()
     } else {

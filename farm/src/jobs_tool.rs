@@ -50,7 +50,19 @@ pub fn decode_stdin_to_json(bytes: &[u8]) -> Result<Value, FarmError> {
         };
         return Ok(json!({ "result": { "version": r.version, "key": r.key, "outcome": outcome } }));
     }
-    Ok(codec::decode::<Value>(bytes)?)
+    // Other farm records (ingest events, catalog entries) are maps; a
+    // lone number or string is not anything of ours.
+    match codec::decode::<Value>(bytes)? {
+        v @ (Value::Object(_) | Value::Array(_)) => Ok(v),
+        other => Err(FarmError::Config(format!(
+            "not a wxfarm job, result or record (a lone {})",
+            match other {
+                Value::String(_) => "string",
+                Value::Number(_) => "number",
+                _ => "scalar",
+            }
+        ))),
+    }
 }
 
 /// Up to `limit` jobs in the stream, oldest first.

@@ -32,6 +32,12 @@ fn jobs_and_results_decode_to_json() {
         serde_json::json!({"a": 1})
     );
     assert!(jobs_tool::decode_stdin_to_json(b"\xc1").is_err());
+    // `echo hello | wxfarm jobs decode`: a fixint then trailing bytes.
+    assert!(jobs_tool::decode_stdin_to_json(b"hello\n").is_err());
+    assert!(jobs_tool::decode_stdin_to_json(&codec::encode(&7u8).unwrap()).is_err());
+    let mut trailing = codec::encode(&j).unwrap();
+    trailing.push(0);
+    assert!(jobs_tool::decode_stdin_to_json(&trailing).is_err());
 }
 
 #[tokio::test]

@@ -10,6 +10,8 @@ pub enum CodecError {
     Encode(#[from] rmp_serde::encode::Error),
     #[error("decode: {0}")]
     Decode(#[from] rmp_serde::decode::Error),
+    #[error("decode: {0} bytes after the message")]
+    Trailing(usize),
 }
 
 /// Encodes `value` as MessagePack (map-keyed).
@@ -17,7 +19,13 @@ pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, CodecError> {
     Ok(rmp_serde::to_vec_named(value)?)
 }
 
-/// Decodes MessagePack produced by [`encode`].
+/// Decodes MessagePack produced by [`encode`]: exactly one value, so
+/// trailing bytes (a corrupt or forged message) are an error too.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
-    Ok(rmp_serde::from_slice(bytes)?)
+    let mut de = rmp_serde::Deserializer::new(bytes);
+    let value = T::deserialize(&mut de)?;
+    match de.get_ref().len() {
+        0 => Ok(value),
+        n => Err(CodecError::Trailing(n)),
+    }
 }

@@ -15,8 +15,11 @@ use super::FarmArgs;
 pub struct GatewayArgs {
     #[command(flatten)]
     farm: FarmArgs,
+    /// Address to serve HTTP on.
     #[arg(long, default_value = "0.0.0.0:8080", env = "WXFARM_LISTEN")]
     listen: SocketAddr,
+    /// Public base URL for links in capabilities (default: from the
+    /// request's Host header).
     #[arg(long, env = "WXFARM_PUBLIC_URL")]
     public_url: Option<String>,
     /// L1 tile cache size.

@@ -32,6 +32,7 @@ pub struct SchedulerArgs {
     /// Warm WebMercatorQuad zooms 0..=N of every new field (-1: no warming).
     #[arg(long, default_value_t = 2, allow_negative_numbers = true)]
     warm_max_zoom: i8,
+    /// Where to serve /metrics and /healthz.
     #[arg(long, default_value = "127.0.0.1:9092", env = "WXFARM_METRICS_LISTEN")]
     metrics_listen: SocketAddr,
     #[command(flatten)]
