@@ -121,6 +121,8 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     if let Some(counts) = &demand {
         scheduler = scheduler.with_hot_set(counts.clone(), args.demand.hot_set);
     }
+    let warm_ledger = Arc::new(gateway::warm_ledger::WarmLedger::default());
+    scheduler = scheduler.with_warm_observer(warm_ledger.clone());
     let scheduler = Arc::new(scheduler);
     scheduler.scan().await;
     let n_layers = catalog.snapshot().layers.len();
@@ -151,6 +153,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         rate_limit: args.limits.limiter(),
         prefetch: args.prefetch.prefetcher(),
         demand: demand.clone(),
+        warm_ledger: Some(warm_ledger),
     };
     crate::roles::serve_gateway(args.listen, state, &args.http, metrics, |addr| {
         tracing::info!(%addr, layers = n_layers, render_slots = slots, "wxfarm serving: open http://{addr}/");

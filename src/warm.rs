@@ -104,6 +104,17 @@ pub async fn run(args: WarmArgs) -> Result<i32> {
         if let Some([i, p, w]) = s.queue_depths {
             println!("queued jobs      interactive {i}, prefetch {p}, warm {w}");
         }
+        for w in &s.warm {
+            // Precision: of the tiles rendered ahead, the share then asked for.
+            let precision = (w.queued > 0).then(|| w.used as f64 / w.queued as f64);
+            println!(
+                "warmed {:<9} {} queued, {} used{}",
+                w.source,
+                w.queued,
+                w.used,
+                precision.map_or(String::new(), |p| format!(" (precision {p:.2})"))
+            );
+        }
         return Ok(0);
     }
     let path = if args.estimate {

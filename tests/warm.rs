@@ -74,6 +74,11 @@ async fn warm_estimates_renders_into_l1_and_checks_its_token() {
         .and_then(|v| v.trim().parse().ok())
         .expect("an L1 line");
     assert!(l1_tiles >= 22, "{}", stdout(&stats));
+    assert!(
+        stdout(&stats).contains("warmed static"),
+        "{}",
+        stdout(&stats)
+    );
 
     let unknown = warm(&url, TOKEN, &["--layers", "nope"]);
     assert_eq!(unknown.status.code(), Some(2));

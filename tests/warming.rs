@@ -62,6 +62,18 @@ async fn a_newly_ingested_file_is_warmed_into_l1_before_anyone_asks() {
     let (status, headers, _) = get(&url(2, 1, 1)).await;
     assert_eq!(status, 200);
     assert_eq!(headers["x-cache"], "MISS", "z2 was not warmed");
+    // One warmed tile asked for, once: one use, however often it is asked.
+    assert_eq!(get(&url(1, 1, 0)).await.0, 200);
+    let (_, _, m) = get(&format!("{}/metrics", server.url)).await;
+    let m = String::from_utf8_lossy(&m);
+    assert_eq!(
+        metric_sum(&m, "wxfarm_warm_used_total", "source=\"static\""),
+        1
+    );
+    assert_eq!(
+        metric_sum(&m, "wxfarm_warm_queued_total", "source=\"static\""),
+        queued
+    );
 }
 
 #[tokio::test]
@@ -130,4 +142,15 @@ async fn the_positions_users_ask_for_most_are_warmed_for_a_new_field() {
     }
     let (_, headers, _) = get(&url(4, 3, 5, 2, "gradient")).await;
     assert_eq!(headers["x-cache"], "MISS", "outside the top 2");
+    // Both warmed tiles were used: precision 1, measured.
+    let (_, _, m) = get(&format!("{}/metrics", server.url)).await;
+    let m = String::from_utf8_lossy(&m);
+    assert_eq!(
+        metric_sum(&m, "wxfarm_warm_queued_total", "source=\"hot_set\""),
+        2
+    );
+    assert_eq!(
+        metric_sum(&m, "wxfarm_warm_used_total", "source=\"hot_set\""),
+        2
+    );
 }

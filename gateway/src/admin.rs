@@ -94,6 +94,9 @@ pub struct AdminStats {
     /// Jobs waiting per priority (interactive, prefetch, warm), where the
     /// queue knows them.
     pub queue_depths: Option<[usize; 3]>,
+    /// Tiles queued ahead of demand and how many were then asked for, per
+    /// source (static, hot_set, spatial, temporal), where measured.
+    pub warm: Vec<crate::warm_ledger::WarmCounts>,
 }
 
 /// Refuses every admin call without the configured token.
@@ -174,6 +177,11 @@ pub async fn stats(State(state): State<GatewayState>) -> Json<AdminStats> {
         layers: catalog.layers.len(),
         fields: catalog.layers.values().map(|l| l.fields.len()).sum(),
         queue_depths: state.queue.depths(),
+        warm: state
+            .warm_ledger
+            .as_ref()
+            .map(|l| l.counts())
+            .unwrap_or_default(),
     })
 }
 

@@ -20,6 +20,7 @@ pub mod rate_limit;
 pub mod server;
 pub mod state;
 pub mod tiles;
+pub mod warm_ledger;
 pub mod wms;
 
 pub use app::{MAX_URI_BYTES, router};

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use moka::sync::Cache;
 use protocol::catalog::{DimensionQuery, LayerKind};
 use protocol::plan::{TileRequest, plan_tile};
-use protocol::{Catalog, Priority, TileKey};
+use protocol::{Catalog, Priority, TileKey, WarmSource};
 
 use crate::state::GatewayState;
 
@@ -126,11 +126,19 @@ impl Prefetcher {
         if self.queued.contains_key(&key) || state.tiles.contains(&key) {
             return 0;
         }
-        self.queued.insert(key, ());
+        self.queued.insert(key.clone(), ());
         job.priority = Priority::Prefetch;
         let ok = state.queue.enqueue(job);
         if ok {
             metrics::counter!("wxfarm_prefetch_jobs_total", "kind" => kind).increment(1);
+            if let Some(ledger) = &state.warm_ledger {
+                let source = if kind == "spatial" {
+                    WarmSource::Spatial
+                } else {
+                    WarmSource::Temporal
+                };
+                protocol::WarmObserver::queued(ledger.as_ref(), &key, source);
+            }
         }
         usize::from(ok)
     }

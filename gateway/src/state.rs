@@ -65,4 +65,7 @@ pub struct GatewayState {
     /// Where tile requests are counted by position, for the hot set
     /// (`protocol::demand`); none: not counted.
     pub demand: Option<Arc<protocol::demand::DemandCounts>>,
+    /// Tiles queued ahead of demand, to measure whether they were used;
+    /// none: not measured.
+    pub warm_ledger: Option<Arc<crate::warm_ledger::WarmLedger>>,
 }

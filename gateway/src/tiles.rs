@@ -56,6 +56,9 @@ pub async fn get_tile(state: &GatewayState, req: &TileRequest) -> Result<TileRes
             protocol::demand::TilePosition::of(req, &job.key)
         });
     }
+    if let Some(ledger) = &state.warm_ledger {
+        ledger.asked(&job.key.cache_key());
+    }
     let prefetch = state.prefetch.as_ref().map(|p| (p, job.key.clone()));
     let tile = render_planned(state, job, immutable).await?;
     if let Some((p, key)) = prefetch {

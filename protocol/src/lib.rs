@@ -24,7 +24,9 @@ pub use grid::{Grid, GridGeometry};
 pub use job::{MapArea, MapCrs, Priority, RenderError, RenderJob};
 pub use key::{ImageFormat, TileKey, stable_hash};
 pub use limits::{LimitError, Limits};
-pub use queue::{Cancel, PointSample, RenderQueue, Renderer, TileSink, TileStore};
+pub use queue::{
+    Cancel, PointSample, RenderQueue, Renderer, TileSink, TileStore, WarmObserver, WarmSource,
+};
 pub use style::StyleSpec;
 pub use tms::TileMatrixSetId;
 

@@ -129,3 +129,35 @@ pub trait Renderer: Send + Sync + 'static {
         ))
     }
 }
+
+/// Why a tile was rendered before anyone asked for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WarmSource {
+    /// The low zooms of a new field.
+    Static,
+    /// The positions users ask for most ([`crate::demand`]).
+    HotSet,
+    /// The neighbours of a missed tile.
+    Spatial,
+    /// The next time steps of an animated tile.
+    Temporal,
+}
+
+impl WarmSource {
+    pub const ALL: [WarmSource; 4] = [Self::Static, Self::HotSet, Self::Spatial, Self::Temporal];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Static => "static",
+            Self::HotSet => "hot_set",
+            Self::Spatial => "spatial",
+            Self::Temporal => "temporal",
+        }
+    }
+}
+
+/// Told of every tile queued ahead of demand, so that whether it was then
+/// asked for (warming's precision) can be measured.
+pub trait WarmObserver: Send + Sync + 'static {
+    fn queued(&self, cache_key: &str, source: WarmSource);
+}

@@ -12,7 +12,9 @@ use futures::{Stream, StreamExt};
 use protocol::catalog::{DimensionQuery, FieldId, LayerKind};
 use protocol::demand::DemandCounts;
 use protocol::plan::{TileRequest, plan_tile};
-use protocol::{Catalog, ImageFormat, Priority, RenderQueue, TileMatrixSetId};
+use protocol::{
+    Catalog, ImageFormat, Priority, RenderQueue, TileMatrixSetId, WarmObserver, WarmSource,
+};
 
 use crate::{IngestReport, Ingestor, ScanState};
 
@@ -47,6 +49,8 @@ pub struct Scheduler {
     /// What users keep asking for, and how many of those positions to
     /// warm for each new field.
     hot: Option<(Arc<DemandCounts>, usize)>,
+    /// Told of every tile warmed, to measure whether it was used.
+    observer: Option<Arc<dyn WarmObserver>>,
     /// What scans have seen (sizes, times, failures).
     scans: Mutex<ScanState>,
 }
@@ -64,8 +68,15 @@ impl Scheduler {
             publisher,
             warm,
             hot: None,
+            observer: None,
             scans: Mutex::new(ScanState::default()),
         }
+    }
+
+    /// Tells `observer` of every tile this scheduler warms.
+    pub fn with_warm_observer(mut self, observer: Arc<dyn WarmObserver>) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// Also warms, for each new field, the `k` positions of its layer
@@ -151,8 +162,8 @@ impl Scheduler {
                 };
                 let dims = dims_of(entry.info.kind, id);
                 for position in demand.top(layer, id.elevation.as_deref(), *k) {
-                    queued +=
-                        self.enqueue_warm(catalog, &position.request(dims.clone()), "hot_set");
+                    let req = position.request(dims.clone());
+                    queued += self.enqueue_warm(catalog, &req, WarmSource::HotSet);
                 }
             }
         }
@@ -180,7 +191,7 @@ impl Scheduler {
                             dims: dims.clone(),
                             style_params: Default::default(),
                         };
-                        queued += self.enqueue_warm(catalog, &req, "static");
+                        queued += self.enqueue_warm(catalog, &req, WarmSource::Static);
                     }
                 }
             }
@@ -189,14 +200,18 @@ impl Scheduler {
     }
 
     /// Plans `req` at warm priority and queues it; 1 if queued.
-    fn enqueue_warm(&self, catalog: &Catalog, req: &TileRequest, source: &'static str) -> usize {
+    fn enqueue_warm(&self, catalog: &Catalog, req: &TileRequest, source: WarmSource) -> usize {
         let Ok((mut job, _)) = plan_tile(catalog, req) else {
             return 0;
         };
         job.priority = Priority::Warm;
+        let key = self.observer.as_ref().map(|_| job.key.cache_key());
         let queued = self.queue.enqueue(job);
         if queued {
-            metrics::counter!("wxfarm_warm_jobs_total", "source" => source).increment(1);
+            metrics::counter!("wxfarm_warm_jobs_total", "source" => source.as_str()).increment(1);
+            if let (Some(observer), Some(key)) = (&self.observer, key) {
+                observer.queued(&key, source);
+            }
         }
         usize::from(queued)
     }

@@ -82,6 +82,8 @@ pub async fn run(args: GatewayArgs) -> Result<()> {
         rate_limit: args.limits.limiter(),
         prefetch: args.prefetch.prefetcher(),
         demand: Some(demand),
+        // Prefetch only: the scheduler's warming happens in another process.
+        warm_ledger: Some(Arc::new(gateway::warm_ledger::WarmLedger::default())),
     };
     let mut http = args.http;
     http.metrics_listen = http.metrics_listen.or(Some(super::GATEWAY_METRICS_LISTEN));

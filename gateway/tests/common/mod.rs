@@ -162,5 +162,6 @@ pub fn state(queue: std::sync::Arc<dyn protocol::RenderQueue>) -> gateway::Gatew
         rate_limit: None,
         prefetch: None,
         demand: None,
+        warm_ledger: None,
     }
 }
