@@ -74,3 +74,70 @@ async fn the_viewer_loads_wind_barb_tiles_from_a_shared_link() {
         "style menu"
     );
 }
+
+/// The DOM of `url` after `budget_ms` of virtual time in headless Chromium.
+async fn dump_dom(browser: &'static str, url: String, budget_ms: u32) -> String {
+    let profile = tempfile::tempdir().expect("profile dir");
+    let out = tokio::task::spawn_blocking({
+        let profile = profile.path().to_owned();
+        move || {
+            Command::new(browser)
+                .args([
+                    "--headless=new",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--window-size=1000,650",
+                ])
+                .arg(format!("--virtual-time-budget={budget_ms}"))
+                .arg(format!("--user-data-dir={}", profile.display()))
+                .arg("--dump-dom")
+                .arg(&url)
+                .output()
+        }
+    })
+    .await
+    .expect("join")
+    .expect("run chromium");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn play_shows_whole_frames_only() {
+    let Some(browser) = chromium() else {
+        support::require::missing("Chromium (Debian chromium)");
+        return;
+    };
+    let server = Server::start(demo_data(), &[]);
+    let dom = dump_dom(
+        browser,
+        format!("{}/?layer=gfs_TMP_2m&play=1", server.url),
+        12_000,
+    )
+    .await;
+    // The frame shown: "+N h" next to the slider.
+    let shown: u32 = dom
+        .split("id=\"valid\">+")
+        .nth(1)
+        .and_then(|rest| rest.split(" h<").next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no valid-time label in\n{dom}"));
+    // How far it gets in the budget varies (virtual time does not wait for
+    // renders); that it moved, and what it shows, does not.
+    assert!(shown >= 1, "Play advanced: +{shown} h");
+    // Every loaded tile of the visible layer belongs to that frame.
+    let visible: Vec<&str> = dom
+        .split("<div class=\"leaflet-layer")
+        .skip(1)
+        .filter(|layer| !layer.contains("opacity: 0;"))
+        .flat_map(|layer| layer.split("<img").skip(1))
+        .filter(|img| img.contains("leaflet-tile-loaded"))
+        .filter_map(|img| img.split("src=\"").nth(1)?.split('"').next())
+        .filter(|src| src.starts_with("/tiles/"))
+        .collect();
+    assert!(visible.len() >= 4, "tiles shown: {visible:?}");
+    let frame = format!("forecast={shown}");
+    assert!(
+        visible.iter().all(|src| src.ends_with(&frame)),
+        "a whole frame (+{shown} h): {visible:?}"
+    );
+}
