@@ -110,17 +110,11 @@ async fn play_shows_whole_frames_only() {
     let server = Server::start(demo_data(), &[]);
     let dom = dump_dom(
         browser,
-        format!("{}/?layer=gfs_TMP_2m&play=1", server.url),
+        format!("{}/?layer=gfs_TMP_2m&forecast=0&play=1", server.url),
         12_000,
     )
     .await;
-    // The frame shown: "+N h" next to the slider.
-    let shown: u32 = dom
-        .split("id=\"valid\">+")
-        .nth(1)
-        .and_then(|rest| rest.split(" h<").next())
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no valid-time label in\n{dom}"));
+    let shown = shown_lead(&dom);
     // How far it gets in the budget varies (virtual time does not wait for
     // renders); that it moved, and what it shows, does not.
     assert!(shown >= 1, "Play advanced: +{shown} h");
@@ -139,5 +133,40 @@ async fn play_shows_whole_frames_only() {
     assert!(
         visible.iter().all(|src| src.ends_with(&frame)),
         "a whole frame (+{shown} h): {visible:?}"
+    );
+}
+
+/// The lead hour the viewer's time label shows ("… UTC (run 00Z +N h)").
+fn shown_lead(dom: &str) -> u32 {
+    dom.split("id=\"valid\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .and_then(|label| label.rsplit('+').next())
+        .and_then(|lead| lead.trim_end_matches(" h)").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no valid-time label in\n{dom}"))
+}
+
+#[tokio::test]
+async fn the_viewer_opens_on_temperature_at_the_step_nearest_now_with_a_utc_time() {
+    let Some(browser) = chromium() else {
+        support::require::missing("Chromium (Debian chromium)");
+        return;
+    };
+    let server = Server::start(demo_data(), &[]);
+    let dom = dump_dom(browser, format!("{}/", server.url), 6_000).await;
+    // The demo run lies in the past: now is nearest its last hour.
+    let last = support::DEMO_HOURS;
+    assert_eq!(shown_lead(&dom), last, "the step nearest now");
+    let run = support::run_time();
+    let valid = run + chrono::Duration::hours(i64::from(last));
+    let label = format!(
+        "{} UTC (run {}Z +{last} h)",
+        valid.format("%Y-%m-%d %H:%M"),
+        run.format("%H")
+    );
+    assert!(dom.contains(&label), "label {label:?} in\n{dom}");
+    assert!(
+        dom.contains("/tiles/gfs_TMP_2m/gradient/"),
+        "2 m temperature first, not the first layer by name"
     );
 }

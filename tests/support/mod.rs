@@ -99,6 +99,9 @@ pub fn run_time() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2025, 6, 1, 0, 0, 0).unwrap()
 }
 
+/// The last forecast hour of [`demo_data`].
+pub const DEMO_HOURS: u32 = 3;
+
 /// Small sample data (1° GFS-like f000–f003, 0.04° radar ×2), written once
 /// per test binary; tests must not modify it.
 pub fn demo_data() -> &'static Path {
@@ -108,7 +111,7 @@ pub fn demo_data() -> &'static Path {
         let opts = demo::DemoOptions {
             run: run_time(),
             seed: 7,
-            hours: 3,
+            hours: DEMO_HOURS,
             radar_frames: 2,
             radar_step_minutes: 10,
             grid_coarsening: 4,
