@@ -1,6 +1,7 @@
 //! `wxfarm`: one binary, one role per subcommand.
 
 mod confined_fs;
+mod http_trace;
 mod inspect;
 mod jobs;
 mod launcher;

@@ -127,6 +127,7 @@ pub fn init_tracing(format: &str, service: &'static str) -> Option<SdkTracerProv
         fmt.boxed()
     };
     let provider = tracer_provider(service);
+    TRACES_EXPORTED.store(provider.is_some(), std::sync::atomic::Ordering::Relaxed);
     let otel = provider.as_ref().map(|p| {
         opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
         tracing_opentelemetry::layer().with_tracer(p.tracer(service))
@@ -137,6 +138,14 @@ pub fn init_tracing(format: &str, service: &'static str) -> Option<SdkTracerProv
         .with(otel)
         .init();
     provider
+}
+
+/// Whether [`init_tracing`] set up trace export.
+static TRACES_EXPORTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether spans leave this process (OTLP export is configured).
+pub fn traces_exported() -> bool {
+    TRACES_EXPORTED.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 fn tracer_provider(service: &'static str) -> Option<SdkTracerProvider> {

@@ -26,6 +26,10 @@ struct Span {
     trace_id: Vec<u8>,
     span_id: Vec<u8>,
     parent_span_id: Vec<u8>,
+    /// OTLP span kind (2 = SERVER).
+    kind: i32,
+    /// String and integer attributes, as text.
+    attributes: HashMap<String, String>,
 }
 
 /// An OTLP/HTTP trace receiver on a free loopback port.
@@ -58,6 +62,19 @@ async fn receiver() -> (String, Arc<Mutex<Vec<Span>>>) {
                                 trace_id: s.trace_id,
                                 span_id: s.span_id,
                                 parent_span_id: s.parent_span_id,
+                                kind: s.kind,
+                                attributes: s
+                                    .attributes
+                                    .iter()
+                                    .filter_map(|a| {
+                                        let v = match a.value.as_ref()?.value.as_ref()? {
+                                            Value::StringValue(s) => s.clone(),
+                                            Value::IntValue(i) => i.to_string(),
+                                            _ => return None,
+                                        };
+                                        Some((a.key.clone(), v))
+                                    })
+                                    .collect(),
                             });
                         }
                     }
@@ -152,4 +169,72 @@ async fn a_tile_miss_is_one_trace_from_gateway_through_the_queue_to_the_worker()
         .find(|s| s.name == "render via queue")
         .expect("gateway queue span");
     assert_eq!(parent_name(via_queue), Some("tile"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_traceparent_continues_through_a_server_span_to_the_worker() {
+    let (otlp, spans) = receiver().await;
+    let env = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.as_str()),
+        ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+    ];
+    let Some(farm) = Farm::up_with_env(&[], &env) else {
+        return;
+    };
+    assert_eq!(farm.serving(0).await, 200);
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let res = reqwest::Client::new()
+        .get(format!(
+            "{}/tiles/cmc_TMP_isbl/gradient/5/10/11.png",
+            farm.gateway(0)
+        ))
+        .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), 200);
+    let ours: Vec<u8> = (0..16)
+        .map(|i| u8::from_str_radix(&trace_id[2 * i..2 * i + 2], 16).expect("hex"))
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let (server, worker_job) = loop {
+        let all = spans.lock().expect("lock").clone();
+        let in_trace: Vec<&Span> = all.iter().filter(|s| s.trace_id == ours).collect();
+        let server = in_trace
+            .iter()
+            .find(|s| s.service == "wxfarm-gateway" && s.kind == 2)
+            .map(|s| (*s).clone());
+        let job = in_trace
+            .iter()
+            .find(|s| s.service == "wxfarm-worker" && s.name == "render job")
+            .map(|s| (*s).clone());
+        if let (Some(server), Some(job)) = (server, job) {
+            break (server, job);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the client's trace did not reach the worker"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(server.name, "GET /tiles/{layer}/{style}/{z}/{x}/{file}");
+    assert_eq!(
+        server.parent_span_id,
+        vec![0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7],
+        "the client's span is the parent"
+    );
+    for (key, value) in [
+        ("http.request.method", "GET"),
+        ("http.route", "/tiles/{layer}/{style}/{z}/{x}/{file}"),
+        ("url.path", "/tiles/cmc_TMP_isbl/gradient/5/10/11.png"),
+        ("http.response.status_code", "200"),
+    ] {
+        assert_eq!(
+            server.attributes.get(key).map(String::as_str),
+            Some(value),
+            "{key}: {:?}",
+            server.attributes
+        );
+    }
+    assert_eq!(worker_job.trace_id, ours);
 }

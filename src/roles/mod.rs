@@ -294,6 +294,11 @@ pub async fn serve_gateway(
         }
         None => ::gateway::router(state).merge(crate::telemetry::metrics_route(metrics)),
     };
+    let app = if crate::telemetry::traces_exported() {
+        app.layer(axum::middleware::from_fn(crate::http_trace::server_span))
+    } else {
+        app
+    };
     ::gateway::server::serve(listener, app, http.limits(), crate::shutdown::signal()).await?;
     Ok(())
 }
