@@ -31,8 +31,8 @@ pub struct WarmArgs {
     #[arg(long, default_value = "0-3", value_parser = parse_zooms)]
     zooms: (u8, u8),
     /// Box in degrees: west,south,east,north (default: each layer's extent).
-    #[arg(long, value_delimiter = ',', num_args = 4)]
-    bbox: Option<Vec<f64>>,
+    #[arg(long, allow_hyphen_values = true, value_parser = parse_bbox)]
+    bbox: Option<[f64; 4]>,
     /// Tile matrix sets (default WebMercatorQuad).
     #[arg(long, value_delimiter = ',')]
     tms: Vec<String>,
@@ -57,6 +57,14 @@ pub struct WarmArgs {
     stats: bool,
 }
 
+fn parse_bbox(s: &str) -> Result<[f64; 4], String> {
+    let v: Vec<f64> = s
+        .split(',')
+        .map(|p| p.trim().parse::<f64>().map_err(|e| format!("{p}: {e}")))
+        .collect::<Result<_, _>>()?;
+    <[f64; 4]>::try_from(v).map_err(|v| format!("give 4 numbers, not {}", v.len()))
+}
+
 fn parse_zooms(s: &str) -> Result<(u8, u8), String> {
     let parse = |v: &str| v.trim().parse::<u8>().map_err(|e| format!("{v}: {e}"));
     match s.split_once('-') {
@@ -71,7 +79,7 @@ impl WarmArgs {
             layers: self.layers.clone(),
             styles: self.styles.clone(),
             zooms: self.zooms,
-            bbox: self.bbox.as_ref().map(|b| [b[0], b[1], b[2], b[3]]),
+            bbox: self.bbox,
             tms: self.tms.clone(),
             forecasts: self.forecasts.clone(),
             run: self.run,

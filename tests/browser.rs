@@ -25,30 +25,7 @@ async fn the_viewer_loads_wind_barb_tiles_from_a_shared_link() {
     };
     let server = Server::start(demo_data(), &[]);
     let url = format!("{}/?layer=gfs_WIND_10m&style=wind_barbs", server.url);
-    let profile = tempfile::tempdir().expect("profile dir");
-    let out = tokio::task::spawn_blocking({
-        let profile = profile.path().to_owned();
-        move || {
-            Command::new(browser)
-                .args([
-                    "--headless=new",
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--window-size=1000,650",
-                    // Lets the page's scripts and tile requests run before
-                    // the DOM is printed.
-                    "--virtual-time-budget=10000",
-                ])
-                .arg(format!("--user-data-dir={}", profile.display()))
-                .arg("--dump-dom")
-                .arg(&url)
-                .output()
-        }
-    })
-    .await
-    .expect("join")
-    .expect("run chromium");
-    let dom = String::from_utf8_lossy(&out.stdout);
+    let dom = dump_dom(browser, url, 10_000).await;
     // Leaflet marks a tile image loaded once the browser decoded it.
     let loaded: Vec<&str> = dom
         .split("<img")
@@ -59,8 +36,7 @@ async fn the_viewer_loads_wind_barb_tiles_from_a_shared_link() {
         .collect();
     assert!(
         loaded.len() >= 4,
-        "our tiles loaded in the browser: {loaded:?}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+        "our tiles loaded in the browser: {loaded:?}"
     );
     assert!(
         loaded
@@ -75,12 +51,19 @@ async fn the_viewer_loads_wind_barb_tiles_from_a_shared_link() {
     );
 }
 
-/// The DOM of `url` after `budget_ms` of virtual time in headless Chromium.
+static BROWSER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// The DOM of `url` after `budget_ms` of virtual time in headless Chromium
+/// (which lets the page's scripts and tile requests run before it is
+/// printed).
 async fn dump_dom(browser: &'static str, url: String, budget_ms: u32) -> String {
     let profile = tempfile::tempdir().expect("profile dir");
     let out = tokio::task::spawn_blocking({
         let profile = profile.path().to_owned();
         move || {
+            // One browser at a time: three at once on two cores starve the
+            // pages' scripts within their time budget.
+            let _one_at_a_time = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
             Command::new(browser)
                 .args([
                     "--headless=new",
@@ -107,33 +90,43 @@ async fn play_shows_whole_frames_only() {
         support::require::missing("Chromium (Debian chromium)");
         return;
     };
-    let server = Server::start(demo_data(), &[]);
-    let dom = dump_dom(
-        browser,
-        format!("{}/?layer=gfs_TMP_2m&forecast=0&play=1", server.url),
-        12_000,
-    )
-    .await;
-    let shown = shown_lead(&dom);
-    // How far it gets in the budget varies (virtual time does not wait for
-    // renders); that it moved, and what it shows, does not.
-    assert!(shown >= 1, "Play advanced: +{shown} h");
-    // Every loaded tile of the visible layer belongs to that frame.
-    let visible: Vec<&str> = dom
-        .split("<div class=\"leaflet-layer")
-        .skip(1)
-        .filter(|layer| !layer.contains("opacity: 0;"))
-        .flat_map(|layer| layer.split("<img").skip(1))
-        .filter(|img| img.contains("leaflet-tile-loaded"))
-        .filter_map(|img| img.split("src=\"").nth(1)?.split('"').next())
-        .filter(|src| src.starts_with("/tiles/"))
-        .collect();
-    assert!(visible.len() >= 4, "tiles shown: {visible:?}");
-    let frame = format!("forecast={shown}");
+    const TOKEN: &str = "browser-test-admin-token";
+    let server = Server::start(demo_data(), &["--admin-token", TOKEN]);
+    // Virtual time does not wait for renders: with every frame of the view
+    // already in L1, how far Play gets depends on its own timer only.
+    let warm = Command::new(env!("CARGO_BIN_EXE_wxfarm"))
+        .args(["warm", "--url", &server.url, "--token", TOKEN])
+        .args([
+            "--layers",
+            "gfs_TMP_2m",
+            "--zooms",
+            "4",
+            "--bbox",
+            "-160,0,-30,70",
+        ])
+        .args(["--forecasts", "0,1,2,3"])
+        .output()
+        .expect("wxfarm warm");
     assert!(
-        visible.iter().all(|src| src.ends_with(&frame)),
-        "a whole frame (+{shown} h): {visible:?}"
+        warm.status.success(),
+        "{}",
+        String::from_utf8_lossy(&warm.stderr)
     );
+    // How far Play gets within the virtual-time budget depends on the
+    // machine's load; what it shows must always be a whole frame. Up to
+    // three looks for one where it has moved.
+    let url = format!("{}/?layer=gfs_TMP_2m&forecast=0&play=1", server.url);
+    let mut attempt = 0;
+    let shown = loop {
+        attempt += 1;
+        let dom = dump_dom(browser, url.clone(), 12_000).await;
+        let shown = shown_lead(&dom);
+        assert_whole_frame(&dom, shown);
+        if shown >= 1 || attempt == 3 {
+            break shown;
+        }
+    };
+    assert!(shown >= 1, "Play advanced: +{shown} h");
 }
 
 /// The lead hour the viewer's time label shows ("… UTC (run 00Z +N h)").
@@ -168,5 +161,25 @@ async fn the_viewer_opens_on_temperature_at_the_step_nearest_now_with_a_utc_time
     assert!(
         dom.contains("/tiles/gfs_TMP_2m/gradient/"),
         "2 m temperature first, not the first layer by name"
+    );
+}
+
+/// Every loaded tile of the visible data layer belongs to frame `shown`
+/// (hidden preloads have opacity 0).
+fn assert_whole_frame(dom: &str, shown: u32) {
+    let visible: Vec<&str> = dom
+        .split("<div class=\"leaflet-layer")
+        .skip(1)
+        .filter(|layer| !layer.contains("opacity: 0;"))
+        .flat_map(|layer| layer.split("<img").skip(1))
+        .filter(|img| img.contains("leaflet-tile-loaded"))
+        .filter_map(|img| img.split("src=\"").nth(1)?.split('"').next())
+        .filter(|src| src.starts_with("/tiles/"))
+        .collect();
+    assert!(visible.len() >= 4, "tiles shown: {visible:?}");
+    let frame = format!("forecast={shown}");
+    assert!(
+        visible.iter().all(|src| src.ends_with(&frame)),
+        "a whole frame (+{shown} h): {visible:?}"
     );
 }

@@ -91,14 +91,19 @@ async fn receiver() -> (String, Arc<Mutex<Vec<Span>>>) {
     (url, spans)
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_tile_miss_is_one_trace_from_gateway_through_the_queue_to_the_worker() {
+/// A farm exporting its traces to a receiver of ours, and what it got.
+async fn traced_farm() -> Option<(Farm, Arc<Mutex<Vec<Span>>>)> {
     let (otlp, spans) = receiver().await;
     let env = [
         ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.as_str()),
         ("OTEL_BSP_SCHEDULE_DELAY", "100"),
     ];
-    let Some(farm) = Farm::up_with_env(&[], &env) else {
+    Farm::up_with_env(&[], &env).map(|farm| (farm, spans))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tile_miss_is_one_trace_from_gateway_through_the_queue_to_the_worker() {
+    let Some((farm, spans)) = traced_farm().await else {
         return;
     };
     // The gateway serves once the catalog reached it.
@@ -173,12 +178,7 @@ async fn a_tile_miss_is_one_trace_from_gateway_through_the_queue_to_the_worker()
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_client_traceparent_continues_through_a_server_span_to_the_worker() {
-    let (otlp, spans) = receiver().await;
-    let env = [
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.as_str()),
-        ("OTEL_BSP_SCHEDULE_DELAY", "100"),
-    ];
-    let Some(farm) = Farm::up_with_env(&[], &env) else {
+    let Some((farm, spans)) = traced_farm().await else {
         return;
     };
     assert_eq!(farm.serving(0).await, 200);
