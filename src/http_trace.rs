@@ -38,6 +38,7 @@ pub async fn server_span(request: Request, next: Next) -> Response {
         http.route = Empty,
         url.path = %request.uri().path(),
         http.response.status_code = Empty,
+        wxfarm.cache_tier = Empty,
     );
     span.record("http.route", route);
     span.record("otel.name", format!("{method} {route}"));
@@ -48,6 +49,14 @@ pub async fn server_span(request: Request, next: Next) -> Response {
     let response = next.run(request).instrument(span.clone()).await;
     let status = response.status();
     span.record("http.response.status_code", status.as_u16());
+    // L1, L2 or MISS for tiles (the X-Cache header).
+    if let Some(tier) = response
+        .headers()
+        .get("x-cache")
+        .and_then(|v| v.to_str().ok())
+    {
+        span.record("wxfarm.cache_tier", tier);
+    }
     if status.is_server_error() {
         span.record("otel.status_code", "ERROR");
     }

@@ -228,6 +228,7 @@ async fn a_client_traceparent_continues_through_a_server_span_to_the_worker() {
         ("http.route", "/tiles/{layer}/{style}/{z}/{x}/{file}"),
         ("url.path", "/tiles/cmc_TMP_isbl/gradient/5/10/11.png"),
         ("http.response.status_code", "200"),
+        ("wxfarm.cache_tier", "MISS"),
     ] {
         assert_eq!(
             server.attributes.get(key).map(String::as_str),
@@ -237,4 +238,25 @@ async fn a_client_traceparent_continues_through_a_server_span_to_the_worker() {
         );
     }
     assert_eq!(worker_job.trace_id, ours);
+    // The tile span says which tile of which field.
+    let all = spans.lock().expect("lock").clone();
+    let tile = all
+        .iter()
+        .find(|s| s.trace_id == ours && s.name == "tile")
+        .expect("the tile span");
+    for (key, value) in [
+        ("layer", "cmc_TMP_isbl"),
+        ("tms", "WebMercatorQuad"),
+        ("z", "5"),
+        ("x", "10"),
+        ("y", "11"),
+        ("run", "2021-05-18T00:00:00Z"),
+    ] {
+        assert_eq!(
+            tile.attributes.get(key).map(String::as_str),
+            Some(value),
+            "{key}: {:?}",
+            tile.attributes
+        );
+    }
 }

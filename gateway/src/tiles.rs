@@ -87,7 +87,18 @@ pub async fn render_planned(
         .get_or_render(key, async move {
             // Spans only on an L1 miss: the hit path stays span-free.
             let k = &job.key;
-            let span = tracing::info_span!("tile", layer = %k.layer, style = %k.style, z = k.z, x = k.x, y = k.y);
+            let span = tracing::info_span!(
+                "tile",
+                layer = %k.layer,
+                style = %k.style,
+                tms = k.tms.as_str(),
+                z = k.z,
+                x = k.x,
+                y = k.y,
+                run = %k.run.format("%Y-%m-%dT%H:%M:%SZ"),
+                valid = %k.valid.format("%Y-%m-%dT%H:%M:%SZ"),
+                elevation = k.elevation.as_deref().unwrap_or(""),
+            );
             async move {
                 if let Some(l2) = &l2 {
                     match l2.get(&lookup_key).await {
