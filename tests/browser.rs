@@ -117,16 +117,22 @@ async fn play_shows_whole_frames_only() {
     // three looks for one where it has moved.
     let url = format!("{}/?layer=gfs_TMP_2m&forecast=0&play=1", server.url);
     let mut attempt = 0;
-    let shown = loop {
+    let (shown, tiles) = loop {
         attempt += 1;
         let dom = dump_dom(browser, url.clone(), 12_000).await;
         let shown = shown_lead(&dom);
-        assert_whole_frame(&dom, shown);
-        if shown >= 1 || attempt == 3 {
-            break shown;
+        let tiles = visible_tiles(&dom);
+        let frame = format!("forecast={shown}");
+        assert!(
+            tiles.iter().all(|src| src.ends_with(&frame)),
+            "a whole frame (+{shown} h): {tiles:?}"
+        );
+        if (shown >= 1 && tiles.len() >= 4) || attempt == 3 {
+            break (shown, tiles);
         }
     };
     assert!(shown >= 1, "Play advanced: +{shown} h");
+    assert!(tiles.len() >= 4, "tiles shown: {tiles:?}");
 }
 
 /// The lead hour the viewer's time label shows ("… UTC (run 00Z +N h)").
@@ -164,22 +170,16 @@ async fn the_viewer_opens_on_temperature_at_the_step_nearest_now_with_a_utc_time
     );
 }
 
-/// Every loaded tile of the visible data layer belongs to frame `shown`
-/// (hidden preloads have opacity 0).
-fn assert_whole_frame(dom: &str, shown: u32) {
-    let visible: Vec<&str> = dom
-        .split("<div class=\"leaflet-layer")
+/// The loaded tiles of the visible data layers (hidden preloads have
+/// opacity 0).
+fn visible_tiles(dom: &str) -> Vec<String> {
+    dom.split("<div class=\"leaflet-layer")
         .skip(1)
         .filter(|layer| !layer.contains("opacity: 0;"))
         .flat_map(|layer| layer.split("<img").skip(1))
         .filter(|img| img.contains("leaflet-tile-loaded"))
         .filter_map(|img| img.split("src=\"").nth(1)?.split('"').next())
         .filter(|src| src.starts_with("/tiles/"))
-        .collect();
-    assert!(visible.len() >= 4, "tiles shown: {visible:?}");
-    let frame = format!("forecast={shown}");
-    assert!(
-        visible.iter().all(|src| src.ends_with(&frame)),
-        "a whole frame (+{shown} h): {visible:?}"
-    );
+        .map(str::to_owned)
+        .collect()
 }
