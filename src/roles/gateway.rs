@@ -41,21 +41,28 @@ pub async fn run(args: GatewayArgs) -> Result<()> {
     let config = args.farm.config()?;
     let (client, js) = super::connect(&config).await?;
     let catalog = SharedCatalog::default();
-    let kv = farm::catalog_kv::open(&js)
-        .await
-        .context("catalog bucket")?;
-    let loaded = farm::catalog_kv::load(&kv)
-        .await
-        .context("loading the catalog")?;
+    let (kv, loaded) = super::retry_startup("the catalog", || async {
+        let kv = farm::catalog_kv::open(&js)
+            .await
+            .context("catalog bucket")?;
+        let loaded = farm::catalog_kv::load(&kv)
+            .await
+            .context("loading the catalog")?;
+        Ok((kv, loaded))
+    })
+    .await?;
     let n_layers = loaded.layers.len();
     catalog.update(|c| *c = loaded);
     follow_catalog(kv, catalog.clone());
 
     let l2 = super::l2(&config)?.map(|s| s as Arc<dyn protocol::TileStore>);
-    let queue = farm::JetStreamQueue::new(client.clone(), config.clone())
-        .await
-        .context("job queue")?
-        .with_l2(l2.clone());
+    let queue = super::retry_startup("the job queue", || async {
+        farm::JetStreamQueue::new(client.clone(), config.clone())
+            .await
+            .context("job queue")
+    })
+    .await?
+    .with_l2(l2.clone());
     super::stats::spawn_gateway_queue_stats(queue.clone());
     // Requests counted here go to the scheduler's hot set.
     let demand = Arc::new(protocol::demand::DemandCounts::new(

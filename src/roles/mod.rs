@@ -230,13 +230,23 @@ impl FarmArgs {
 /// JetStream answers some time after the port opens), so failures are
 /// retried with backoff for up to [`STARTUP_PATIENCE`] before giving up.
 pub async fn connect(config: &FarmConfig) -> Result<(async_nats::Client, jetstream::Context)> {
+    retry_startup("NATS", || try_connect(config)).await
+}
+
+/// Runs `attempt` until it succeeds, with backoff, for up to
+/// [`STARTUP_PATIENCE`]: a start-up step against NATS may fail while NATS
+/// starts or is slow (a loaded machine, a pod starting).
+pub async fn retry_startup<T, Fut>(what: &str, mut attempt: impl FnMut() -> Fut) -> Result<T>
+where
+    Fut: std::future::Future<Output = Result<T>>,
+{
     let started = std::time::Instant::now();
     let mut delay = Duration::from_millis(200);
     loop {
-        match try_connect(config).await {
-            Ok(connected) => return Ok(connected),
+        match attempt().await {
+            Ok(done) => return Ok(done),
             Err(e) if started.elapsed() < STARTUP_PATIENCE => {
-                tracing::warn!(error = %format!("{e:#}"), retry_in = ?delay, "NATS not ready");
+                tracing::warn!(error = %format!("{e:#}"), retry_in = ?delay, "{what} not ready");
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(5));
             }

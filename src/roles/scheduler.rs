@@ -55,19 +55,25 @@ pub async fn run(args: SchedulerArgs) -> Result<()> {
     let metrics = crate::telemetry::install_metrics()?;
     let config = args.farm.config()?;
     let (client, js) = super::connect(&config).await?;
-    let kv = farm::catalog_kv::open(&js)
-        .await
-        .context("catalog bucket")?;
-    let catalog = SharedCatalog::new(
-        farm::catalog_kv::load(&kv)
+    let (kv, loaded) = super::retry_startup("the catalog", || async {
+        let kv = farm::catalog_kv::open(&js)
             .await
-            .context("loading the catalog")?,
-    );
+            .context("catalog bucket")?;
+        let loaded = farm::catalog_kv::load(&kv)
+            .await
+            .context("loading the catalog")?;
+        Ok((kv, loaded))
+    })
+    .await?;
+    let catalog = SharedCatalog::new(loaded);
     let layers = crate::serve::layer_catalogue(args.layers.as_deref())?;
     let ingestor = Ingestor::new(args.store.open()?, layers, catalog);
-    let queue = farm::JetStreamQueue::new(client.clone(), config.clone())
-        .await
-        .context("job queue")?;
+    let queue = super::retry_startup("the job queue", || async {
+        farm::JetStreamQueue::new(client.clone(), config.clone())
+            .await
+            .context("job queue")
+    })
+    .await?;
     super::stats::spawn_queue_depth(js.clone());
     let mut scheduler = Scheduler::new(
         ingestor,

@@ -15,6 +15,39 @@ pub const CMC: &str = "CMC_glb_TMP_ISBL_1_latlon.24x.24_2021051800_P000.grib2";
 pub struct Farm {
     pub dir: tempfile::TempDir,
     pub info: serde_json::Value,
+    /// Released after `farm down` (fields drop after [`Drop::drop`]).
+    _slot: FarmSlot,
+}
+
+/// Farms one test binary runs at once: each is about ten processes, and
+/// eight at once on two cores make start-up and first renders crawl past
+/// the tests' deadlines.
+const MAX_FARMS: usize = 3;
+
+static RUNNING: (std::sync::Mutex<usize>, std::sync::Condvar) =
+    (std::sync::Mutex::new(0), std::sync::Condvar::new());
+
+/// One of [`MAX_FARMS`] places, held while a farm runs.
+struct FarmSlot;
+
+impl FarmSlot {
+    fn take() -> Self {
+        let (count, freed) = &RUNNING;
+        let mut n = count.lock().unwrap_or_else(|e| e.into_inner());
+        while *n >= MAX_FARMS {
+            n = freed.wait(n).unwrap_or_else(|e| e.into_inner());
+        }
+        *n += 1;
+        FarmSlot
+    }
+}
+
+impl Drop for FarmSlot {
+    fn drop(&mut self) {
+        let (count, freed) = &RUNNING;
+        *count.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+        freed.notify_one();
+    }
 }
 
 impl Farm {
@@ -49,6 +82,7 @@ impl Farm {
                 return None;
             }
         }
+        let slot = FarmSlot::take();
         let dir = tempfile::tempdir().expect("tempdir");
         let out = Command::new(env!("CARGO_BIN_EXE_wxfarm"))
             .args(["farm", "up", "--ack-wait-secs", "2", "--dir"])
@@ -79,7 +113,11 @@ impl Farm {
         for key in ["gateway_url", "s3_endpoint", "bucket", "pids"] {
             assert!(!info[key].is_null(), "farm JSON lacks {key}");
         }
-        Some(Farm { dir, info })
+        Some(Farm {
+            dir,
+            info,
+            _slot: slot,
+        })
     }
 
     pub fn gateway(&self, k: usize) -> String {
