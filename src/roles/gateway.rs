@@ -41,16 +41,7 @@ pub async fn run(args: GatewayArgs) -> Result<()> {
     let config = args.farm.config()?;
     let (client, js) = super::connect(&config).await?;
     let catalog = SharedCatalog::default();
-    let (kv, loaded) = super::retry_startup("the catalog", || async {
-        let kv = farm::catalog_kv::open(&js)
-            .await
-            .context("catalog bucket")?;
-        let loaded = farm::catalog_kv::load(&kv)
-            .await
-            .context("loading the catalog")?;
-        Ok((kv, loaded))
-    })
-    .await?;
+    let (kv, loaded) = super::open_catalog(&js).await?;
     let n_layers = loaded.layers.len();
     catalog.update(|c| *c = loaded);
     follow_catalog(kv, catalog.clone());

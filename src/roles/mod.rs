@@ -233,6 +233,23 @@ pub async fn connect(config: &FarmConfig) -> Result<(async_nats::Client, jetstre
     retry_startup("NATS", || try_connect(config)).await
 }
 
+/// The catalog's KV bucket (created when absent) and the catalog in it,
+/// retried like the rest of start-up.
+pub async fn open_catalog(
+    js: &jetstream::Context,
+) -> Result<(jetstream::kv::Store, protocol::Catalog)> {
+    retry_startup("the catalog", || async {
+        let kv = farm::catalog_kv::open(js)
+            .await
+            .context("catalog bucket")?;
+        let loaded = farm::catalog_kv::load(&kv)
+            .await
+            .context("loading the catalog")?;
+        Ok((kv, loaded))
+    })
+    .await
+}
+
 /// Runs `attempt` until it succeeds, with backoff, for up to
 /// [`STARTUP_PATIENCE`]: a start-up step against NATS may fail while NATS
 /// starts or is slow (a loaded machine, a pod starting).

@@ -55,16 +55,7 @@ pub async fn run(args: SchedulerArgs) -> Result<()> {
     let metrics = crate::telemetry::install_metrics()?;
     let config = args.farm.config()?;
     let (client, js) = super::connect(&config).await?;
-    let (kv, loaded) = super::retry_startup("the catalog", || async {
-        let kv = farm::catalog_kv::open(&js)
-            .await
-            .context("catalog bucket")?;
-        let loaded = farm::catalog_kv::load(&kv)
-            .await
-            .context("loading the catalog")?;
-        Ok((kv, loaded))
-    })
-    .await?;
+    let (kv, loaded) = super::open_catalog(&js).await?;
     let catalog = SharedCatalog::new(loaded);
     let layers = crate::serve::layer_catalogue(args.layers.as_deref())?;
     let ingestor = Ingestor::new(args.store.open()?, layers, catalog);

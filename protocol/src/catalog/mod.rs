@@ -10,6 +10,10 @@ use serde::{Deserialize, Serialize};
 use crate::style::{ColorMapName, Units};
 use crate::tms::LonLatBox;
 
+mod runs;
+pub use runs::{RunState, RunStatus};
+use runs::{default_run, run_status};
+
 /// Where one field's encoded bytes live: one GRIB2 message in an object.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct FieldRef {
@@ -197,27 +201,6 @@ impl Catalog {
     }
 }
 
-/// Where a model run stands while its forecast hours arrive one by one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RunState {
-    /// Fewer valid times than the last run of its cycle had: more are on
-    /// their way.
-    Arriving,
-    /// As many valid times as the last run of its cycle (a run with no
-    /// earlier run of its cycle counts as complete as it is).
-    Complete,
-}
-
-/// One run of a layer and how far it has arrived.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RunStatus {
-    pub run: DateTime<Utc>,
-    /// Distinct valid times ingested.
-    pub valid_times: usize,
-    pub state: RunState,
-}
-
 impl LayerEntry {
     /// Every run, oldest first, with how far it has arrived (over all
     /// elevations).
@@ -359,78 +342,6 @@ impl LayerEntry {
     }
 }
 
-/// [`LayerEntry::run_status`] over `fields`. A run is measured against the
-/// latest earlier run of the same cycle (hour of day): cycles may differ in
-/// length (HRRR's 00/06/12/18Z runs reach 48 h, the others 18 h), a cycle
-/// from one day to the next does not. A run with no earlier run of its
-/// cycle counts as complete, as it is.
-fn run_status<'a>(fields: impl Iterator<Item = &'a FieldEntry>) -> Vec<RunStatus> {
-    let mut out = Vec::new();
-    for_each_run(fields, |status| out.push(status));
-    out
-}
-
-/// [`LayerEntry::default_run`] over `fields`.
-fn default_run<'a>(fields: impl Iterator<Item = &'a FieldEntry>) -> Option<DateTime<Utc>> {
-    let mut newest_complete = None;
-    for_each_run(fields, |status| {
-        if status.state == RunState::Complete {
-            newest_complete = Some(status.run);
-        }
-    });
-    newest_complete
-}
-
-/// Calls `f` with each run's status, oldest first. `fields` must come in
-/// catalog order (by run, then valid time, as [`FieldId`] sorts): one pass,
-/// no allocation but a list of the cycles seen, since tile requests
-/// without a run call this.
-fn for_each_run<'a>(fields: impl Iterator<Item = &'a FieldEntry>, mut f: impl FnMut(RunStatus)) {
-    use chrono::Timelike;
-    // (cycle, valid times of its latest run); a few entries at most.
-    let mut cycles: Vec<((u32, u32), usize)> = Vec::new();
-    let mut finish = |run: DateTime<Utc>, valid_times: usize| {
-        let cycle = (run.hour(), run.minute());
-        let expected = match cycles.iter_mut().find(|(c, _)| *c == cycle) {
-            Some((_, last)) => std::mem::replace(last, valid_times),
-            None => {
-                cycles.push((cycle, valid_times));
-                0
-            }
-        };
-        f(RunStatus {
-            run,
-            valid_times,
-            state: if valid_times >= expected {
-                RunState::Complete
-            } else {
-                RunState::Arriving
-            },
-        });
-    };
-    // (run, last valid time, distinct valid times so far)
-    let mut current: Option<(DateTime<Utc>, DateTime<Utc>, usize)> = None;
-    for field in fields {
-        match &mut current {
-            Some((run, last, count)) if *run == field.run => {
-                if field.valid != *last {
-                    *last = field.valid;
-                    *count += 1;
-                }
-            }
-            _ => {
-                if let Some((run, _, count)) = current.take() {
-                    finish(run, count);
-                }
-                current = Some((field.run, field.valid, 1));
-            }
-        }
-    }
-    if let Some((run, _, count)) = current {
-        finish(run, count);
-    }
-}
-
 /// The catalog as the roles share it: readers take a cheap snapshot, ingest
 /// swaps in a new version, so a request never sees a half-applied update.
 #[derive(Debug, Clone, Default)]
@@ -490,175 +401,4 @@ fn union(a: LonLatBox, b: LonLatBox) -> LonLatBox {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::{Duration, TimeZone};
-
-    fn info(kind: LayerKind) -> LayerInfo {
-        LayerInfo {
-            name: "gfs_TMP_2m".into(),
-            title: "Temperature".into(),
-            kind,
-            units: Units::Kelvin,
-            display_units: Units::Celsius,
-            colormap: ColorMapName::Temperature,
-            range: (-40.0, 45.0),
-            transparent_below: None,
-            elevation_units: None,
-            pair: None,
-        }
-    }
-
-    fn field(run: DateTime<Utc>, h: i64, elevation: Option<&str>) -> FieldEntry {
-        FieldEntry {
-            layer: "gfs_TMP_2m".into(),
-            parameter: Parameter {
-                discipline: 0,
-                category: 0,
-                number: 0,
-                short_name: "TMP".into(),
-                long_name: "Temperature".into(),
-                units: "K".into(),
-            },
-            level: Level {
-                type_code: 103,
-                value: Some(2.0),
-                label: "2 m above ground".into(),
-            },
-            run,
-            valid: run + Duration::hours(h),
-            elevation: elevation.map(str::to_owned),
-            grid: GridSummary {
-                template: 0,
-                ni: 4,
-                nj: 3,
-                bbox: LonLatBox {
-                    west: 0.0,
-                    south: -10.0,
-                    east: 30.0,
-                    north: 10.0,
-                },
-            },
-            source: FieldRef {
-                object_key: format!("f{h}"),
-                offset: 0,
-                length: 1,
-                submessage: 0,
-            },
-        }
-    }
-
-    #[test]
-    fn defaults_pick_latest_run_and_nearest_valid_time() {
-        let r0 = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
-        let r1 = r0 + Duration::hours(6);
-        let mut c = Catalog::default();
-        for h in 0..6 {
-            c.insert(&info(LayerKind::Model), field(r0, h, None));
-            c.insert(&info(LayerKind::Model), field(r1, h, None));
-        }
-        let now = r1 + Duration::minutes(130);
-        let f = c
-            .resolve("gfs_TMP_2m", &DimensionQuery::default(), now)
-            .unwrap();
-        assert_eq!((f.run, f.valid), (r1, r1 + Duration::hours(2)));
-
-        let q = DimensionQuery {
-            run: Some(r0),
-            forecast_hours: Some(5.0),
-            ..Default::default()
-        };
-        let f = c.resolve("gfs_TMP_2m", &q, now).unwrap();
-        assert_eq!((f.run, f.valid), (r0, r0 + Duration::hours(5)));
-
-        let q = DimensionQuery {
-            forecast_hours: Some(7.0),
-            ..Default::default()
-        };
-        assert!(matches!(
-            c.resolve("gfs_TMP_2m", &q, now),
-            Err(ResolveError::NoSuchValue { .. })
-        ));
-        assert!(matches!(
-            c.resolve("nope", &DimensionQuery::default(), now),
-            Err(ResolveError::UnknownLayer(_))
-        ));
-        assert_eq!(c.layers["gfs_TMP_2m"].runs(), vec![r0, r1]);
-    }
-
-    #[test]
-    fn a_run_arriving_hour_by_hour_breaks_no_request_and_becomes_default_when_complete() {
-        let day1 = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
-        let (r00, r06, next00) = (day1, day1 + Duration::hours(6), day1 + Duration::hours(24));
-        let mut c = Catalog::default();
-        for h in 0..=6 {
-            c.insert(&info(LayerKind::Model), field(r00, h, None));
-            c.insert(&info(LayerKind::Model), field(r06, h, None));
-        }
-        let now = next00 + Duration::minutes(30);
-        let queries: Vec<DimensionQuery> = std::iter::once(DimensionQuery::default())
-            .chain((0..=6).map(|h| DimensionQuery {
-                forecast_hours: Some(h as f64),
-                ..Default::default()
-            }))
-            .chain((0..=6).map(|h| DimensionQuery {
-                time: Some(r06 + Duration::hours(h)),
-                ..Default::default()
-            }))
-            .collect();
-        let layer = |c: &Catalog| c.layers["gfs_TMP_2m"].clone();
-        assert_eq!(layer(&c).default_run(), Some(r06));
-        for h in 0..=6 {
-            c.insert(&info(LayerKind::Model), field(next00, h, None));
-            let l = layer(&c);
-            for q in &queries {
-                assert!(
-                    l.resolve(q, now).is_ok(),
-                    "{q:?} fails with {} hours in",
-                    h + 1
-                );
-            }
-            // Hours the new run has come from it.
-            let q = DimensionQuery {
-                forecast_hours: Some(h as f64),
-                ..Default::default()
-            };
-            assert_eq!(l.resolve(&q, now).unwrap().run, next00);
-            let status = l.run_status();
-            let newest = status.last().unwrap();
-            if h < 6 {
-                assert_eq!(l.default_run(), Some(r06), "arriving: {newest:?}");
-                assert_eq!(newest.state, RunState::Arriving);
-                assert_eq!(newest.valid_times, h as usize + 1);
-            } else {
-                assert_eq!(l.default_run(), Some(next00), "complete: {newest:?}");
-                assert_eq!(newest.state, RunState::Complete);
-            }
-        }
-        // The first run of a cycle has nothing to be measured against.
-        assert!(
-            layer(&c).run_status()[..2]
-                .iter()
-                .all(|r| r.state == RunState::Complete)
-        );
-    }
-
-    #[test]
-    fn elevations_are_numeric_and_matched_numerically() {
-        let r0 = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
-        let mut c = Catalog::default();
-        for e in ["850", "1000", "50000"] {
-            c.insert(&info(LayerKind::Model), field(r0, 0, Some(e)));
-        }
-        let l = &c.layers["gfs_TMP_2m"];
-        assert_eq!(l.elevations(), vec!["850", "1000", "50000"]);
-        let q = DimensionQuery {
-            elevation: Some("1000.0".into()),
-            ..Default::default()
-        };
-        assert_eq!(
-            l.resolve(&q, r0).unwrap().elevation.as_deref(),
-            Some("1000")
-        );
-    }
-}
+mod tests;
