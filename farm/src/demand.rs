@@ -21,7 +21,7 @@ pub const DEMAND_SUBJECT: &str = "wxfarm.demand";
 /// Positions per message: well under NATS's 1 MiB default payload.
 const BATCH: usize = 2_000;
 
-/// Longest layer or style name accepted from the network.
+/// Longest layer, style or elevation accepted from the network.
 const MAX_NAME: usize = 128;
 
 /// What one message carries.
@@ -97,7 +97,13 @@ pub async fn receive(
             continue;
         }
         for (position, count) in batch.positions {
-            if position.layer.len() <= MAX_NAME && position.style.len() <= MAX_NAME {
+            // Bounded strings only: the counts keep what they are sent.
+            let short = |s: &str| s.len() <= MAX_NAME;
+            if short(&position.layer)
+                && short(&position.style)
+                && position.elevation.as_deref().is_none_or(short)
+                && position.style_params.map_area.is_none()
+            {
                 counts.add(position, count);
             }
         }

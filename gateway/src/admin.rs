@@ -129,28 +129,28 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// `POST /admin/warm/estimate`.
 pub async fn estimate(State(state): State<GatewayState>, Json(spec): Json<WarmSpec>) -> Response {
-    let jobs = match plan(&state.catalog.snapshot(), &spec) {
-        Ok(jobs) => jobs,
+    let plan = match plan(state.catalog.snapshot(), &spec) {
+        Ok(plan) => plan,
         Err(e) => return (StatusCode::BAD_REQUEST, e).into_response(),
     };
-    let cached = jobs
-        .iter()
-        .filter(|(job, _)| state.tiles.contains(&job.key.cache_key()))
+    let cached = plan
+        .jobs()
+        .filter(|job| matches!(job, Ok((job, _)) if state.tiles.contains(&job.key.cache_key())))
         .count();
     let (entries, bytes) = state.tiles.usage().await;
     let mean = bytes.checked_div(entries).unwrap_or(0);
     Json(WarmEstimate {
-        tiles: jobs.len(),
+        tiles: plan.len(),
         cached,
-        est_bytes: mean * (jobs.len() - cached) as u64,
+        est_bytes: mean * (plan.len() - cached) as u64,
     })
     .into_response()
 }
 
 /// `POST /admin/warm`: warms the spec, streaming [`WarmProgress`] lines.
 pub async fn warm(State(state): State<GatewayState>, Json(spec): Json<WarmSpec>) -> Response {
-    let jobs = match plan(&state.catalog.snapshot(), &spec) {
-        Ok(jobs) => jobs,
+    let plan = match plan(state.catalog.snapshot(), &spec) {
+        Ok(plan) => plan,
         Err(e) => return (StatusCode::BAD_REQUEST, e).into_response(),
     };
     let concurrency = spec
@@ -158,7 +158,7 @@ pub async fn warm(State(state): State<GatewayState>, Json(spec): Json<WarmSpec>)
         .unwrap_or(16)
         .clamp(1, MAX_WARM_CONCURRENCY);
     let (tx, rx) = tokio::sync::mpsc::channel::<String>(4);
-    tokio::spawn(run_warm(state, jobs, concurrency, tx));
+    tokio::spawn(run_warm(state, plan, concurrency, tx));
     let lines = tokio_stream_from(rx).map(|line| Ok::<_, std::convert::Infallible>(line + "\n"));
     (
         [(header::CONTENT_TYPE, "application/x-ndjson")],
@@ -195,14 +195,14 @@ fn tokio_stream_from(
 /// the end; stops when nobody reads the report any more.
 async fn run_warm(
     state: GatewayState,
-    jobs: Vec<(RenderJob, bool)>,
+    plan: WarmPlan,
     concurrency: usize,
     tx: tokio::sync::mpsc::Sender<String>,
 ) {
     let started = Instant::now();
     let counts = Arc::new(Counts::default());
     let first_error = Arc::new(std::sync::Mutex::new(None::<String>));
-    let total = jobs.len() as u64;
+    let total = plan.len() as u64;
     let report = |finished: bool| {
         let done = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let (rendered, cached, failed) = (
@@ -223,16 +223,23 @@ async fn run_warm(
         };
         serde_json::to_string(&line).unwrap_or_default()
     };
-    let work = futures::stream::iter(jobs)
-        .map(|(job, immutable)| {
+    // Jobs are planned as they are taken, so a large spec costs no memory.
+    let work = futures::stream::iter(plan.jobs())
+        .map(|planned| {
             let (state, counts, first_error) = (&state, counts.clone(), first_error.clone());
             async move {
-                match render_planned(state, job, immutable).await {
+                let result = match planned {
+                    Ok((job, immutable)) => render_planned(state, job, immutable)
+                        .await
+                        .map_err(|e| e.to_string()),
+                    Err(e) => Err(e),
+                };
+                match result {
                     Ok(tile) if tile.tier == CacheTier::Miss => &counts.rendered,
                     Ok(_) => &counts.cached,
                     Err(e) => {
                         if let Ok(mut first) = first_error.lock() {
-                            first.get_or_insert_with(|| e.to_string());
+                            first.get_or_insert(e);
                         }
                         &counts.failed
                     }
@@ -266,8 +273,73 @@ struct Counts {
     failed: AtomicU64,
 }
 
-/// Every tile of `spec`, planned as a warm-priority job, in zoom order.
-pub fn plan(catalog: &Catalog, spec: &WarmSpec) -> Result<Vec<(RenderJob, bool)>, String> {
+/// The tiles of a [`WarmSpec`], as blocks of one layer, style, dimensions,
+/// tile matrix set and zoom; each tile is planned only when taken.
+pub struct WarmPlan {
+    catalog: Arc<Catalog>,
+    blocks: Vec<Block>,
+    tiles: usize,
+}
+
+#[derive(Clone)]
+struct Block {
+    layer: String,
+    style: String,
+    dims: DimensionQuery,
+    tms: TileMatrixSetId,
+    z: u8,
+    range: crate::ogc::grid::TileRange,
+}
+
+impl Block {
+    fn request(&self, x: u32, y: u32) -> TileRequest {
+        TileRequest {
+            layer: self.layer.clone(),
+            style: self.style.clone(),
+            tms: self.tms,
+            z: self.z.into(),
+            x,
+            y,
+            tile_size: 256,
+            format: ImageFormat::Png,
+            dims: self.dims.clone(),
+            style_params: Default::default(),
+        }
+    }
+
+    fn plan(&self, catalog: &Catalog, x: u32, y: u32) -> Result<(RenderJob, bool), String> {
+        let (mut job, immutable) = plan_tile(catalog, &self.request(x, y))
+            .map_err(|e| format!("{}/{} z{}: {e}", self.layer, self.style, self.z))?;
+        job.priority = Priority::Warm;
+        Ok((job, immutable))
+    }
+}
+
+impl WarmPlan {
+    /// Tiles in the plan.
+    pub fn len(&self) -> usize {
+        self.tiles
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tiles == 0
+    }
+
+    /// Every tile planned as a warm-priority job, in zoom order.
+    pub fn jobs(&self) -> impl Iterator<Item = Result<(RenderJob, bool), String>> + Send + 'static {
+        let catalog = self.catalog.clone();
+        self.blocks.clone().into_iter().flat_map(move |block| {
+            let (catalog, r) = (catalog.clone(), block.range);
+            (r.min_row..=r.max_row)
+                .flat_map(move |y| (r.min_col..=r.max_col).map(move |x| (x, y)))
+                .map(move |(x, y)| block.plan(&catalog, x, y))
+        })
+    }
+}
+
+/// The plan of `spec` against `catalog`; errors name what is wrong with
+/// the spec (each block's first tile is planned to find out).
+pub fn plan(catalog: Arc<Catalog>, spec: &WarmSpec) -> Result<WarmPlan, String> {
     let (z0, z1) = spec.zooms;
     if z0 > z1 || z1 > protocol::tms::MAX_ZOOM {
         return Err(format!(
@@ -302,7 +374,12 @@ pub fn plan(catalog: &Catalog, spec: &WarmSpec) -> Result<Vec<(RenderJob, bool)>
         Some(b) => return Err(format!("bbox {b:?}: give west,south,east,north")),
         None => None,
     };
-    let mut jobs = Vec::new();
+    let styles: Vec<String> = if spec.styles.is_empty() {
+        vec![protocol::style::StyleKind::Gradient.name().to_owned()]
+    } else {
+        spec.styles.clone()
+    };
+    let (mut blocks, mut tiles) = (Vec::new(), 0usize);
     for name in layers {
         let layer = catalog
             .layer(name)
@@ -320,73 +397,65 @@ pub fn plan(catalog: &Catalog, spec: &WarmSpec) -> Result<Vec<(RenderJob, bool)>
         if area.west >= area.east || area.south >= area.north {
             continue; // the box misses this layer
         }
-        let dims: Vec<DimensionQuery> = match layer.info.kind {
-            LayerKind::Model if !spec.forecasts.is_empty() => spec
-                .forecasts
-                .iter()
-                .map(|&h| DimensionQuery {
-                    run: spec.run,
-                    forecast_hours: Some(h),
-                    ..Default::default()
-                })
-                .collect(),
-            LayerKind::Model => vec![DimensionQuery {
-                run: spec.run,
-                ..Default::default()
-            }],
-            LayerKind::Observation if !spec.times.is_empty() => spec
-                .times
-                .iter()
-                .map(|&t| DimensionQuery {
-                    time: Some(t),
-                    ..Default::default()
-                })
-                .collect(),
-            LayerKind::Observation => vec![DimensionQuery::default()],
-        };
-        let styles: Vec<String> = if spec.styles.is_empty() {
-            vec![protocol::style::StyleKind::Gradient.name().to_owned()]
-        } else {
-            spec.styles.clone()
-        };
+        let dims_list = dimensions(layer.info.kind, spec);
         for z in z0..=z1 {
             for &set in &tms {
                 let range = tile_range(set, z, &area);
-                let count = (range.max_col - range.min_col + 1) as usize
-                    * (range.max_row - range.min_row + 1) as usize
-                    * dims.len()
-                    * styles.len();
-                if jobs.len() + count > MAX_WARM_TILES {
-                    return Err(format!(
-                        "more than {MAX_WARM_TILES} tiles: warm fewer zooms or a smaller box"
-                    ));
-                }
-                for d in &dims {
+                for dims in &dims_list {
                     for style in &styles {
-                        for y in range.min_row..=range.max_row {
-                            for x in range.min_col..=range.max_col {
-                                let req = TileRequest {
-                                    layer: name.to_owned(),
-                                    style: style.clone(),
-                                    tms: set,
-                                    z: z.into(),
-                                    x,
-                                    y,
-                                    tile_size: 256,
-                                    format: ImageFormat::Png,
-                                    dims: d.clone(),
-                                    style_params: Default::default(),
-                                };
-                                let (mut job, immutable) = plan_tile(catalog, &req)
-                                    .map_err(|e| format!("{name}/{style} z{z}: {e}"))?;
-                                job.priority = Priority::Warm;
-                                jobs.push((job, immutable));
-                            }
+                        let block = Block {
+                            layer: name.to_owned(),
+                            style: style.clone(),
+                            dims: dims.clone(),
+                            tms: set,
+                            z,
+                            range,
+                        };
+                        block.plan(&catalog, range.min_col, range.min_row)?;
+                        tiles += (range.max_col - range.min_col + 1) as usize
+                            * (range.max_row - range.min_row + 1) as usize;
+                        if tiles > MAX_WARM_TILES {
+                            return Err(format!(
+                                "more than {MAX_WARM_TILES} tiles: warm fewer zooms or a smaller box"
+                            ));
                         }
+                        blocks.push(block);
                     }
                 }
             }
         }
     }
-    Ok(jobs)
+    Ok(WarmPlan {
+        catalog,
+        blocks,
+        tiles,
+    })
+}
+
+/// The dimension queries of `spec` for a layer of `kind`.
+fn dimensions(kind: LayerKind, spec: &WarmSpec) -> Vec<DimensionQuery> {
+    match kind {
+        LayerKind::Model if !spec.forecasts.is_empty() => spec
+            .forecasts
+            .iter()
+            .map(|&h| DimensionQuery {
+                run: spec.run,
+                forecast_hours: Some(h),
+                ..Default::default()
+            })
+            .collect(),
+        LayerKind::Model => vec![DimensionQuery {
+            run: spec.run,
+            ..Default::default()
+        }],
+        LayerKind::Observation if !spec.times.is_empty() => spec
+            .times
+            .iter()
+            .map(|&t| DimensionQuery {
+                time: Some(t),
+                ..Default::default()
+            })
+            .collect(),
+        LayerKind::Observation => vec![DimensionQuery::default()],
+    }
 }

@@ -89,12 +89,12 @@ impl Prefetcher {
         let mut queued = 0;
         if was_miss && self.config.rings > 0 {
             for n in neighbours(req, self.config.rings) {
-                queued += self.queue(state, catalog, &n, "spatial");
+                queued += self.queue(state, catalog, &n, WarmSource::Spatial);
             }
         }
         if self.config.lookahead > 0 && self.animating(key) {
             for n in next_steps(catalog, req, key, self.config.lookahead) {
-                queued += self.queue(state, catalog, &n, "temporal");
+                queued += self.queue(state, catalog, &n, WarmSource::Temporal);
             }
         }
         queued
@@ -117,7 +117,7 @@ impl Prefetcher {
         state: &GatewayState,
         catalog: &Catalog,
         req: &TileRequest,
-        kind: &'static str,
+        source: WarmSource,
     ) -> usize {
         let Ok((mut job, _)) = plan_tile(catalog, req) else {
             return 0;
@@ -126,18 +126,14 @@ impl Prefetcher {
         if self.queued.contains_key(&key) || state.tiles.contains(&key) {
             return 0;
         }
-        self.queued.insert(key.clone(), ());
+        self.queued.insert(key, ());
         job.priority = Priority::Prefetch;
+        let tile = state.warm_ledger.as_ref().map(|_| job.key.clone());
         let ok = state.queue.enqueue(job);
         if ok {
-            metrics::counter!("wxfarm_prefetch_jobs_total", "kind" => kind).increment(1);
-            if let Some(ledger) = &state.warm_ledger {
-                let source = if kind == "spatial" {
-                    WarmSource::Spatial
-                } else {
-                    WarmSource::Temporal
-                };
-                protocol::WarmObserver::queued(ledger.as_ref(), &key, source);
+            metrics::counter!("wxfarm_prefetch_jobs_total", "kind" => source.as_str()).increment(1);
+            if let (Some(ledger), Some(tile)) = (&state.warm_ledger, tile) {
+                protocol::WarmObserver::queued(ledger.as_ref(), &tile, source);
             }
         }
         usize::from(ok)

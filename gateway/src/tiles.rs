@@ -57,7 +57,7 @@ pub async fn get_tile(state: &GatewayState, req: &TileRequest) -> Result<TileRes
         });
     }
     if let Some(ledger) = &state.warm_ledger {
-        ledger.asked(&job.key.cache_key());
+        ledger.asked(&job.key);
     }
     let prefetch = state.prefetch.as_ref().map(|p| (p, job.key.clone()));
     let tile = render_planned(state, job, immutable).await?;

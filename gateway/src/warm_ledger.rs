@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use moka::sync::Cache;
-use protocol::{WarmObserver, WarmSource};
+use protocol::{TileKey, WarmObserver, WarmSource};
 use serde::{Deserialize, Serialize};
 
 /// Tiles remembered at most.
@@ -51,9 +51,11 @@ impl Default for WarmLedger {
     }
 }
 
-fn id(cache_key: &str) -> u64 {
+/// An in-process identity of a tile: a hash of its key, without building
+/// the cache-key string (this runs on every tile request).
+fn id(key: &TileKey) -> u64 {
     let mut h = std::hash::DefaultHasher::new();
-    cache_key.hash(&mut h);
+    key.hash(&mut h);
     h.finish()
 }
 
@@ -67,8 +69,8 @@ fn index(source: WarmSource) -> usize {
 impl WarmLedger {
     /// Counts a request for `cache_key`: a use, if it was queued ahead and
     /// not asked for since.
-    pub fn asked(&self, cache_key: &str) {
-        if let Some(source) = self.pending.remove(&id(cache_key)) {
+    pub fn asked(&self, key: &TileKey) {
+        if let Some(source) = self.pending.remove(&id(key)) {
             self.used[index(source)].fetch_add(1, Ordering::Relaxed);
             metrics::counter!("wxfarm_warm_used_total", "source" => source.as_str()).increment(1);
         }
@@ -88,9 +90,9 @@ impl WarmLedger {
 }
 
 impl WarmObserver for WarmLedger {
-    fn queued(&self, cache_key: &str, source: WarmSource) {
+    fn queued(&self, key: &TileKey, source: WarmSource) {
         self.queued[index(source)].fetch_add(1, Ordering::Relaxed);
         metrics::counter!("wxfarm_warm_queued_total", "source" => source.as_str()).increment(1);
-        self.pending.insert(id(cache_key), source);
+        self.pending.insert(id(key), source);
     }
 }

@@ -159,5 +159,5 @@ impl WarmSource {
 /// Told of every tile queued ahead of demand, so that whether it was then
 /// asked for (warming's precision) can be measured.
 pub trait WarmObserver: Send + Sync + 'static {
-    fn queued(&self, cache_key: &str, source: WarmSource);
+    fn queued(&self, key: &crate::TileKey, source: WarmSource);
 }

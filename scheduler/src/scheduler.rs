@@ -205,7 +205,7 @@ impl Scheduler {
             return 0;
         };
         job.priority = Priority::Warm;
-        let key = self.observer.as_ref().map(|_| job.key.cache_key());
+        let key = self.observer.as_ref().map(|_| job.key.clone());
         let queued = self.queue.enqueue(job);
         if queued {
             metrics::counter!("wxfarm_warm_jobs_total", "source" => source.as_str()).increment(1);

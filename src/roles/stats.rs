@@ -12,6 +12,20 @@ use protocol::Priority;
 
 const PERIOD: Duration = Duration::from_secs(1);
 
+/// Runs `f` every `period` in the background, for the process's life.
+fn every(period: Duration, mut f: impl FnMut() + Send + 'static) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(period);
+        loop {
+            tick.tick().await;
+            f();
+        }
+    });
+}
+
+/// Help text of `wxfarm_queue_depth` (`serve` and the farm export it alike).
+const QUEUE_DEPTH_HELP: &str = "Render jobs waiting, by priority (JetStream consumer num_pending; the embedded queue's channel in serve).";
+
 fn publish(name: &'static str, label: &'static str, series: &[(&'static str, &AtomicU64)]) {
     for (value, counter) in series {
         metrics::counter!(name, label => *value).absolute(counter.load(Ordering::Relaxed));
@@ -25,25 +39,21 @@ pub fn spawn_gateway_queue_stats(queue: farm::JetStreamQueue) {
         "wxfarm_gateway_queue_events_total",
         "What happened to this gateway's render jobs: published, duplicate (of a pending job), republished, overloaded (refused), timed_out, enqueue_dropped, forged_result."
     );
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(PERIOD);
-        loop {
-            tick.tick().await;
-            let s = queue.stats();
-            publish(
-                "wxfarm_gateway_queue_events_total",
-                "event",
-                &[
-                    ("published", &s.published),
-                    ("duplicate", &s.duplicates),
-                    ("republished", &s.republished),
-                    ("overloaded", &s.overloaded),
-                    ("timed_out", &s.timed_out),
-                    ("enqueue_dropped", &s.enqueue_dropped),
-                    ("forged_result", &s.forged),
-                ],
-            );
-        }
+    every(PERIOD, move || {
+        let s = queue.stats();
+        publish(
+            "wxfarm_gateway_queue_events_total",
+            "event",
+            &[
+                ("published", &s.published),
+                ("duplicate", &s.duplicates),
+                ("republished", &s.republished),
+                ("overloaded", &s.overloaded),
+                ("timed_out", &s.timed_out),
+                ("enqueue_dropped", &s.enqueue_dropped),
+                ("forged_result", &s.forged),
+            ],
+        );
     });
 }
 
@@ -53,25 +63,21 @@ pub fn spawn_worker_stats(stats: Arc<farm::WorkerStats>) {
         "wxfarm_worker_jobs_total",
         "Jobs this worker handled, by outcome: rendered, failed (an attempt), retried, terminated, l2_hit, bad_job, forged, cancelled."
     );
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(PERIOD);
-        loop {
-            tick.tick().await;
-            publish(
-                "wxfarm_worker_jobs_total",
-                "outcome",
-                &[
-                    ("rendered", &stats.rendered),
-                    ("failed", &stats.failed),
-                    ("retried", &stats.retried),
-                    ("terminated", &stats.terminated),
-                    ("l2_hit", &stats.l2_hits),
-                    ("bad_job", &stats.bad_jobs),
-                    ("forged", &stats.forged),
-                    ("cancelled", &stats.cancelled),
-                ],
-            );
-        }
+    every(PERIOD, move || {
+        publish(
+            "wxfarm_worker_jobs_total",
+            "outcome",
+            &[
+                ("rendered", &stats.rendered),
+                ("failed", &stats.failed),
+                ("retried", &stats.retried),
+                ("terminated", &stats.terminated),
+                ("l2_hit", &stats.l2_hits),
+                ("bad_job", &stats.bad_jobs),
+                ("forged", &stats.forged),
+                ("cancelled", &stats.cancelled),
+            ],
+        );
     });
 }
 
@@ -81,10 +87,7 @@ pub fn spawn_worker_stats(stats: Arc<farm::WorkerStats>) {
 /// Run by the scheduler, one per farm, so the dashboard sees the queue
 /// without asking NATS itself.
 pub fn spawn_queue_depth(js: jetstream::Context) {
-    metrics::describe_gauge!(
-        "wxfarm_queue_depth",
-        "Render jobs waiting, by priority (JetStream consumer num_pending; the embedded queue's channel in serve)."
-    );
+    metrics::describe_gauge!("wxfarm_queue_depth", QUEUE_DEPTH_HELP);
     metrics::describe_gauge!(
         "wxfarm_queue_in_flight",
         "Render jobs delivered to a worker and not yet acknowledged, by priority."
@@ -113,18 +116,11 @@ pub fn spawn_queue_depth(js: jetstream::Context) {
 
 /// Publishes the embedded queue's depth per priority (`serve`).
 pub fn spawn_local_queue_depth(queue: Arc<worker::local_queue::LocalQueue>) {
-    metrics::describe_gauge!(
-        "wxfarm_queue_depth",
-        "Render jobs waiting, by priority (JetStream consumer num_pending; the embedded queue's channel in serve)."
-    );
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(PERIOD);
-        loop {
-            tick.tick().await;
-            for (priority, depth) in Priority::ALL.into_iter().zip(queue.depths()) {
-                metrics::gauge!("wxfarm_queue_depth", "priority" => priority.as_str())
-                    .set(depth as f64);
-            }
+    metrics::describe_gauge!("wxfarm_queue_depth", QUEUE_DEPTH_HELP);
+    every(PERIOD, move || {
+        for (priority, depth) in Priority::ALL.into_iter().zip(queue.depths()) {
+            metrics::gauge!("wxfarm_queue_depth", "priority" => priority.as_str())
+                .set(depth as f64);
         }
     });
 }
