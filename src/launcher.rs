@@ -109,7 +109,27 @@ fn write_private(path: &Path, text: &str) -> Result<()> {
     Ok(())
 }
 
+/// A free loopback port for a farm process, below the kernel's ephemeral
+/// range: a port the kernel hands out (bind to 0) may be taken, between
+/// our check and the process binding it, as the local end of any outgoing
+/// connection on the machine; ports below the range never are.
 fn free_port() -> Result<u16> {
+    let ephemeral_start = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    let low = 20_000u16.min(ephemeral_start.saturating_sub(1000));
+    if ephemeral_start > low + 100 {
+        let seed = random_hex(2).ok().and_then(|h| u16::from_str_radix(&h, 16).ok());
+        let span = ephemeral_start - low;
+        let mut port = low + seed.unwrap_or(0) % span;
+        for _ in 0..200 {
+            if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+                return Ok(port);
+            }
+            port = low + (port - low + 7919) % span;
+        }
+    }
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 

@@ -239,9 +239,7 @@ pub async fn open_catalog(
     js: &jetstream::Context,
 ) -> Result<(jetstream::kv::Store, protocol::Catalog)> {
     retry_startup("the catalog", || async {
-        let kv = farm::catalog_kv::open(js)
-            .await
-            .context("catalog bucket")?;
+        let kv = farm::catalog_kv::open(js).await.context("catalog bucket")?;
         let loaded = farm::catalog_kv::load(&kv)
             .await
             .context("loading the catalog")?;
