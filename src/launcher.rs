@@ -120,7 +120,9 @@ fn free_port() -> Result<u16> {
         .unwrap_or(32768);
     let low = 20_000u16.min(ephemeral_start.saturating_sub(1000));
     if ephemeral_start > low + 100 {
-        let seed = random_hex(2).ok().and_then(|h| u16::from_str_radix(&h, 16).ok());
+        let seed = random_hex(2)
+            .ok()
+            .and_then(|h| u16::from_str_radix(&h, 16).ok());
         let span = ephemeral_start - low;
         let mut port = low + seed.unwrap_or(0) % span;
         for _ in 0..200 {
