@@ -296,7 +296,14 @@ fn up(args: UpArgs) -> Result<()> {
         sp.wait_for_port("nats", nats_port, Duration::from_secs(10))?;
         sp.wait_for_port("redis", redis_port, Duration::from_secs(10))?;
         sp.wait_for_port("s3", s3_port, Duration::from_secs(30))?;
-        create_bucket(s3_port)?;
+        // moto accepts connections a moment before it answers them.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while let Err(e) = create_bucket(s3_port) {
+            if Instant::now() > deadline {
+                return Err(e);
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
 
         let gateway_urls: Vec<String> = gw_ports
             .iter()
