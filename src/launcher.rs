@@ -40,9 +40,10 @@ pub struct UpArgs {
     /// GRIB2 files or folders to ingest; default: generated sample data.
     #[arg(long)]
     sample: Vec<PathBuf>,
-    /// Warm zooms 0..=N of new fields (-1: off).
-    #[arg(long, default_value_t = 2, allow_negative_numbers = true)]
-    warm_max_zoom: i8,
+    /// Warm zooms 0..=N of new fields instead of the layer catalogue's
+    /// `[[warm]]` rules (-1: off).
+    #[arg(long, allow_negative_numbers = true)]
+    warm_max_zoom: Option<i8>,
     /// Seconds before an unacknowledged job is redelivered.
     #[arg(long, default_value_t = 10)]
     ack_wait_secs: u64,
@@ -356,10 +357,12 @@ fn up(args: UpArgs) -> Result<()> {
             &[
                 s("scheduler"),
                 ack.clone(),
-                format!("--warm-max-zoom={}", args.warm_max_zoom),
                 s("--poll-secs=5"),
                 scheduler_metrics,
-            ],
+            ]
+            .into_iter()
+            .chain(args.warm_max_zoom.map(|z| format!("--warm-max-zoom={z}")))
+            .collect::<Vec<_>>(),
             &env,
         )?;
         for k in 1..=args.workers {

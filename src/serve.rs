@@ -41,9 +41,10 @@ pub struct ServeArgs {
     /// How often to look for new files in the data folder (seconds; 0: never).
     #[arg(long, default_value_t = 10)]
     poll_secs: u64,
-    /// Warm WebMercatorQuad zooms 0..=N of every new field (-1: no warming).
-    #[arg(long, default_value_t = 2, allow_negative_numbers = true)]
-    warm_max_zoom: i8,
+    /// Warm zooms 0..=N of every new field, instead of the zooms of the
+    /// layer catalogue's `[[warm]]` rules (default z0-3); -1: no warming.
+    #[arg(long, env = "WXFARM_WARM_MAX_ZOOM", allow_negative_numbers = true)]
+    warm_max_zoom: Option<i8>,
     /// How long a request waits for its render (milliseconds).
     #[arg(long, default_value_t = 15_000)]
     render_timeout_ms: u64,
@@ -55,6 +56,8 @@ pub struct ServeArgs {
     prefetch: crate::roles::PrefetchArgs,
     #[command(flatten)]
     demand: crate::roles::DemandArgs,
+    #[command(flatten)]
+    budget: crate::roles::WarmBudgetArgs,
 }
 
 #[derive(Args)]
@@ -114,15 +117,19 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         ingestor,
         queue.clone(),
         None,
-        WarmOptions {
-            max_zoom: u8::try_from(args.warm_max_zoom).ok(),
-        },
+        WarmOptions::from_max_zoom(args.warm_max_zoom),
     );
     if let Some(counts) = &demand {
         scheduler = scheduler.with_hot_set(counts.clone(), args.demand.hot_set);
     }
     let warm_ledger = Arc::new(gateway::warm_ledger::WarmLedger::default());
-    scheduler = scheduler.with_warm_observer(warm_ledger.clone());
+    // One budget for the prefetches and the warming of this process.
+    let budget = args
+        .budget
+        .budget(protocol::warm_budget::WarmBudgetConfig::default().pressure_memory);
+    scheduler = scheduler
+        .with_warm_observer(warm_ledger.clone())
+        .with_budget(budget.clone());
     let scheduler = Arc::new(scheduler);
     scheduler.scan().await;
     let n_layers = catalog.snapshot().layers.len();
@@ -154,6 +161,8 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         prefetch: args.prefetch.prefetcher(),
         demand: demand.clone(),
         warm_ledger: Some(warm_ledger),
+        warm_budget: Some(budget),
+        warm_rate: Default::default(),
     };
     crate::roles::serve_gateway(args.listen, state, &args.http, metrics, |addr| {
         tracing::info!(%addr, layers = n_layers, render_slots = slots, "wxfarm serving: open http://{addr}/");

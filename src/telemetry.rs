@@ -34,9 +34,9 @@ pub fn install_metrics() -> Result<PrometheusHandle> {
 /// registered at zero, so `/metrics` lists them (and `rate()` sees their
 /// first increment) before anything happened.
 fn describe_metrics() {
-    use metrics::{Unit, describe_counter, describe_histogram};
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
     // (name, help, exported at zero from the start: the unlabelled ones)
-    let counters: [(&'static str, &'static str, bool); 9] = [
+    let counters: [(&'static str, &'static str, bool); 14] = [
         (
             "wxfarm_tile_requests_total",
             "Tile requests answered, by cache tier and HTTP status.",
@@ -82,6 +82,31 @@ fn describe_metrics() {
             "Renders stopped part-way because nobody waited for them any more.",
             true,
         ),
+        (
+            "wxfarm_warm_queued_total",
+            "Tiles queued ahead of demand that this process watches, by source (static, hot_set, spatial, temporal).",
+            false,
+        ),
+        (
+            "wxfarm_warm_used_total",
+            "Tiles queued ahead of demand that were then asked for, by source: precision = used / queued.",
+            false,
+        ),
+        (
+            "wxfarm_warm_wasted_total",
+            "Tiles queued ahead of demand that expired unasked, by source.",
+            false,
+        ),
+        (
+            "wxfarm_warm_decisions_total",
+            "What the warm budget decided for work planned ahead, by source and decision (queued, over_budget, paused, dropped).",
+            false,
+        ),
+        (
+            "wxfarm_hot_set_resizes_total",
+            "Hot-set sizing decisions from its precision and recall (kept, shrunk, grown).",
+            false,
+        ),
     ];
     for (name, help, at_zero) in counters {
         describe_counter!(name, Unit::Count, help);
@@ -92,6 +117,19 @@ fn describe_metrics() {
     for source in ["static", "hot_set"] {
         metrics::counter!("wxfarm_warm_jobs_total", "source" => source).absolute(0);
     }
+    for source in protocol::WarmSource::ALL {
+        for decision in ["queued", "over_budget", "paused", "dropped"] {
+            metrics::counter!("wxfarm_warm_decisions_total", "source" => source.as_str(), "decision" => decision)
+                .absolute(0);
+        }
+    }
+    for decision in ["kept", "shrunk", "grown"] {
+        metrics::counter!("wxfarm_hot_set_resizes_total", "decision" => decision).absolute(0);
+    }
+    describe_gauge!(
+        "wxfarm_hot_set_size",
+        "Tile positions the hot set warms for each new field (resized by its precision and recall)."
+    );
     describe_histogram!(
         "wxfarm_tile_request_seconds",
         Unit::Seconds,

@@ -147,6 +147,14 @@ pub async fn run(args: WarmArgs) -> Result<i32> {
             e.cached,
             e.est_bytes as f64 / 1e6
         );
+        match (e.est_seconds, e.measured_rate) {
+            (Some(secs), Some(rate)) => println!(
+                "about {secs:.1} s at {rate:.0} tiles/s, the rate the last warm run on this server measured"
+            ),
+            _ => println!(
+                "time: not measured yet (the first warm run on this server measures the render rate)"
+            ),
+        }
         return Ok(0);
     }
     if !res.status().is_success() {

@@ -75,3 +75,95 @@ async fn stepping_through_forecast_hours_queues_the_next_frames() {
         assert_eq!(headers["x-cache"], "L1", "forecast hour {hour}");
     }
 }
+
+#[tokio::test]
+async fn an_animate_hint_queues_the_next_frames_from_the_first_one() {
+    let server = Server::start(demo_data(), &["--prefetch-rings", "0", "--lookahead", "2"]);
+    // A first frame with the viewer's hint: no second frame needed.
+    let (_, headers, _) = get(&format!("{}&animate=1", tile(&server, 2, 2, 1, 0))).await;
+    assert_eq!(headers["x-cache"], "MISS");
+    assert_eq!(prefetched(&server, 2).await, 2);
+    // Without the hint, a first frame queues nothing.
+    let (_, headers, _) = get(&tile(&server, 2, 0, 1, 0)).await;
+    assert_eq!(headers["x-cache"], "MISS");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(renders_at(&server, "prefetch").await, 2);
+    for hour in [1, 2] {
+        let (status, headers, _) = get(&tile(&server, 2, 2, 1, hour)).await;
+        assert_eq!(status, 200);
+        assert_eq!(headers["x-cache"], "L1", "forecast hour {hour}");
+    }
+    // A hint that is neither 1 nor 0 is an error naming it.
+    let (status, _, body) = get(&format!("{}&animate=maybe", tile(&server, 2, 2, 1, 0))).await;
+    assert_eq!(status, 400);
+    assert!(String::from_utf8_lossy(&body).contains("animate"));
+}
+
+/// The `wxfarm_warm_decisions_total` samples for `source` and `decision`.
+async fn decisions(server: &Server, source: &str, decision: &str) -> u64 {
+    let (_, _, m) = get(&format!("{}/metrics", server.url)).await;
+    String::from_utf8_lossy(&m)
+        .lines()
+        .filter(|l| {
+            l.starts_with("wxfarm_warm_decisions_total{")
+                && l.contains(&format!("source=\"{source}\""))
+                && l.contains(&format!("decision=\"{decision}\""))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+#[tokio::test]
+async fn prefetch_keeps_to_its_budget_of_jobs_per_second() {
+    let server = Server::start(
+        demo_data(),
+        &[
+            "--prefetch-rings",
+            "1",
+            "--lookahead",
+            "0",
+            "--warm-budget",
+            "3",
+        ],
+    );
+    let (_, headers, _) = get(&tile(&server, 3, 3, 3, 0)).await;
+    assert_eq!(headers["x-cache"], "MISS");
+    // 8 neighbours planned, a budget of 3 a second: 3 queued, 5 refused.
+    assert_eq!(prefetched(&server, 3).await, 3);
+    assert_eq!(decisions(&server, "spatial", "queued").await, 3);
+    assert_eq!(decisions(&server, "spatial", "over_budget").await, 5);
+    assert_eq!(renders_at(&server, "prefetch").await, 3);
+}
+
+#[tokio::test]
+async fn slow_user_renders_pause_prefetch() {
+    // Any render slower than 1 ms pauses work ahead: the first miss
+    // decodes its grid, which takes longer than that.
+    let server = Server::start(
+        demo_data(),
+        &[
+            "--prefetch-rings",
+            "1",
+            "--lookahead",
+            "0",
+            "--warm-pause-ms",
+            "1",
+        ],
+    );
+    let (_, headers, _) = get(&tile(&server, 3, 4, 3, 0)).await;
+    assert_eq!(headers["x-cache"], "MISS");
+    assert_eq!(decisions(&server, "spatial", "paused").await, 8);
+    assert_eq!(decisions(&server, "spatial", "queued").await, 0);
+    let (_, _, m) = get(&format!("{}/metrics", server.url)).await;
+    assert!(
+        String::from_utf8_lossy(&m).contains("wxfarm_warm_paused 1"),
+        "the pause is exported"
+    );
+    assert!(
+        server.log_text().contains("prefetch and warming paused"),
+        "the pause is logged"
+    );
+    // Nothing was queued: the neighbour is still a miss.
+    let (_, headers, _) = get(&tile(&server, 3, 5, 3, 0)).await;
+    assert_eq!(headers["x-cache"], "MISS");
+}

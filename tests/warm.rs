@@ -66,6 +66,35 @@ async fn warm_estimates_renders_into_l1_and_checks_its_token() {
         stdout(&again)
     );
 
+    // The first run measured the render rate: estimates now give a time.
+    assert!(
+        stdout(&estimate).contains("time: not measured yet"),
+        "{}",
+        stdout(&estimate)
+    );
+    let timed = warm(
+        &url,
+        TOKEN,
+        &["--layers", "gfs_TMP_2m", "--zooms", "3-3", "--estimate"],
+    );
+    let line = stdout(&timed);
+    let secs: f64 = line
+        .split("about ")
+        .nth(2)
+        .and_then(|t| t.split(" s at ").next())
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("a time in {line}"));
+    let rate: f64 = line
+        .split(" s at ")
+        .nth(1)
+        .and_then(|t| t.split(" tiles/s").next())
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("a rate in {line}"));
+    // 64 z3 tiles, one of them (3/0/0) asked for above, at the measured rate.
+    assert!(line.starts_with("64 tiles, 1 already in L1"), "{line}");
+    assert!(rate > 0.0, "{line}");
+    assert!((secs - 63.0 / rate).abs() <= 0.05 + 0.01 * secs, "{line}");
+
     let stats = warm(&url, TOKEN, &["--stats"]);
     assert_eq!(stats.status.code(), Some(0));
     let l1_tiles: u64 = stdout(&stats)

@@ -11,6 +11,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use protocol::codec;
 use protocol::demand::{DemandCounts, TilePosition};
+use protocol::warm_budget::WarmBudget;
 use serde::{Deserialize, Serialize};
 
 use crate::signing::{self, SigningKey};
@@ -29,13 +30,20 @@ const MAX_NAME: usize = 128;
 pub struct DemandBatch {
     pub version: u16,
     pub positions: Vec<(TilePosition, f64)>,
+    /// The sender's recent average interactive render latency (ms), so the
+    /// scheduler pauses warming while users wait (see
+    /// `protocol::warm_budget`).
+    #[serde(default)]
+    pub interactive_latency_ms: Option<u32>,
 }
 
-/// Publishes `counts` (draining them) every `every`, signed with `key`.
+/// Publishes `counts` (draining them) every `every`, signed with `key`,
+/// with the latency `budget` has seen, if any.
 pub fn spawn_sender(
     client: async_nats::Client,
     key: Option<SigningKey>,
     counts: Arc<DemandCounts>,
+    budget: Option<Arc<WarmBudget>>,
     every: Duration,
 ) {
     tokio::spawn(async move {
@@ -43,10 +51,21 @@ pub fn spawn_sender(
         loop {
             tick.tick().await;
             let drained = counts.drain();
-            for chunk in drained.chunks(BATCH) {
+            let latency = budget
+                .as_ref()
+                .and_then(|b| b.interactive_latency())
+                .map(|d| u32::try_from(d.as_millis()).unwrap_or(u32::MAX));
+            // A batch even without counts when there is a latency to tell.
+            let chunks: Vec<&[(TilePosition, f64)]> = if drained.is_empty() && latency.is_some() {
+                vec![&[]]
+            } else {
+                drained.chunks(BATCH).collect()
+            };
+            for chunk in chunks {
                 let batch = DemandBatch {
                     version: 1,
                     positions: chunk.to_vec(),
+                    interactive_latency_ms: latency,
                 };
                 let Ok(payload) = codec::encode(&batch) else {
                     continue;
@@ -68,10 +87,12 @@ pub fn spawn_sender(
 
 /// Adds every signed, well-formed batch that arrives to `counts`, until
 /// the subscription ends.
+/// A gateway's latency is fed to `budget`.
 pub async fn receive(
     client: async_nats::Client,
     key: Option<SigningKey>,
     counts: Arc<DemandCounts>,
+    budget: Option<Arc<WarmBudget>>,
 ) -> Result<(), crate::FarmError> {
     let mut sub = client
         .subscribe(DEMAND_SUBJECT)
@@ -95,6 +116,9 @@ pub async fn receive(
                 "oversized demand batch dropped"
             );
             continue;
+        }
+        if let (Some(budget), Some(ms)) = (&budget, batch.interactive_latency_ms) {
+            budget.observe_interactive(Duration::from_millis(u64::from(ms)));
         }
         for (position, count) in batch.positions {
             // Bounded strings only: the counts keep what they are sent.

@@ -65,6 +65,29 @@ pub struct WarmEstimate {
     pub cached: usize,
     /// Mean bytes of the tiles in L1, times the tiles to render.
     pub est_bytes: u64,
+    /// Tiles per second the last warm run through this server rendered
+    /// (none before the first run).
+    #[serde(default)]
+    pub measured_rate: Option<f64>,
+    /// The tiles to render at that rate, seconds.
+    #[serde(default)]
+    pub est_seconds: Option<f64>,
+}
+
+/// The render rate the last warm run measured (tiles rendered per second
+/// of its run), for estimates: a rate seen on this deployment, under its
+/// own load, rather than a constant.
+#[derive(Debug, Default)]
+pub struct MeasuredRate(std::sync::Mutex<Option<f64>>);
+
+impl MeasuredRate {
+    pub fn get(&self) -> Option<f64> {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn set(&self, rate: f64) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(rate);
+    }
 }
 
 /// One progress line of a warm run; the last has `finished` set.
@@ -139,10 +162,14 @@ pub async fn estimate(State(state): State<GatewayState>, Json(spec): Json<WarmSp
         .count();
     let (entries, bytes) = state.tiles.usage().await;
     let mean = bytes.checked_div(entries).unwrap_or(0);
+    let to_render = plan.len() - cached;
+    let measured_rate = state.warm_rate.get();
     Json(WarmEstimate {
         tiles: plan.len(),
         cached,
-        est_bytes: mean * (plan.len() - cached) as u64,
+        est_bytes: mean * to_render as u64,
+        measured_rate,
+        est_seconds: measured_rate.map(|r| to_render as f64 / r),
     })
     .into_response()
 }
@@ -261,6 +288,13 @@ async fn run_warm(
                 }
             }
         }
+    }
+    // Runs that rendered enough to time set the rate estimates use.
+    let rendered = counts.rendered.load(Ordering::Relaxed);
+    if rendered >= 16 {
+        state
+            .warm_rate
+            .set(rendered as f64 / started.elapsed().as_secs_f64().max(1e-9));
     }
     let _ = tx.send(report(true)).await;
     tracing::info!(total, elapsed = ?started.elapsed(), "warm run finished");

@@ -12,7 +12,7 @@ use protocol::{ImageFormat, TileMatrixSetId};
 use crate::ogc::{OgcError, wmts_capabilities};
 use crate::params::{Kvp, dimensions, parse_u32, style_params, tile_matrix, tile_matrix_set};
 use crate::state::GatewayState;
-use crate::tiles::{TileRequest, TileResponse, get_tile};
+use crate::tiles::{TileHints, TileRequest, TileResponse, get_tile};
 
 /// `GET /wmts?SERVICE=WMTS&REQUEST=...`
 pub async fn wmts_kvp(
@@ -59,7 +59,8 @@ pub async fn wmts_kvp(
     let y = kvp.require_u32("tilerow")?;
     let x = kvp.require_u32("tilecol")?;
     let req = tile_request(&state, &kvp, (layer, style, tms), (z, x, y), format)?;
-    Ok(tile_response(&state, &headers, &req).await)
+    let hints = tile_hints(&kvp, &headers)?;
+    Ok(tile_response(&state, &headers, &req, hints).await)
 }
 
 /// `GET /wmts/1.0.0/{layer}/{style}/{tms}/{z}/{row}/{col}.png`
@@ -82,7 +83,8 @@ pub async fn wmts_rest(
         (z, x, y),
         format,
     )?;
-    Ok(tile_response(&state, &headers, &req).await)
+    let hints = tile_hints(&kvp, &headers)?;
+    Ok(tile_response(&state, &headers, &req, hints).await)
 }
 
 /// `GET /tiles/{layer}/{style}/{z}/{x}/{y}.png` (Web Mercator, XYZ order).
@@ -106,7 +108,8 @@ pub async fn xyz(
         (z, x, y),
         format,
     )?;
-    Ok(tile_response(&state, &headers, &req).await)
+    let hints = tile_hints(&kvp, &headers)?;
+    Ok(tile_response(&state, &headers, &req, hints).await)
 }
 
 /// `GET /wmts/1.0.0/WMTSCapabilities.xml`
@@ -159,9 +162,14 @@ pub fn base_url(state: &GatewayState, headers: &HeaderMap) -> String {
     format!("{scheme}://{host}")
 }
 
-async fn tile_response(state: &GatewayState, headers: &HeaderMap, req: &TileRequest) -> Response {
+async fn tile_response(
+    state: &GatewayState,
+    headers: &HeaderMap,
+    req: &TileRequest,
+    hints: TileHints,
+) -> Response {
     let started = std::time::Instant::now();
-    let (response, tier) = match get_tile(state, req).await {
+    let (response, tier) = match get_tile(state, req, hints).await {
         Ok(tile) => {
             let tier = tile.tier.as_str();
             (tile_ok(state, headers, tile), tier)
@@ -209,6 +217,27 @@ fn tile_ok(state: &GatewayState, headers: &HeaderMap, tile: TileResponse) -> Res
         tile.bytes,
     )
         .into_response()
+}
+
+/// What the client says it will ask next: `ANIMATE=1` (or the header
+/// `X-Wxfarm-Animate: 1`) marks a tile of a playing animation, so the
+/// next steps are queued from its first frame on.
+fn tile_hints(kvp: &Kvp, headers: &HeaderMap) -> Result<TileHints, OgcError> {
+    let header = headers
+        .get("x-wxfarm-animate")
+        .and_then(|v| v.to_str().ok());
+    let animating = match kvp.get("animate").or(header) {
+        None => false,
+        Some(v) if v == "1" || v.eq_ignore_ascii_case("true") => true,
+        Some(v) if v == "0" || v.eq_ignore_ascii_case("false") => false,
+        Some(v) => {
+            return Err(OgcError::invalid_parameter(
+                "animate",
+                format!("animate must be 1 or 0, got {v:?}"),
+            ));
+        }
+    };
+    Ok(TileHints { animating })
 }
 
 /// A tile request from its path (or KVP) parts plus the query's size,

@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 use moka::sync::Cache;
 use protocol::catalog::{DimensionQuery, LayerKind};
 use protocol::plan::{TileRequest, plan_tile};
+use protocol::warm_budget::Admission;
 use protocol::{Catalog, Priority, TileKey, WarmSource};
 
 use crate::state::GatewayState;
@@ -77,7 +78,8 @@ impl Prefetcher {
 
     /// Queues what the request `req` (planned as `key`) suggests: its
     /// neighbours when it was a miss, its next steps when the client is
-    /// animating. Returns how many jobs were queued.
+    /// animating (seen from its steps, or said in `hints`). Returns how
+    /// many jobs were queued.
     pub fn after_request(
         &self,
         state: &GatewayState,
@@ -85,6 +87,7 @@ impl Prefetcher {
         req: &TileRequest,
         key: &TileKey,
         was_miss: bool,
+        hints: crate::tiles::TileHints,
     ) -> usize {
         let mut queued = 0;
         if was_miss && self.config.rings > 0 {
@@ -92,7 +95,9 @@ impl Prefetcher {
                 queued += self.queue(state, catalog, &n, WarmSource::Spatial);
             }
         }
-        if self.config.lookahead > 0 && self.animating(key) {
+        // Always record the step, hinted or not, so detection stays current.
+        let detected = self.config.lookahead > 0 && self.animating(key);
+        if detected || (self.config.lookahead > 0 && hints.animating) {
             for n in next_steps(catalog, req, key, self.config.lookahead) {
                 queued += self.queue(state, catalog, &n, WarmSource::Temporal);
             }
@@ -125,6 +130,14 @@ impl Prefetcher {
         let key = job.key.cache_key();
         if self.queued.contains_key(&key) || state.tiles.contains(&key) {
             return 0;
+        }
+        if let Some(budget) = &state.warm_budget {
+            let admission = budget.admit();
+            metrics::counter!("wxfarm_warm_decisions_total", "source" => source.as_str(), "decision" => admission.as_str()).increment(1);
+            if admission != Admission::Queue {
+                tracing::debug!(tile = %key, source = source.as_str(), decision = admission.as_str(), "not prefetched");
+                return 0;
+            }
         }
         self.queued.insert(key, ());
         job.priority = Priority::Prefetch;

@@ -68,4 +68,10 @@ pub struct GatewayState {
     /// Tiles queued ahead of demand, to measure whether they were used;
     /// none: not measured.
     pub warm_ledger: Option<Arc<crate::warm_ledger::WarmLedger>>,
+    /// The rails of work queued ahead (prefetch; in `serve` warming too):
+    /// a jobs-per-second budget and a pause while users' renders are slow.
+    /// Interactive render latency is recorded here. None: no rails.
+    pub warm_budget: Option<Arc<protocol::warm_budget::WarmBudget>>,
+    /// The render rate of the last operator warm run, for estimates.
+    pub warm_rate: Arc<crate::admin::MeasuredRate>,
 }

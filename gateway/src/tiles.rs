@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 pub use protocol::plan::{PlanError, StyleParams, TileRequest, plan_tile, style_spec};
-use protocol::{ImageFormat, RenderError, RenderJob};
+use protocol::warm_budget::WarmBudget;
+use protocol::{ImageFormat, Priority, RenderError, RenderJob};
 
 use tracing::Instrument;
 
@@ -44,11 +45,24 @@ pub struct TileResponse {
     pub immutable: bool,
 }
 
+/// What a client says about its next requests; not part of the tile's
+/// identity (the same tile, the same bytes).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TileHints {
+    /// The tile is a frame of a playing animation: queue the next steps
+    /// now, without waiting to see a second frame.
+    pub animating: bool,
+}
+
 /// Serves a tile: L1, else L2, else one render through the queue. The L2
 /// lookup and the render run inside L1's single-flight, so concurrent
 /// requests for one key cost one lookup and at most one render.
 /// Then queues what the request suggests ([`crate::prefetch`]).
-pub async fn get_tile(state: &GatewayState, req: &TileRequest) -> Result<TileResponse, OgcError> {
+pub async fn get_tile(
+    state: &GatewayState,
+    req: &TileRequest,
+    hints: TileHints,
+) -> Result<TileResponse, OgcError> {
     let catalog = state.catalog.snapshot();
     let (job, immutable) = plan_tile(&catalog, req)?;
     if let Some(demand) = &state.demand {
@@ -61,8 +75,20 @@ pub async fn get_tile(state: &GatewayState, req: &TileRequest) -> Result<TileRes
     }
     let prefetch = state.prefetch.as_ref().map(|p| (p, job.key.clone()));
     let tile = render_planned(state, job, immutable).await?;
+    if tile.tier == CacheTier::Miss
+        && let Some(ledger) = &state.warm_ledger
+    {
+        ledger.missed();
+    }
     if let Some((p, key)) = prefetch {
-        p.after_request(state, &catalog, req, &key, tile.tier == CacheTier::Miss);
+        p.after_request(
+            state,
+            &catalog,
+            req,
+            &key,
+            tile.tier == CacheTier::Miss,
+            hints,
+        );
     }
     Ok(tile)
 }
@@ -79,6 +105,7 @@ pub async fn render_planned(
     let queue = state.queue.clone();
     let timeout = state.config.render_timeout;
     let l2 = state.l2.clone();
+    let budget = state.warm_budget.clone();
     let lookup_key = key.clone();
     let from_l2 = Arc::new(AtomicBool::new(false));
     let from_l2_in = from_l2.clone();
@@ -112,9 +139,14 @@ pub async fn render_planned(
                         }
                     }
                 }
+                let interactive = job.priority == Priority::Interactive;
+                let started = std::time::Instant::now();
                 let result = render_with_deadline(queue, job, timeout)
                     .instrument(tracing::info_span!("render via queue"))
                     .await;
+                if interactive && let Some(budget) = &budget {
+                    observe_interactive(budget, started.elapsed());
+                }
                 if let Err(e @ (RenderError::Data(_) | RenderError::Internal(_))) = &result {
                     tracing::warn!(error = %e, "tile failed");
                 }
@@ -137,6 +169,28 @@ pub async fn render_planned(
         tier,
         immutable,
     })
+}
+
+/// Records a user's render time; logs when work ahead pauses or resumes.
+fn observe_interactive(budget: &WarmBudget, took: Duration) {
+    let before = budget.paused();
+    budget.observe_interactive(took);
+    let after = budget.paused();
+    if before != after {
+        let latency_ms = budget.interactive_latency().unwrap_or_default().as_millis() as u64;
+        if after {
+            tracing::info!(
+                latency_ms,
+                "users' renders are slow: prefetch and warming paused"
+            );
+        } else {
+            tracing::info!(
+                latency_ms,
+                "users' renders are fast again: prefetch and warming resumed"
+            );
+        }
+        metrics::gauge!("wxfarm_warm_paused").set(f64::from(u8::from(after)));
+    }
 }
 
 async fn render_with_deadline(

@@ -7,11 +7,12 @@
 //! `wxfarm_warm_used_total`) and shown by `wxfarm warm --stats`.
 
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use moka::sync::Cache;
-use protocol::{TileKey, WarmObserver, WarmSource};
+use protocol::{TileKey, WarmObserver, WarmOutcomes, WarmSource};
 use serde::{Deserialize, Serialize};
 
 /// Tiles remembered at most.
@@ -24,6 +25,9 @@ pub struct WarmLedger {
     pending: Cache<u64, WarmSource>,
     queued: [AtomicU64; 4],
     used: [AtomicU64; 4],
+    /// Forgotten unused; shared with the cache's eviction listener.
+    wasted: Arc<[AtomicU64; 4]>,
+    misses: AtomicU64,
 }
 
 /// Counts for one source, for `wxfarm warm --stats`.
@@ -32,21 +36,47 @@ pub struct WarmCounts {
     pub source: String,
     pub queued: u64,
     pub used: u64,
+    /// Forgotten without a request (expired after the window).
+    #[serde(default)]
+    pub wasted: u64,
 }
 
 impl Default for WarmLedger {
     fn default() -> Self {
+        Self::with_window(WINDOW)
+    }
+}
+
+impl WarmLedger {
+    /// A ledger giving each tile `window` to be asked for.
+    pub fn with_window(window: Duration) -> Self {
         for source in WarmSource::ALL {
-            metrics::counter!("wxfarm_warm_queued_total", "source" => source.as_str()).absolute(0);
-            metrics::counter!("wxfarm_warm_used_total", "source" => source.as_str()).absolute(0);
+            for name in [
+                "wxfarm_warm_queued_total",
+                "wxfarm_warm_used_total",
+                "wxfarm_warm_wasted_total",
+            ] {
+                metrics::counter!(name, "source" => source.as_str()).absolute(0);
+            }
         }
+        let wasted: Arc<[AtomicU64; 4]> = Arc::default();
+        let on_evict = wasted.clone();
         Self {
             pending: Cache::builder()
                 .max_capacity(CAPACITY)
-                .time_to_live(WINDOW)
+                .time_to_live(window)
+                .eviction_listener(move |_, source: WarmSource, cause| {
+                    if cause.was_evicted() {
+                        on_evict[source.index()].fetch_add(1, Ordering::Relaxed);
+                        metrics::counter!("wxfarm_warm_wasted_total", "source" => source.as_str())
+                            .increment(1);
+                    }
+                })
                 .build(),
             queued: Default::default(),
             used: Default::default(),
+            wasted,
+            misses: AtomicU64::new(0),
         }
     }
 }
@@ -59,31 +89,35 @@ fn id(key: &TileKey) -> u64 {
     h.finish()
 }
 
-fn index(source: WarmSource) -> usize {
-    WarmSource::ALL
-        .iter()
-        .position(|s| *s == source)
-        .unwrap_or(0)
-}
-
 impl WarmLedger {
     /// Counts a request for `cache_key`: a use, if it was queued ahead and
     /// not asked for since.
     pub fn asked(&self, key: &TileKey) {
         if let Some(source) = self.pending.remove(&id(key)) {
-            self.used[index(source)].fetch_add(1, Ordering::Relaxed);
+            self.used[source.index()].fetch_add(1, Ordering::Relaxed);
             metrics::counter!("wxfarm_warm_used_total", "source" => source.as_str()).increment(1);
         }
     }
 
-    /// Queued and used per source.
+    /// Counts a request that found nothing ready (recall's other half).
+    pub fn missed(&self) {
+        self.misses.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Settles what has expired by now (the cache does it lazily).
+    pub fn settle(&self) {
+        self.pending.run_pending_tasks();
+    }
+
+    /// Queued, used and wasted per source.
     pub fn counts(&self) -> Vec<WarmCounts> {
         WarmSource::ALL
             .iter()
             .map(|&s| WarmCounts {
                 source: s.as_str().to_owned(),
-                queued: self.queued[index(s)].load(Ordering::Relaxed),
-                used: self.used[index(s)].load(Ordering::Relaxed),
+                queued: self.queued[s.index()].load(Ordering::Relaxed),
+                used: self.used[s.index()].load(Ordering::Relaxed),
+                wasted: self.wasted[s.index()].load(Ordering::Relaxed),
             })
             .collect()
     }
@@ -91,8 +125,67 @@ impl WarmLedger {
 
 impl WarmObserver for WarmLedger {
     fn queued(&self, key: &TileKey, source: WarmSource) {
-        self.queued[index(source)].fetch_add(1, Ordering::Relaxed);
+        self.queued[source.index()].fetch_add(1, Ordering::Relaxed);
         metrics::counter!("wxfarm_warm_queued_total", "source" => source.as_str()).increment(1);
         self.pending.insert(id(key), source);
+    }
+
+    fn outcomes(&self) -> Option<WarmOutcomes> {
+        self.settle();
+        let load = |a: &[AtomicU64; 4]| std::array::from_fn(|i| a[i].load(Ordering::Relaxed));
+        Some(WarmOutcomes {
+            used: load(&self.used),
+            wasted: load(&self.wasted),
+            misses: self.misses.load(Ordering::Relaxed),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+
+    fn key(x: u32) -> TileKey {
+        let t = Utc
+            .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+            .single()
+            .expect("time");
+        TileKey {
+            layer: "l".into(),
+            style: "gradient".into(),
+            style_params: String::new(),
+            tms: protocol::TileMatrixSetId::WebMercatorQuad,
+            z: 3,
+            x,
+            y: 1,
+            tile_size: 256,
+            format: protocol::ImageFormat::Png,
+            run: t,
+            valid: t,
+            elevation: None,
+        }
+    }
+
+    #[test]
+    fn uses_count_once_and_the_unasked_expire_as_wasted() {
+        let ledger = WarmLedger::with_window(Duration::from_millis(200));
+        for x in 0..3 {
+            ledger.queued(&key(x), WarmSource::HotSet);
+        }
+        ledger.queued(&key(9), WarmSource::Spatial);
+        ledger.asked(&key(0));
+        ledger.asked(&key(0));
+        ledger.missed();
+        std::thread::sleep(Duration::from_millis(400));
+        let o = ledger.outcomes().expect("measured");
+        assert_eq!(o.used(WarmSource::HotSet), 1);
+        assert_eq!(o.wasted(WarmSource::HotSet), 2);
+        assert_eq!(o.wasted(WarmSource::Spatial), 1);
+        assert_eq!(o.used(WarmSource::Spatial), 0);
+        assert_eq!(o.misses, 1);
+        // Asked for after expiry: not a use.
+        ledger.asked(&key(1));
+        assert_eq!(ledger.outcomes().expect("measured").used_total(), 1);
     }
 }

@@ -105,6 +105,10 @@ pub struct DemandCounts {
 /// Counts below this after decay are forgotten.
 const FORGET_BELOW: f64 = 0.05;
 
+/// A position asked for fewer times than this (after decay) is chance,
+/// not demand: warming it for every new field would mostly be wasted.
+pub const MIN_HOT_COUNT: f64 = 2.0;
+
 impl DemandCounts {
     /// Counts for at most `max_positions` positions; past that the least
     /// asked-for half is dropped.
@@ -158,12 +162,15 @@ impl DemandCounts {
     }
 
     /// The `k` most asked-for positions of `layer` (at `elevation`, for
-    /// levelled layers), most asked-for first.
+    /// levelled layers), most asked-for first; only positions asked for at
+    /// least [`MIN_HOT_COUNT`] times.
     pub fn top(&self, layer: &str, elevation: Option<&str>, k: usize) -> Vec<TilePosition> {
         let counts = self.counts();
         let mut found: Vec<(&TilePosition, f64)> = counts
             .values()
-            .filter(|(p, _)| p.layer == layer && p.elevation.as_deref() == elevation)
+            .filter(|(p, c)| {
+                *c >= MIN_HOT_COUNT && p.layer == layer && p.elevation.as_deref() == elevation
+            })
             .map(|(p, c)| (p, *c))
             .collect();
         found.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -248,6 +255,9 @@ mod tests {
         d.record(&key_of(&position(7, "other")), || position(7, "other"));
         let top: Vec<u32> = d.top("gfs_TMP_2m", None, 2).iter().map(|p| p.x).collect();
         assert_eq!(top, [2, 1]);
+        // Asked for once is chance: never in the hot set, however big.
+        let all: Vec<u32> = d.top("gfs_TMP_2m", None, 10).iter().map(|p| p.x).collect();
+        assert_eq!(all, [2, 1]);
         // A gateway's counts merge into the same position.
         d.add(position(3, "gfs_TMP_2m"), 20.0);
         assert_eq!(d.top("gfs_TMP_2m", None, 1)[0].x, 3);

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::LayerKind;
 use crate::style::{ColorMapName, Units};
+use crate::tms::TileMatrixSetId;
 
 /// The shipped catalogue.
 pub const DEFAULT_LAYERS_TOML: &str = include_str!("../layers.toml");
@@ -68,6 +69,41 @@ pub struct LevelRule {
     pub discipline: Option<u8>,
 }
 
+/// What to warm when a field of matching layers arrives (the static
+/// pyramid). The first rule whose pattern matches a layer applies; a
+/// user's rules come before the shipped ones.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WarmRule {
+    /// Layer names: exact, or a prefix ending in `*` (`gfs_*`, `*`).
+    pub layers: String,
+    /// Zoom levels, lowest and highest, inclusive (`[0, 3]`).
+    pub zooms: (u8, u8),
+    /// Styles to warm, each in its default options (empty: warm nothing).
+    #[serde(default = "default_warm_styles")]
+    pub styles: Vec<String>,
+    /// Tile matrix sets to warm.
+    #[serde(default = "default_warm_tms")]
+    pub tms: Vec<TileMatrixSetId>,
+}
+
+fn default_warm_styles() -> Vec<String> {
+    vec!["gradient".to_owned()]
+}
+
+fn default_warm_tms() -> Vec<TileMatrixSetId> {
+    vec![TileMatrixSetId::WebMercatorQuad]
+}
+
+impl WarmRule {
+    /// Whether this rule covers `layer`.
+    pub fn matches(&self, layer: &str) -> bool {
+        match self.layers.strip_suffix('*') {
+            Some(prefix) => layer.starts_with(prefix),
+            None => self.layers == layer,
+        }
+    }
+}
+
 /// The whole catalogue.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LayerCatalogue {
@@ -77,6 +113,8 @@ pub struct LayerCatalogue {
     pub parameters: Vec<ParameterRule>,
     #[serde(default, rename = "level")]
     pub levels: Vec<LevelRule>,
+    #[serde(default, rename = "warm")]
+    pub warm: Vec<WarmRule>,
 }
 
 /// A catalogue file that does not parse.
@@ -106,6 +144,14 @@ impl LayerCatalogue {
         let mut levels = other.levels;
         levels.append(&mut self.levels);
         self.levels = levels;
+        let mut warm = other.warm;
+        warm.append(&mut self.warm);
+        self.warm = warm;
+    }
+
+    /// The warm rule for `layer`: the first that matches.
+    pub fn warm_rule(&self, layer: &str) -> Option<&WarmRule> {
+        self.warm.iter().find(|r| r.matches(layer))
     }
 
     /// The first model rule matching, if any.
@@ -167,6 +213,43 @@ mod tests {
             c.level(0, 103, Some(2.0)).map(|l| l.suffix.as_str()),
             Some("2m")
         );
+    }
+
+    #[test]
+    fn warm_rules_match_by_name_or_prefix_and_user_rules_come_first() {
+        let mut c = LayerCatalogue::builtin();
+        let all = c
+            .warm_rule("gfs_TMP_2m")
+            .expect("a shipped rule for every layer");
+        assert_eq!(all.zooms, (0, 3));
+        assert_eq!(all.styles, ["gradient"]);
+        assert_eq!(all.tms, [TileMatrixSetId::WebMercatorQuad]);
+        let user = LayerCatalogue::parse(
+            r#"[[warm]]
+layers = "gfs_*"
+zooms = [0, 5]
+styles = ["gradient", "isolines"]
+tms = ["WebMercatorQuad", "WorldCRS84Quad"]
+
+[[warm]]
+layers = "mrms_REFL"
+zooms = [0, 1]
+styles = []
+"#,
+        )
+        .expect("parses");
+        c.merge_over(user);
+        let gfs = c.warm_rule("gfs_PRMSL_msl").expect("gfs rule");
+        assert_eq!(gfs.zooms, (0, 5));
+        assert_eq!(gfs.tms.len(), 2);
+        assert!(
+            c.warm_rule("mrms_REFL")
+                .expect("radar rule")
+                .styles
+                .is_empty()
+        );
+        // Not a prefix rule: another radar layer falls through to the shipped one.
+        assert_eq!(c.warm_rule("mrms_REFL_1km").expect("shipped").zooms, (0, 3));
     }
 
     #[test]

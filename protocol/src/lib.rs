@@ -18,6 +18,7 @@ pub mod plan;
 pub mod queue;
 pub mod style;
 pub mod tms;
+pub mod warm_budget;
 
 pub use catalog::{Catalog, FieldEntry, FieldRef};
 pub use grid::{Grid, GridGeometry};
@@ -25,7 +26,8 @@ pub use job::{MapArea, MapCrs, Priority, RenderError, RenderJob};
 pub use key::{ImageFormat, TileKey, stable_hash};
 pub use limits::{LimitError, Limits};
 pub use queue::{
-    Cancel, PointSample, RenderQueue, Renderer, TileSink, TileStore, WarmObserver, WarmSource,
+    Cancel, PointSample, RenderQueue, Renderer, TileSink, TileStore, WarmObserver, WarmOutcomes,
+    WarmSource,
 };
 pub use style::StyleSpec;
 pub use tms::TileMatrixSetId;

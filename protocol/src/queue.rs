@@ -146,6 +146,16 @@ pub enum WarmSource {
 impl WarmSource {
     pub const ALL: [WarmSource; 4] = [Self::Static, Self::HotSet, Self::Spatial, Self::Temporal];
 
+    /// Position in [`Self::ALL`].
+    pub fn index(self) -> usize {
+        match self {
+            Self::Static => 0,
+            Self::HotSet => 1,
+            Self::Spatial => 2,
+            Self::Temporal => 3,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Static => "static",
@@ -160,4 +170,36 @@ impl WarmSource {
 /// asked for (warming's precision) can be measured.
 pub trait WarmObserver: Send + Sync + 'static {
     fn queued(&self, key: &crate::TileKey, source: WarmSource);
+
+    /// What became of the tiles queued so far (cumulative), when this
+    /// observer also sees the requests: the hot set is resized from it.
+    fn outcomes(&self) -> Option<WarmOutcomes> {
+        None
+    }
+}
+
+/// What became of tiles queued ahead of demand, counted from the start.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WarmOutcomes {
+    /// Per source (in [`WarmSource::ALL`] order): asked for while remembered.
+    pub used: [u64; 4],
+    /// Per source: forgotten without being asked for (expired or pushed out).
+    pub wasted: [u64; 4],
+    /// Tile requests that found nothing ready and had to render.
+    pub misses: u64,
+}
+
+impl WarmOutcomes {
+    pub fn used(&self, source: WarmSource) -> u64 {
+        self.used[source.index()]
+    }
+
+    pub fn wasted(&self, source: WarmSource) -> u64 {
+        self.wasted[source.index()]
+    }
+
+    /// Uses of every source.
+    pub fn used_total(&self) -> u64 {
+        self.used.iter().sum()
+    }
 }

@@ -68,6 +68,11 @@ impl Ingestor {
         }
     }
 
+    /// The layer catalogue files are named and warmed by.
+    pub fn layers(&self) -> &LayerCatalogue {
+        &self.layers
+    }
+
     pub fn catalog(&self) -> &SharedCatalog {
         &self.catalog
     }

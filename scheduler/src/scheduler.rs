@@ -12,10 +12,14 @@ use futures::{Stream, StreamExt};
 use protocol::catalog::{DimensionQuery, FieldId, LayerKind};
 use protocol::demand::DemandCounts;
 use protocol::plan::{TileRequest, plan_tile};
+use protocol::warm_budget::WarmBudget;
 use protocol::{
-    Catalog, ImageFormat, Priority, RenderQueue, TileMatrixSetId, WarmObserver, WarmSource,
+    Catalog, ImageFormat, Priority, RenderJob, RenderQueue, TileMatrixSetId, WarmObserver,
+    WarmSource,
 };
 
+use crate::hot_set::{HotSetPolicy, HotSetSizer, Resize};
+use crate::warm_feed::WarmFeed;
 use crate::{IngestReport, Ingestor, ScanState};
 
 /// Where the catalog goes after an ingest: the farm's NATS KV bucket. (In
@@ -26,31 +30,43 @@ pub trait CatalogPublisher: Send + Sync + 'static {
     async fn publish(&self, catalog: &Catalog, layers: &[String]);
 }
 
-/// What to warm when a field arrives.
-#[derive(Debug, Clone, PartialEq)]
-pub struct WarmOptions {
-    /// Warm WebMercatorQuad zooms 0..=N in the default style (`None`: no
-    /// warming).
-    pub max_zoom: Option<u8>,
+/// What to warm when a field arrives: its static pyramid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WarmOptions {
+    /// The layer catalogue's `[[warm]]` rules (zooms, styles, tile matrix
+    /// sets per layer).
+    #[default]
+    Rules,
+    /// The rules' styles and tile matrix sets at zooms 0..=N for every layer.
+    MaxZoom(u8),
+    /// No static warming (the hot set still warms).
+    Off,
 }
 
-impl Default for WarmOptions {
-    fn default() -> Self {
-        Self { max_zoom: Some(2) }
+impl WarmOptions {
+    /// From a `--warm-max-zoom` flag: none = the rules, negative = off.
+    pub fn from_max_zoom(flag: Option<i8>) -> Self {
+        match flag {
+            None => Self::Rules,
+            Some(z) => u8::try_from(z).map_or(Self::Off, Self::MaxZoom),
+        }
     }
 }
+
+/// Static tiles one field may warm, at most (z0-8 of one style is 87,381):
+/// a rule asking for more is cut to the zooms that fit, with a warning.
+const MAX_STATIC_TILES_PER_FIELD: u64 = 100_000;
 
 /// Ingest, publish, warm: one loop for every deployment.
 pub struct Scheduler {
     ingestor: Ingestor,
-    queue: Arc<dyn RenderQueue>,
     publisher: Option<Arc<dyn CatalogPublisher>>,
     warm: WarmOptions,
     /// What users keep asking for, and how many of those positions to
-    /// warm for each new field.
-    hot: Option<(Arc<DemandCounts>, usize)>,
-    /// Told of every tile warmed, to measure whether it was used.
-    observer: Option<Arc<dyn WarmObserver>>,
+    /// warm for each new field (resized by how well it did).
+    hot: Option<(Arc<DemandCounts>, Mutex<HotSetSizer>)>,
+    /// Where warm jobs go, paced by the budget.
+    feed: WarmFeed,
     /// What scans have seen (sizes, times, failures).
     scans: Mutex<ScanState>,
 }
@@ -64,25 +80,39 @@ impl Scheduler {
     ) -> Self {
         Self {
             ingestor,
-            queue,
             publisher,
             warm,
             hot: None,
-            observer: None,
+            feed: WarmFeed::new(queue),
             scans: Mutex::new(ScanState::default()),
         }
     }
 
-    /// Tells `observer` of every tile this scheduler warms.
+    /// Tells `observer` of every tile this scheduler warms. When it also
+    /// sees the requests ([`WarmObserver::outcomes`]), the hot set is
+    /// resized by its precision and recall.
     pub fn with_warm_observer(mut self, observer: Arc<dyn WarmObserver>) -> Self {
-        self.observer = Some(observer);
+        self.feed.observer = Some(observer);
+        self
+    }
+
+    /// Queues warm jobs only as `budget` allows (jobs per second, paused
+    /// while users' renders are slow); the rest wait, bounded.
+    pub fn with_budget(mut self, budget: Arc<WarmBudget>) -> Self {
+        self.feed.budget = Some(budget);
         self
     }
 
     /// Also warms, for each new field, the `k` positions of its layer
     /// users asked for most (the hot set), as counted in `demand`.
     pub fn with_hot_set(mut self, demand: Arc<DemandCounts>, k: usize) -> Self {
-        self.hot = (k > 0).then_some((demand, k));
+        metrics::gauge!("wxfarm_hot_set_size").set(k as f64);
+        self.hot = (k > 0).then(|| {
+            (
+                demand,
+                Mutex::new(HotSetSizer::new(k, HotSetPolicy::default())),
+            )
+        });
         self
     }
 
@@ -151,70 +181,139 @@ impl Scheduler {
         self.warm(&catalog, &report.fields);
     }
 
-    /// Queues `warm` jobs for zooms 0..=N of each field, planned exactly as
-    /// a gateway plans a default-style request; returns how many.
+    /// Warms each field: the hot set, then the static pyramid its layer's
+    /// warm rule names, planned exactly as a gateway plans the request. Returns how many jobs were
+    /// queued at once (the rest wait for the budget or the queue).
     pub fn warm(&self, catalog: &Catalog, fields: &[(String, FieldId)]) -> usize {
-        let mut queued = 0;
-        if let Some((demand, k)) = &self.hot {
+        let mut jobs = Vec::new();
+        if let Some((demand, sizer)) = &self.hot {
+            let k = self.hot_set_size(sizer);
             for (layer, id) in fields {
                 let Some(entry) = catalog.layer(layer) else {
                     continue;
                 };
                 let dims = dims_of(entry.info.kind, id);
-                for position in demand.top(layer, id.elevation.as_deref(), *k) {
+                for position in demand.top(layer, id.elevation.as_deref(), k) {
                     let req = position.request(dims.clone());
-                    queued += self.enqueue_warm(catalog, &req, WarmSource::HotSet);
+                    jobs.extend(plan_warm(catalog, &req, WarmSource::HotSet));
                 }
             }
         }
-        let Some(max_zoom) = self.warm.max_zoom else {
-            return queued;
-        };
-        let tms = TileMatrixSetId::WebMercatorQuad;
         for (layer, id) in fields {
             let Some(entry) = catalog.layer(layer) else {
                 continue;
             };
+            let Some(rule) = self.ingestor.layers().warm_rule(layer) else {
+                continue;
+            };
+            let zooms = match self.warm {
+                WarmOptions::Rules => rule.zooms,
+                WarmOptions::MaxZoom(n) => (0, n),
+                WarmOptions::Off => continue,
+            };
             let dims = dims_of(entry.info.kind, id);
-            for z in 0..=max_zoom.min(protocol::tms::MAX_ZOOM) {
-                for y in 0..tms.matrix_height(z) {
-                    for x in 0..tms.matrix_width(z) {
-                        let req = TileRequest {
-                            layer: layer.clone(),
-                            style: "gradient".into(),
-                            tms,
-                            z: z.into(),
-                            x,
-                            y,
-                            tile_size: 256,
-                            format: ImageFormat::Png,
-                            dims: dims.clone(),
-                            style_params: Default::default(),
-                        };
-                        queued += self.enqueue_warm(catalog, &req, WarmSource::Static);
+            for &tms in &rule.tms {
+                let (z0, z1) = bounded_zooms(layer, zooms, tms, rule.styles.len());
+                for style in &rule.styles {
+                    for z in z0..=z1 {
+                        for y in 0..tms.matrix_height(z) {
+                            for x in 0..tms.matrix_width(z) {
+                                let req = TileRequest {
+                                    layer: layer.clone(),
+                                    style: style.clone(),
+                                    tms,
+                                    z: z.into(),
+                                    x,
+                                    y,
+                                    tile_size: 256,
+                                    format: ImageFormat::Png,
+                                    dims: dims.clone(),
+                                    style_params: Default::default(),
+                                };
+                                jobs.extend(plan_warm(catalog, &req, WarmSource::Static));
+                            }
+                        }
                     }
                 }
             }
         }
-        queued
+        self.feed.feed(jobs)
     }
 
-    /// Plans `req` at warm priority and queues it; 1 if queued.
-    fn enqueue_warm(&self, catalog: &Catalog, req: &TileRequest, source: WarmSource) -> usize {
-        let Ok((mut job, _)) = plan_tile(catalog, req) else {
-            return 0;
+    /// The hot set's size, first resized by what its tiles' outcomes say.
+    fn hot_set_size(&self, sizer: &Mutex<HotSetSizer>) -> usize {
+        let mut sizer = sizer.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(outcomes) = self.feed.observer.as_ref().and_then(|o| o.outcomes()) else {
+            return sizer.size();
         };
-        job.priority = Priority::Warm;
-        let key = self.observer.as_ref().map(|_| job.key.clone());
-        let queued = self.queue.enqueue(job);
-        if queued {
-            metrics::counter!("wxfarm_warm_jobs_total", "source" => source.as_str()).increment(1);
-            if let (Some(observer), Some(key)) = (&self.observer, key) {
-                observer.queued(&key, source);
+        let before = sizer.size();
+        let resize = sizer.adjust(outcomes);
+        let direction = match resize {
+            Resize::Undecided => return before,
+            Resize::Kept { precision, recall } => {
+                tracing::debug!(size = before, precision, recall, "hot set kept");
+                "kept"
             }
-        }
-        usize::from(queued)
+            Resize::Shrunk {
+                to,
+                precision,
+                recall,
+            } => {
+                tracing::info!(
+                    from = before,
+                    to,
+                    precision,
+                    recall,
+                    "hot set shrunk: too few of its tiles were asked for"
+                );
+                "shrunk"
+            }
+            Resize::Grew {
+                to,
+                precision,
+                recall,
+            } => {
+                tracing::info!(
+                    from = before,
+                    to,
+                    precision,
+                    recall,
+                    "hot set grown: its tiles are used and users still miss"
+                );
+                "grown"
+            }
+        };
+        metrics::counter!("wxfarm_hot_set_resizes_total", "decision" => direction).increment(1);
+        metrics::gauge!("wxfarm_hot_set_size").set(sizer.size() as f64);
+        sizer.size()
     }
+}
+
+/// `zooms` cut to the tile matrix set's deepest level and to what fits
+/// [`MAX_STATIC_TILES_PER_FIELD`] with `styles` styles.
+fn bounded_zooms(layer: &str, (z0, z1): (u8, u8), tms: TileMatrixSetId, styles: usize) -> (u8, u8) {
+    let z1 = z1.min(protocol::tms::MAX_ZOOM);
+    let mut tiles = 0u64;
+    for z in z0..=z1 {
+        let level = u64::from(tms.matrix_width(z)) * u64::from(tms.matrix_height(z));
+        tiles += level * styles as u64;
+        if tiles > MAX_STATIC_TILES_PER_FIELD {
+            tracing::warn!(layer, zooms = ?(z0, z1), tms = tms.as_str(), "warm rule asks for too many tiles per field: warming up to zoom {}", z.saturating_sub(1));
+            return (z0, z.saturating_sub(1));
+        }
+    }
+    (z0, z1)
+}
+
+/// Plans `req` as a warm job.
+fn plan_warm(
+    catalog: &Catalog,
+    req: &TileRequest,
+    source: WarmSource,
+) -> Option<(RenderJob, WarmSource)> {
+    let (mut job, _) = plan_tile(catalog, req).ok()?;
+    job.priority = Priority::Warm;
+    Some((job, source))
 }
 
 /// The dimensions that name field `id` exactly.

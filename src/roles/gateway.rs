@@ -31,6 +31,8 @@ pub struct GatewayArgs {
     http: super::HttpArgs,
     #[command(flatten)]
     prefetch: super::PrefetchArgs,
+    #[command(flatten)]
+    budget: super::WarmBudgetArgs,
     /// How often request counts go to the scheduler's hot set, ms.
     #[arg(long, env = "WXFARM_DEMAND_SEND_MS", default_value_t = 5000)]
     demand_send_ms: u64,
@@ -59,10 +61,14 @@ pub async fn run(args: GatewayArgs) -> Result<()> {
     let demand = Arc::new(protocol::demand::DemandCounts::new(
         super::DemandArgs::MAX_POSITIONS,
     ));
+    let budget = args
+        .budget
+        .budget(protocol::warm_budget::WarmBudgetConfig::default().pressure_memory);
     farm::demand::spawn_sender(
         client.clone(),
         config.signing_key.clone(),
         demand.clone(),
+        Some(budget.clone()),
         Duration::from_millis(args.demand_send_ms.max(100)),
     );
     let state = gateway::GatewayState {
@@ -82,6 +88,8 @@ pub async fn run(args: GatewayArgs) -> Result<()> {
         demand: Some(demand),
         // Prefetch only: the scheduler's warming happens in another process.
         warm_ledger: Some(Arc::new(gateway::warm_ledger::WarmLedger::default())),
+        warm_budget: Some(budget),
+        warm_rate: Default::default(),
     };
     let mut http = args.http;
     http.metrics_listen = http.metrics_listen.or(Some(super::GATEWAY_METRICS_LISTEN));

@@ -137,6 +137,38 @@ impl PrefetchArgs {
     }
 }
 
+/// The rails of work queued ahead of users (prefetch and warming).
+#[derive(Args, Debug, Clone)]
+pub struct WarmBudgetArgs {
+    /// Prefetch and warm jobs queued per second, at most (0: unlimited).
+    /// Operator warms (`wxfarm warm`) are not limited.
+    #[arg(long, env = "WXFARM_WARM_BUDGET", default_value_t = 2000)]
+    pub warm_budget: u32,
+    /// Pause prefetch and warming while users' own renders take longer
+    /// than this on average, milliseconds (0: never pause).
+    #[arg(long, env = "WXFARM_WARM_PAUSE_MS", default_value_t = 250)]
+    pub warm_pause_ms: u64,
+}
+
+impl WarmBudgetArgs {
+    /// The budget, remembering each interactive latency for `memory`.
+    pub fn budget(&self, memory: Duration) -> std::sync::Arc<protocol::warm_budget::WarmBudget> {
+        metrics::describe_gauge!(
+            "wxfarm_warm_paused",
+            "1 while prefetch and warming are paused because users' renders are slow."
+        );
+        metrics::gauge!("wxfarm_warm_paused").set(0.0);
+        std::sync::Arc::new(protocol::warm_budget::WarmBudget::new(
+            protocol::warm_budget::WarmBudgetConfig {
+                jobs_per_sec: std::num::NonZeroU32::new(self.warm_budget),
+                pause_after: (self.warm_pause_ms > 0)
+                    .then(|| Duration::from_millis(self.warm_pause_ms)),
+                pressure_memory: memory,
+            },
+        ))
+    }
+}
+
 /// The hot set: request counts by tile position, warmed for new fields.
 #[derive(Args, Debug, Clone)]
 pub struct DemandArgs {

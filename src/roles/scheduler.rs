@@ -29,14 +29,17 @@ pub struct SchedulerArgs {
     /// How often to look for files dropped into the store (seconds; 0: never).
     #[arg(long, default_value_t = 30)]
     poll_secs: u64,
-    /// Warm WebMercatorQuad zooms 0..=N of every new field (-1: no warming).
-    #[arg(long, default_value_t = 2, allow_negative_numbers = true)]
-    warm_max_zoom: i8,
+    /// Warm zooms 0..=N of every new field, instead of the zooms of the
+    /// layer catalogue's `[[warm]]` rules (default z0-3); -1: no warming.
+    #[arg(long, env = "WXFARM_WARM_MAX_ZOOM", allow_negative_numbers = true)]
+    warm_max_zoom: Option<i8>,
     /// Where to serve /metrics and /healthz.
     #[arg(long, default_value = "127.0.0.1:9092", env = "WXFARM_METRICS_LISTEN")]
     metrics_listen: SocketAddr,
     #[command(flatten)]
     demand: super::DemandArgs,
+    #[command(flatten)]
+    budget: super::WarmBudgetArgs,
 }
 
 /// The farm's catalog publisher: the NATS KV bucket gateways watch.
@@ -70,16 +73,18 @@ pub async fn run(args: SchedulerArgs) -> Result<()> {
         ingestor,
         Arc::new(queue),
         Some(Arc::new(KvPublisher(kv))),
-        WarmOptions {
-            max_zoom: u8::try_from(args.warm_max_zoom).ok(),
-        },
+        WarmOptions::from_max_zoom(args.warm_max_zoom),
     );
+    // Gateways report their users' render latency with their counts every
+    // few seconds (5 by default): remember each report for three periods.
+    let budget = args.budget.budget(Duration::from_secs(15));
+    scheduler = scheduler.with_budget(budget.clone());
     // Gateways' request counts, farm-wide, for the hot set.
     if let Some(counts) = args.demand.counts() {
         scheduler = scheduler.with_hot_set(counts.clone(), args.demand.hot_set);
         let (client, key) = (client.clone(), config.signing_key.clone());
         tokio::spawn(async move {
-            if let Err(e) = farm::demand::receive(client, key, counts).await {
+            if let Err(e) = farm::demand::receive(client, key, counts, Some(budget)).await {
                 tracing::error!(error = %e, "demand counts: not receiving");
             }
         });

@@ -93,11 +93,14 @@ impl Farm {
                     .flat_map(|s| [std::ffi::OsStr::new("--sample"), s.as_os_str()]),
             )
             .args(extra)
-            // Prefetch off unless a test turns it on: tests count renders.
+            // Prefetch and warming off unless a test turns them on (flags
+            // win over these): tests count renders.
             .envs([
                 ("WXFARM_PREFETCH_RINGS", "0"),
                 ("WXFARM_LOOKAHEAD", "0"),
                 ("WXFARM_HOT_SET", "0"),
+                ("WXFARM_WARM_PAUSE_MS", "0"),
+                ("WXFARM_WARM_MAX_ZOOM", "-1"),
             ])
             .envs(env.iter().copied())
             .output()

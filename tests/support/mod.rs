@@ -21,31 +21,44 @@ pub struct Server {
 impl Server {
     /// Starts `wxfarm serve` on a free loopback port over `data`.
     pub fn start(data: &Path, extra: &[&str]) -> Server {
+        Self::start_with(data, extra, &[])
+    }
+
+    /// [`Server::start`] without the test defaults named in `unset`
+    /// (environment variables such as `WXFARM_WARM_MAX_ZOOM`).
+    pub fn start_with(data: &Path, extra: &[&str], unset: &[&str]) -> Server {
         let log = data.with_extension(format!("{}.log", std::process::id()));
         let log_file = std::fs::File::create(&log).expect("log file");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_wxfarm"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_wxfarm"));
+        command
             .args(["serve", "--listen", "127.0.0.1:0", "--data"])
             .arg(data)
             // No polling and no warming unless a test asks: warming renders
             // in the background, and tests look at their own requests'
             // cache tiers.
             .args(
-                [("--poll-secs", "0"), ("--warm-max-zoom", "-1")]
+                [("--poll-secs", "0")]
                     .into_iter()
                     .filter(|(flag, _)| !extra.contains(flag))
                     .flat_map(|(flag, value)| [flag, value]),
             )
             .args(extra)
+            .env("WXFARM_WARM_MAX_ZOOM", "-1")
             .env("RUST_LOG", "info")
             // Prefetch off unless a test asks (flags win over these): tests
             // count renders and read their own requests' cache tiers.
             .env("WXFARM_PREFETCH_RINGS", "0")
             .env("WXFARM_LOOKAHEAD", "0")
             .env("WXFARM_HOT_SET", "0")
+            // No pausing on slow renders unless a test asks: a loaded CI
+            // machine's first decode may take longer than the threshold.
+            .env("WXFARM_WARM_PAUSE_MS", "0")
             .stdout(Stdio::piped())
-            .stderr(log_file)
-            .spawn()
-            .expect("spawn wxfarm serve");
+            .stderr(log_file);
+        for name in unset {
+            command.env_remove(name);
+        }
+        let mut child = command.spawn().expect("spawn wxfarm serve");
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
         BufReader::new(stdout)

@@ -163,5 +163,7 @@ pub fn state(queue: std::sync::Arc<dyn protocol::RenderQueue>) -> gateway::Gatew
         prefetch: None,
         demand: None,
         warm_ledger: None,
+        warm_budget: None,
+        warm_rate: Default::default(),
     }
 }
