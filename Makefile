@@ -40,10 +40,12 @@ setup-strict:
 shared-data:
 	@test -d ../shared/data/grib || { echo "make test: ../shared/data/grib is missing (the real GRIB2 samples beside the repository)" >&2; exit 1; }
 
-# System benchmark: release `wxfarm serve` driven by wxfarm-loadgen (~5 min);
-# rewrites the "System benchmarks (make bench)" section of docs/performance.md.
+# System benchmark: release `wxfarm serve` driven by wxfarm-loadgen (~10 min);
+# rewrites the "System benchmarks (make bench)" and "Prefetch and warming
+# (make bench)" sections of docs/performance.md.
 bench: setup
 	scripts/bench.sh
+	scripts/bench-prefetch.sh
 
 soak: setup
 	scripts/soak.sh

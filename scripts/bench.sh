@@ -20,19 +20,19 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+# shellcheck source=scripts/bench-common.sh
+. "$ROOT/scripts/bench-common.sh"
 REPS=${BENCH_REPS:-3}
 SECS=${BENCH_SECS:-10}
 DOC=${BENCH_DOC:-docs/performance.md}
 BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release
 CORES=$(nproc)
 CONC=16 # closed-loop workers / wrk connections for the throughput scenarios
+# Rendering is what these rows measure: no warming or prefetch (compared
+# with them on in scripts/bench-prefetch.sh).
+COLD=(--warm-max-zoom -1 --prefetch-rings 0 --lookahead 0 --hot-set 0)
 COLD_START_LAYERS=(gfs_TMP_2m gfs_PRMSL_msl gfs_UGRD_10m gfs_VGRD_10m gfs_PRATE_sfc mrms_REFL)
 
-log() { printf 'bench: %s\n' "$*" >&2; }
-die() {
-  log "$*"
-  exit 1
-}
 for cmd in cargo curl python3; do
   command -v "$cmd" >/dev/null || die "$cmd is required"
 done
@@ -51,11 +51,6 @@ mkdir -p "$RES" "$WORK/scenarios"
 SERVER_PID=""
 STATIC_PID=""
 
-stop_pid() { # stop_pid PID: terminate one child we started and reap it
-  [ -n "$1" ] || return 0
-  kill "$1" 2>/dev/null || true
-  wait "$1" 2>/dev/null || true
-}
 cleanup() {
   stop_pid "$SERVER_PID"
   stop_pid "$STATIC_PID"
@@ -63,63 +58,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-# wait_url FILE PID: the address a server printed as its first stdout line.
-wait_url() {
-  local line
-  for _ in $(seq 1 600); do
-    line=$(head -n1 "$1" 2>/dev/null || true)
-    if [[ $line == "listening on "* ]]; then
-      printf '%s\n' "${line#listening on }"
-      return 0
-    fi
-    kill -0 "$2" 2>/dev/null || die "server exited; see its log above: $(tail -n5 "$WORK/server.log" 2>/dev/null)"
-    sleep 0.05
-  done
-  die "no 'listening on' line from the server within 30 s"
-}
-
-URL=""
-STARTS=0
-# start_server: a fresh wxfarm serve (empty tile and grid caches) on a free
-# port. Each start gets its own stdout file: reusing one could hand back the
-# previous server's address before the new process truncates it.
-start_server() {
-  stop_pid "$SERVER_PID"
-  STARTS=$((STARTS + 1))
-  local out=$WORK/server.$STARTS.out
-  "$BIN/wxfarm" serve --data "$WORK/data" --listen 127.0.0.1:0 --poll-secs 0 \
-    >"$out" 2>>"$WORK/server.log" &
-  SERVER_PID=$!
-  URL=$(wait_url "$out" "$SERVER_PID")
-}
-
-# lg KEY REP ARGS...: one loadgen run, JSON report into results/KEY.REP.json.
-# Threshold verdicts (exit 3) are the scenarios' business, not the bench's;
-# any failed request is, though: figures with errors in them mean nothing.
-lg() {
-  local key=$1 rep=$2 out code=0
-  shift 2
-  out=$RES/$key.$rep.json
-  "$BIN/wxfarm-loadgen" run -q --output json --out "$out" "$@" || code=$?
-  [ "$code" -eq 0 ] || [ "$code" -eq 3 ] || die "$key: wxfarm-loadgen exited $code"
-  python3 - "$out" "$key" <<'EOF' || exit 1
-import json, sys
-s = json.load(open(sys.argv[1]))["summary"]
-if s["requests"] == 0 or s["errors"]:
-    sys.exit(f"bench: {sys.argv[2]}: {s['requests']} requests, {s['errors']} errors {s['statuses']}")
-EOF
-}
-
-# wrk_run KEY REP URL: wrk's own report into results/KEY.REP.wrk.
-wrk_run() {
-  wrk -t"$CORES" -c"$CONC" -d5s --latency "$3" >"$RES/$1.$2.wrk"
-}
-
-scenario() { # scenario NAME YAML-BODY: a bench-only scenario file
-  printf 'name: %s\n%s\n' "$1" "$2" >"$WORK/scenarios/$1.yaml"
-  printf '%s\n' "$WORK/scenarios/$1.yaml"
-}
 
 XYZ='url: "/tiles/{layer}/{style}/{z}/{x}/{y}.png?forecast={forecast}"'
 SINGLE=$(scenario single_url "$XYZ
@@ -156,7 +94,7 @@ log "writing sample data"
 "$BIN/wxfarm" demo-data "$WORK/data" >"$WORK/demo-data.log" 2>&1 || die "demo-data failed: $(tail -n5 "$WORK/demo-data.log")"
 
 log "warm_cache (cache hits), tool check on wxfarm"
-start_server
+start_server "${COLD[@]}"
 for rep in $(seq 1 "$REPS"); do
   lg warm_cache "$rep" -s warm_cache --base-url "$URL" --concurrency "$CONC" --duration "${SECS}s" --warmup 3s
 done
@@ -184,13 +122,13 @@ STATIC_PID=""
 
 log "cold_render, pan, animation (fresh server each run)"
 for rep in $(seq 1 "$REPS"); do
-  start_server
+  start_server "${COLD[@]}"
   # Decode the grid first (any tile of the layer and hour), so the sweep measures rendering.
   curl -sf -o /dev/null "$URL/tiles/gfs_TMP_2m/gradient/0/0/0.png?forecast=0" || die "preload failed"
   lg cold_render "$rep" -s "$SWEEP" --base-url "$URL"
-  start_server
+  start_server "${COLD[@]}"
   lg pan "$rep" -s "$PAN" --base-url "$URL"
-  start_server
+  start_server "${COLD[@]}"
   lg animation "$rep" -s animation --base-url "$URL"
 done
 
@@ -205,7 +143,7 @@ timeout: 30s
 dimensions: {forecast: [0]}
 layers: [{name: $layer}]
 strategy: {kind: fixed, tiles: [[3, 1, 2], [3, 2, 2], [3, 1, 3], [3, 2, 3]]}")
-    start_server
+    start_server "${COLD[@]}"
     lg "cold_start_$layer" "$rep" -s "$view" --base-url "$URL"
   done
 done
@@ -272,7 +210,7 @@ rows = [
     ("ceiling", "the same against static-tile-server (one tile from memory, same HTTP stack)", ceil),
     ("cold_render", "sequential z8 sweep of distinct tiles, grid already decoded, 8 workers, 5 s", fig("cold_render")),
     ("pan", "shipped pan at z10 (5×4 view moving east, new tiles only, WMTS KVP, 6 workers), 4 000 requests, fresh server", fig("pan")),
-    ("animation", "shipped animation (4×3 view, z5, 25 forecast hours, 600 requests), fresh server", fig("animation")),
+    ("animation", "shipped animation (4×3 view, z5, 25 forecast hours, 300 requests, closed loop), fresh server", fig("animation")),
 ]
 now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 out = []

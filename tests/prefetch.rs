@@ -33,6 +33,25 @@ async fn prefetched(server: &Server, n: u64) -> u64 {
     }
 }
 
+/// Waits until every prefetch job queued so far has rendered; returns
+/// how many that is.
+async fn all_prefetched(server: &Server) -> u64 {
+    let started = Instant::now();
+    loop {
+        let (_, _, m) = get(&format!("{}/metrics", server.url)).await;
+        let queued: u64 = String::from_utf8_lossy(&m)
+            .lines()
+            .filter(|l| l.starts_with("wxfarm_prefetch_jobs_total{"))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum();
+        let done = renders_at(server, "prefetch").await;
+        if done >= queued || started.elapsed() > Duration::from_secs(60) {
+            return done;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 fn tile(server: &Server, z: u8, x: u32, y: u32, forecast: u32) -> String {
     let run = run_time().format("%Y-%m-%dT%H:%M:%SZ");
     format!(
@@ -42,21 +61,32 @@ fn tile(server: &Server, z: u8, x: u32, y: u32, forecast: u32) -> String {
 }
 
 #[tokio::test]
-async fn a_miss_prefetches_its_neighbours_into_l1() {
+async fn a_miss_prefetches_its_neighbours_into_l1_and_a_pan_keeps_going() {
     let server = Server::start(demo_data(), &["--prefetch-rings", "1", "--lookahead", "0"]);
     let (status, headers, _) = get(&tile(&server, 3, 0, 3, 0)).await;
     assert_eq!(status, 200);
     assert_eq!(headers["x-cache"], "MISS");
     // 8 neighbours; x wraps: column -1 is column 7.
     assert_eq!(prefetched(&server, 8).await, 8);
-    for (x, y) in [(7, 2), (1, 3), (0, 4), (7, 4)] {
+    for (x, y) in [(7, 2), (0, 4), (7, 4)] {
         let (status, headers, _) = get(&tile(&server, 3, x, y, 0)).await;
         assert_eq!(status, 200);
         assert_eq!(headers["x-cache"], "L1", "neighbour ({x},{y})");
     }
-    // Two rings out was not prefetched.
+    // Two columns east and two rows down is outside every ring so far.
+    let (_, headers, _) = get(&tile(&server, 3, 2, 5, 0)).await;
+    assert_eq!(headers["x-cache"], "MISS", "two rings out");
+    // Panning east onto a prefetched tile prefetches further east ...
+    let before = all_prefetched(&server).await;
+    let (_, headers, _) = get(&tile(&server, 3, 1, 3, 0)).await;
+    assert_eq!(headers["x-cache"], "L1");
+    // (column 2, rows 2-3: (2,4) was queued by the miss at (2,5))
+    assert!(all_prefetched(&server).await >= before + 2);
     let (_, headers, _) = get(&tile(&server, 3, 2, 3, 0)).await;
-    assert_eq!(headers["x-cache"], "MISS");
+    assert_eq!(headers["x-cache"], "L1", "the pan went on");
+    // ... one column at a time.
+    let (_, headers, _) = get(&tile(&server, 3, 4, 3, 0)).await;
+    assert_eq!(headers["x-cache"], "MISS", "three columns on");
 }
 
 #[tokio::test]
@@ -159,10 +189,15 @@ async fn slow_user_renders_pause_prefetch() {
         String::from_utf8_lossy(&m).contains("wxfarm_warm_paused 1"),
         "the pause is exported"
     );
-    assert!(
-        server.log_text().contains("prefetch and warming paused"),
-        "the pause is logged"
-    );
+    // Logs reach the file through a buffered writer: give it a moment.
+    let logged = Instant::now();
+    while !server.log_text().contains("prefetch and warming paused") {
+        assert!(
+            logged.elapsed() < Duration::from_secs(10),
+            "the pause is logged"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     // Nothing was queued: the neighbour is still a miss.
     let (_, headers, _) = get(&tile(&server, 3, 5, 3, 0)).await;
     assert_eq!(headers["x-cache"], "MISS");

@@ -2,7 +2,8 @@
 //! interactive render, in `serve` and in the farm alike):
 //!
 //! - **spatial**: an interactive miss at (z, x, y) queues the tiles of the
-//!   rings around it, since a user who pans looks there next;
+//!   rings around it, since a user who pans looks there next; so does the
+//!   first request for a tile prefetched that way (the pan goes on);
 //! - **temporal**: a client that asks for the same tile at a later step
 //!   than before is animating, so the next steps of that tile are queued.
 //!
@@ -77,7 +78,8 @@ impl Prefetcher {
     }
 
     /// Queues what the request `req` (planned as `key`) suggests: its
-    /// neighbours when it was a miss, its next steps when the client is
+    /// neighbours when it was a miss or the first use of a prefetched
+    /// neighbour (`moving`: the user pans on), its next steps when the client is
     /// animating (seen from its steps, or said in `hints`). Returns how
     /// many jobs were queued.
     pub fn after_request(
@@ -86,11 +88,11 @@ impl Prefetcher {
         catalog: &Catalog,
         req: &TileRequest,
         key: &TileKey,
-        was_miss: bool,
+        moving: bool,
         hints: crate::tiles::TileHints,
     ) -> usize {
         let mut queued = 0;
-        if was_miss && self.config.rings > 0 {
+        if moving && self.config.rings > 0 {
             for n in neighbours(req, self.config.rings) {
                 queued += self.queue(state, catalog, &n, WarmSource::Spatial);
             }

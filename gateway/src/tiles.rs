@@ -9,7 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 pub use protocol::plan::{PlanError, StyleParams, TileRequest, plan_tile, style_spec};
 use protocol::warm_budget::WarmBudget;
-use protocol::{ImageFormat, Priority, RenderError, RenderJob};
+use protocol::{ImageFormat, Priority, RenderError, RenderJob, WarmSource};
 
 use tracing::Instrument;
 
@@ -70,9 +70,7 @@ pub async fn get_tile(
             protocol::demand::TilePosition::of(req, &job.key)
         });
     }
-    if let Some(ledger) = &state.warm_ledger {
-        ledger.asked(&job.key);
-    }
+    let first_use = state.warm_ledger.as_ref().and_then(|l| l.asked(&job.key));
     let prefetch = state.prefetch.as_ref().map(|p| (p, job.key.clone()));
     let tile = render_planned(state, job, immutable).await?;
     if tile.tier == CacheTier::Miss
@@ -81,14 +79,10 @@ pub async fn get_tile(
         ledger.missed();
     }
     if let Some((p, key)) = prefetch {
-        p.after_request(
-            state,
-            &catalog,
-            req,
-            &key,
-            tile.tier == CacheTier::Miss,
-            hints,
-        );
+        // A prefetched neighbour now asked for means the user moves that
+        // way: keep going, as after a miss.
+        let moving = tile.tier == CacheTier::Miss || first_use == Some(WarmSource::Spatial);
+        p.after_request(state, &catalog, req, &key, moving, hints);
     }
     Ok(tile)
 }

@@ -90,13 +90,13 @@ fn id(key: &TileKey) -> u64 {
 }
 
 impl WarmLedger {
-    /// Counts a request for `cache_key`: a use, if it was queued ahead and
-    /// not asked for since.
-    pub fn asked(&self, key: &TileKey) {
-        if let Some(source) = self.pending.remove(&id(key)) {
-            self.used[source.index()].fetch_add(1, Ordering::Relaxed);
-            metrics::counter!("wxfarm_warm_used_total", "source" => source.as_str()).increment(1);
-        }
+    /// Counts a request for `key`: a use, if it was queued ahead and not
+    /// asked for since. Returns why it was queued ahead, on its first use.
+    pub fn asked(&self, key: &TileKey) -> Option<WarmSource> {
+        let source = self.pending.remove(&id(key))?;
+        self.used[source.index()].fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("wxfarm_warm_used_total", "source" => source.as_str()).increment(1);
+        Some(source)
     }
 
     /// Counts a request that found nothing ready (recall's other half).

@@ -27,7 +27,11 @@ impl Server {
     /// [`Server::start`] without the test defaults named in `unset`
     /// (environment variables such as `WXFARM_WARM_MAX_ZOOM`).
     pub fn start_with(data: &Path, extra: &[&str], unset: &[&str]) -> Server {
-        let log = data.with_extension(format!("{}.log", std::process::id()));
+        // One log per server: tests of one binary run in parallel over the
+        // same data folder.
+        static SERVERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = SERVERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let log = data.with_extension(format!("{}.{n}.log", std::process::id()));
         let log_file = std::fs::File::create(&log).expect("log file");
         let mut command = Command::new(env!("CARGO_BIN_EXE_wxfarm"));
         command
