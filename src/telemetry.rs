@@ -99,7 +99,7 @@ fn describe_metrics() {
         ),
         (
             "wxfarm_warm_decisions_total",
-            "What the warm budget decided for work planned ahead, by source and decision (queued, over_budget, paused, dropped).",
+            "What the warm budget decided for work planned ahead, by source and decision (queued, over_budget, paused, users_waiting, dropped).",
             false,
         ),
         (
@@ -118,7 +118,13 @@ fn describe_metrics() {
         metrics::counter!("wxfarm_warm_jobs_total", "source" => source).absolute(0);
     }
     for source in protocol::WarmSource::ALL {
-        for decision in ["queued", "over_budget", "paused", "dropped"] {
+        for decision in [
+            "queued",
+            "over_budget",
+            "paused",
+            "users_waiting",
+            "dropped",
+        ] {
             metrics::counter!("wxfarm_warm_decisions_total", "source" => source.as_str(), "decision" => decision)
                 .absolute(0);
         }

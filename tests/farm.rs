@@ -357,6 +357,55 @@ async fn wxfarm_warm_through_one_gateway_fills_redis_for_all() {
         assert_eq!(status, 200);
         assert_eq!(headers["x-cache"], "L2", "{tile}");
     }
+    // Without a gateway: straight over NATS, signed with the farm secret,
+    // Redis checked first.
+    let direct = |zooms: &str| {
+        Command::new(env!("CARGO_BIN_EXE_wxfarm"))
+            .args(["warm", "--nats"])
+            .arg(farm.info["nats_url"].as_str().expect("nats url"))
+            .arg("--redis")
+            .arg(farm.info["redis_url"].as_str().expect("redis url"))
+            .args(["--layers", "gfs_VRATE_pbl", "--zooms", zooms])
+            .env(
+                "WXFARM_FARM_SECRET",
+                farm.info["farm_secret"].as_str().expect("secret"),
+            )
+            .env_remove("WXFARM_ADMIN_TOKEN")
+            .output()
+            .expect("wxfarm warm --nats")
+    };
+    let out = direct("0-3");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("warmed 85 tiles") && text.contains("64 rendered, 21 already cached"),
+        "{text}"
+    );
+    assert_eq!(farm.renders_at("warm").await, 85, "the workers rendered z3");
+    let (_, headers, _) = get(&format!(
+        "{}/tiles/gfs_VRATE_pbl/gradient/3/5/2.png",
+        farm.gateway(1)
+    ))
+    .await;
+    assert_eq!(headers["x-cache"], "L2", "a tile warmed without a gateway");
+    // A spec the farm's catalog refuses exits 2, naming why.
+    let out = Command::new(env!("CARGO_BIN_EXE_wxfarm"))
+        .args(["warm", "--nats"])
+        .arg(farm.info["nats_url"].as_str().expect("nats url"))
+        .args(["--layers", "no_such_layer"])
+        .env(
+            "WXFARM_FARM_SECRET",
+            farm.info["farm_secret"].as_str().expect("secret"),
+        )
+        .output()
+        .expect("wxfarm warm --nats");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no_such_layer"));
 }
 
 #[tokio::test]
@@ -443,4 +492,29 @@ async fn positions_asked_on_any_gateway_are_warmed_farm_wide_for_a_new_forecast_
     }
     let (_, headers, _) = get(&tile(0, "gradient/4/3/5", 1)).await;
     assert_eq!(headers["x-cache"], "MISS", "outside the top 2");
+    // The gateways told the scheduler what they served: both warmed tiles
+    // were used (precision 1), and the one miss counts against recall.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, _, m) = get(&scheduler).await;
+        let m = String::from_utf8_lossy(&m);
+        let sample = |name: &str| {
+            m.lines()
+                .find(|l| l.starts_with(name) && l.contains("source=\"hot_set\""))
+                .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        let (queued, used) = (
+            sample("wxfarm_warm_queued_total{"),
+            sample("wxfarm_warm_used_total{"),
+        );
+        if queued == 2.0 && used == 2.0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "scheduler's hot set: {queued} queued, {used} used"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }

@@ -152,10 +152,16 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// `POST /admin/warm/estimate`.
 pub async fn estimate(State(state): State<GatewayState>, Json(spec): Json<WarmSpec>) -> Response {
-    let plan = match plan(state.catalog.snapshot(), &spec) {
-        Ok(plan) => plan,
-        Err(e) => return (StatusCode::BAD_REQUEST, e).into_response(),
-    };
+    match estimate_spec(&state, &spec).await {
+        Ok(e) => Json(e).into_response(),
+        Err(e) => (StatusCode::BAD_REQUEST, e).into_response(),
+    }
+}
+
+/// Counts the tiles of `spec` (and what is cached, and the time at the
+/// measured rate); an error names what is wrong with the spec.
+pub async fn estimate_spec(state: &GatewayState, spec: &WarmSpec) -> Result<WarmEstimate, String> {
+    let plan = plan(state.catalog.snapshot(), spec)?;
     let cached = plan
         .jobs()
         .filter(|job| matches!(job, Ok((job, _)) if state.tiles.contains(&job.key.cache_key())))
@@ -164,28 +170,21 @@ pub async fn estimate(State(state): State<GatewayState>, Json(spec): Json<WarmSp
     let mean = bytes.checked_div(entries).unwrap_or(0);
     let to_render = plan.len() - cached;
     let measured_rate = state.warm_rate.get();
-    Json(WarmEstimate {
+    Ok(WarmEstimate {
         tiles: plan.len(),
         cached,
         est_bytes: mean * to_render as u64,
         measured_rate,
         est_seconds: measured_rate.map(|r| to_render as f64 / r),
     })
-    .into_response()
 }
 
 /// `POST /admin/warm`: warms the spec, streaming [`WarmProgress`] lines.
 pub async fn warm(State(state): State<GatewayState>, Json(spec): Json<WarmSpec>) -> Response {
-    let plan = match plan(state.catalog.snapshot(), &spec) {
-        Ok(plan) => plan,
+    let rx = match start_warm(state, &spec) {
+        Ok(rx) => rx,
         Err(e) => return (StatusCode::BAD_REQUEST, e).into_response(),
     };
-    let concurrency = spec
-        .concurrency
-        .unwrap_or(16)
-        .clamp(1, MAX_WARM_CONCURRENCY);
-    let (tx, rx) = tokio::sync::mpsc::channel::<String>(4);
-    tokio::spawn(run_warm(state, plan, concurrency, tx));
     let lines = tokio_stream_from(rx).map(|line| Ok::<_, std::convert::Infallible>(line + "\n"));
     (
         [(header::CONTENT_TYPE, "application/x-ndjson")],
@@ -194,11 +193,33 @@ pub async fn warm(State(state): State<GatewayState>, Json(spec): Json<WarmSpec>)
         .into_response()
 }
 
+/// Starts warming `spec` through `state`'s request path; the receiver gets
+/// one [`WarmProgress`] JSON line every 250 ms and a last one with
+/// `finished` set. Dropping it stops the run.
+pub fn start_warm(
+    state: GatewayState,
+    spec: &WarmSpec,
+) -> Result<tokio::sync::mpsc::Receiver<String>, String> {
+    let plan = plan(state.catalog.snapshot(), spec)?;
+    let concurrency = spec
+        .concurrency
+        .unwrap_or(16)
+        .clamp(1, MAX_WARM_CONCURRENCY);
+    let (tx, rx) = tokio::sync::mpsc::channel::<String>(4);
+    tokio::spawn(run_warm(state, plan, concurrency, tx));
+    Ok(rx)
+}
+
 /// `GET /admin/stats`.
 pub async fn stats(State(state): State<GatewayState>) -> Json<AdminStats> {
+    Json(stats_of(&state).await)
+}
+
+/// The cache, catalog, queue and warming statistics of `state`.
+pub async fn stats_of(state: &GatewayState) -> AdminStats {
     let catalog = state.catalog.snapshot();
     let (l1_entries, l1_bytes) = state.tiles.usage().await;
-    Json(AdminStats {
+    AdminStats {
         l1_entries,
         l1_bytes,
         layers: catalog.layers.len(),
@@ -209,7 +230,7 @@ pub async fn stats(State(state): State<GatewayState>) -> Json<AdminStats> {
             .as_ref()
             .map(|l| l.counts())
             .unwrap_or_default(),
-    })
+    }
 }
 
 fn tokio_stream_from(

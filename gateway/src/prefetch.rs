@@ -134,7 +134,7 @@ impl Prefetcher {
             return 0;
         }
         if let Some(budget) = &state.warm_budget {
-            let admission = budget.admit();
+            let admission = budget.admit_behind(state.queue.as_ref());
             metrics::counter!("wxfarm_warm_decisions_total", "source" => source.as_str(), "decision" => admission.as_str()).increment(1);
             if admission != Admission::Queue {
                 tracing::debug!(tile = %key, source = source.as_str(), decision = admission.as_str(), "not prefetched");

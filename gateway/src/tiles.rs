@@ -70,13 +70,20 @@ pub async fn get_tile(
             protocol::demand::TilePosition::of(req, &job.key)
         });
     }
-    let first_use = state.warm_ledger.as_ref().and_then(|l| l.asked(&job.key));
+    let id = state.warm_ledger.as_ref().map(|_| job.key.id());
+    let first_use = state
+        .warm_ledger
+        .as_ref()
+        .zip(id)
+        .and_then(|(l, id)| l.asked_id(id));
     let prefetch = state.prefetch.as_ref().map(|p| (p, job.key.clone()));
     let tile = render_planned(state, job, immutable).await?;
-    if tile.tier == CacheTier::Miss
-        && let Some(ledger) = &state.warm_ledger
-    {
-        ledger.missed();
+    if let (Some(ledger), Some(id)) = (&state.warm_ledger, id) {
+        match tile.tier {
+            CacheTier::Miss => ledger.missed(),
+            CacheTier::L2 => ledger.served_from_l2(id),
+            CacheTier::L1 => {}
+        }
     }
     if let Some((p, key)) = prefetch {
         // A prefetched neighbour now asked for means the user moves that

@@ -6,7 +6,6 @@
 //! (used + misses). Both are exported (`wxfarm_warm_queued_total`,
 //! `wxfarm_warm_used_total`) and shown by `wxfarm warm --stats`.
 
-use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -28,7 +27,22 @@ pub struct WarmLedger {
     /// Forgotten unused; shared with the cache's eviction listener.
     wasted: Arc<[AtomicU64; 4]>,
     misses: AtomicU64,
+    /// In a farm gateway: what to pass on to the scheduler's ledger.
+    outbox: Option<std::sync::Mutex<Views>>,
 }
+
+/// What a farm gateway saw of tiles it did not warm itself: the ids
+/// ([`TileKey::id`]) of tiles it answered from L2 (where the scheduler's
+/// warming puts them) and how many requests it had to render. The
+/// scheduler's ledger matches them (see [`WarmLedger::viewed`]).
+#[derive(Debug, Default)]
+pub struct Views {
+    pub l2: Vec<u64>,
+    pub misses: u64,
+}
+
+/// L2 views kept between two reports, at most (the rest are not counted).
+const MAX_VIEWS: usize = 100_000;
 
 /// Counts for one source, for `wxfarm warm --stats`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -77,23 +91,57 @@ impl WarmLedger {
             used: Default::default(),
             wasted,
             misses: AtomicU64::new(0),
+            outbox: None,
         }
     }
-}
 
-/// An in-process identity of a tile: a hash of its key, without building
-/// the cache-key string (this runs on every tile request).
-fn id(key: &TileKey) -> u64 {
-    let mut h = std::hash::DefaultHasher::new();
-    key.hash(&mut h);
-    h.finish()
+    /// A farm gateway's ledger: it also keeps [`Views`] for the scheduler
+    /// ([`Self::take_views`]).
+    pub fn forwarding() -> Self {
+        Self {
+            outbox: Some(std::sync::Mutex::default()),
+            ..Self::default()
+        }
+    }
+
+    /// The views kept since the last call.
+    pub fn take_views(&self) -> Views {
+        self.outbox
+            .as_ref()
+            .map(|o| std::mem::take(&mut *o.lock().unwrap_or_else(|e| e.into_inner())))
+            .unwrap_or_default()
+    }
+
+    /// Notes that the tile `id` was answered from L2 here.
+    pub fn served_from_l2(&self, id: u64) {
+        if let Some(outbox) = &self.outbox {
+            let mut views = outbox.lock().unwrap_or_else(|e| e.into_inner());
+            if views.l2.len() < MAX_VIEWS {
+                views.l2.push(id);
+            }
+        }
+    }
+
+    /// Views a gateway reported: each L2 view is a use if the tile was
+    /// warmed here and not seen since; misses count for recall.
+    pub fn viewed(&self, l2: &[u64], misses: u64) {
+        for &id in l2 {
+            self.asked_id(id);
+        }
+        self.misses.fetch_add(misses, Ordering::Relaxed);
+    }
 }
 
 impl WarmLedger {
     /// Counts a request for `key`: a use, if it was queued ahead and not
     /// asked for since. Returns why it was queued ahead, on its first use.
     pub fn asked(&self, key: &TileKey) -> Option<WarmSource> {
-        let source = self.pending.remove(&id(key))?;
+        self.asked_id(key.id())
+    }
+
+    /// [`Self::asked`] by [`TileKey::id`].
+    pub fn asked_id(&self, id: u64) -> Option<WarmSource> {
+        let source = self.pending.remove(&id)?;
         self.used[source.index()].fetch_add(1, Ordering::Relaxed);
         metrics::counter!("wxfarm_warm_used_total", "source" => source.as_str()).increment(1);
         Some(source)
@@ -102,6 +150,9 @@ impl WarmLedger {
     /// Counts a request that found nothing ready (recall's other half).
     pub fn missed(&self) {
         self.misses.fetch_add(1, Ordering::Relaxed);
+        if let Some(outbox) = &self.outbox {
+            outbox.lock().unwrap_or_else(|e| e.into_inner()).misses += 1;
+        }
     }
 
     /// Settles what has expired by now (the cache does it lazily).
@@ -127,7 +178,7 @@ impl WarmObserver for WarmLedger {
     fn queued(&self, key: &TileKey, source: WarmSource) {
         self.queued[source.index()].fetch_add(1, Ordering::Relaxed);
         metrics::counter!("wxfarm_warm_queued_total", "source" => source.as_str()).increment(1);
-        self.pending.insert(id(key), source);
+        self.pending.insert(key.id(), source);
     }
 
     fn outcomes(&self) -> Option<WarmOutcomes> {
@@ -187,5 +238,27 @@ mod tests {
         // Asked for after expiry: not a use.
         ledger.asked(&key(1));
         assert_eq!(ledger.outcomes().expect("measured").used_total(), 1);
+    }
+
+    #[test]
+    fn a_farm_gateway_passes_its_l2_views_and_misses_to_the_schedulers_ledger() {
+        let gateway = WarmLedger::forwarding();
+        let scheduler = WarmLedger::default();
+        scheduler.queued(&key(1), WarmSource::HotSet);
+        scheduler.queued(&key(2), WarmSource::Static);
+        gateway.served_from_l2(key(1).id());
+        gateway.served_from_l2(key(7).id());
+        gateway.missed();
+        let views = gateway.take_views();
+        assert_eq!(views.l2.len(), 2);
+        assert!(gateway.take_views().l2.is_empty(), "taken once");
+        scheduler.viewed(&views.l2, views.misses);
+        let o = scheduler.outcomes().expect("measured");
+        assert_eq!(o.used(WarmSource::HotSet), 1);
+        assert_eq!(o.used(WarmSource::Static), 0);
+        assert_eq!(o.misses, 1);
+        // A second gateway's view of the same tile is not a second use.
+        scheduler.viewed(&[key(1).id()], 0);
+        assert_eq!(scheduler.outcomes().expect("measured").used_total(), 1);
     }
 }

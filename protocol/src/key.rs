@@ -68,7 +68,33 @@ pub fn stable_hash(bytes: &[u8]) -> u64 {
         .fold(OFFSET, |h, b| (h ^ u64::from(*b)).wrapping_mul(PRIME))
 }
 
+/// FNV-1a as a [`std::hash::Hasher`], for [`TileKey::id`].
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        const PRIME: u64 = 0x0000_0100_0000_01b3;
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(PRIME);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 impl TileKey {
+    /// A 64-bit identity of the key, the same in every process of a
+    /// release (the gateways and the scheduler match warmed tiles by it),
+    /// without building the [`cache_key`](Self::cache_key) string.
+    pub fn id(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = Fnv(0xcbf2_9ce4_8422_2325);
+        self.hash(&mut h);
+        h.finish()
+    }
+
     /// The cache and de-duplication key: a flat string carrying every field
     /// and the render version. Layer and style names are validated
     /// identifiers, so the string needs no escaping.

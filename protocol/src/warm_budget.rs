@@ -2,7 +2,8 @@
 //! a rate budget in jobs per second, and a pause while users' own renders
 //! are slow. Users never wait behind a guess: when interactive renders take
 //! longer than the pause threshold, nothing new is queued ahead until they
-//! are fast again.
+//! are fast again, and nothing is queued ahead while users' own jobs wait
+//! in the queue.
 //!
 //! One budget is shared by everything that queues ahead in a process (the
 //! gateway's prefetch and, in `serve`, the scheduler's warming). Callers
@@ -23,6 +24,9 @@ pub enum Admission {
     OverBudget,
     /// Users' renders are slow: queue nothing ahead.
     Paused,
+    /// Users' own jobs are waiting in the queue: work ahead would only
+    /// take render slots from them.
+    UsersWaiting,
 }
 
 impl Admission {
@@ -31,6 +35,7 @@ impl Admission {
             Self::Queue => "queued",
             Self::OverBudget => "over_budget",
             Self::Paused => "paused",
+            Self::UsersWaiting => "users_waiting",
         }
     }
 }
@@ -125,6 +130,19 @@ impl WarmBudget {
             Some(l) if l.check().is_err() => Admission::OverBudget,
             _ => Admission::Queue,
         }
+    }
+
+    /// [`Self::admit`], after checking that no interactive job waits in
+    /// `queue` (where the queue can tell): work ahead uses idle capacity
+    /// only.
+    pub fn admit_behind(&self, queue: &dyn crate::RenderQueue) -> Admission {
+        if queue
+            .depths()
+            .is_some_and(|[interactive, _, _]| interactive > 0)
+        {
+            return Admission::UsersWaiting;
+        }
+        self.admit()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<(f64, Instant)>> {

@@ -60,7 +60,10 @@ impl WarmFeed {
     }
 
     fn admit(&self, source: WarmSource) -> Admission {
-        let admission = self.budget.as_ref().map_or(Admission::Queue, |b| b.admit());
+        let admission = self
+            .budget
+            .as_ref()
+            .map_or(Admission::Queue, |b| b.admit_behind(self.queue.as_ref()));
         if admission != Admission::Queue {
             count(source, admission.as_str());
         }
@@ -102,7 +105,10 @@ impl WarmFeed {
     async fn queue_when_allowed(&self, job: &RenderJob, source: WarmSource) {
         let deadline = tokio::time::Instant::now() + MAX_WAIT;
         loop {
-            let admission = self.budget.as_ref().map_or(Admission::Queue, |b| b.admit());
+            let admission = self
+                .budget
+                .as_ref()
+                .map_or(Admission::Queue, |b| b.admit_behind(self.queue.as_ref()));
             let pause = match admission {
                 Admission::Queue => match self.try_queue(job, source) {
                     Step::Queued => return,
@@ -110,6 +116,7 @@ impl WarmFeed {
                 },
                 Admission::OverBudget => Duration::from_millis(10),
                 Admission::Paused => Duration::from_millis(200),
+                Admission::UsersWaiting => Duration::from_millis(20),
             };
             if tokio::time::Instant::now() + pause > deadline {
                 tracing::warn!(tile = %job.key.cache_key(), "warm job waited too long: dropped");

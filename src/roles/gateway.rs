@@ -64,11 +64,21 @@ pub async fn run(args: GatewayArgs) -> Result<()> {
     let budget = args
         .budget
         .budget(protocol::warm_budget::WarmBudgetConfig::default().pressure_memory);
+    // The scheduler measures its warming from what this gateway served.
+    let ledger = Arc::new(gateway::warm_ledger::WarmLedger::forwarding());
+    let (report_budget, report_ledger) = (budget.clone(), ledger.clone());
     farm::demand::spawn_sender(
         client.clone(),
         config.signing_key.clone(),
         demand.clone(),
-        Some(budget.clone()),
+        move || {
+            let views = report_ledger.take_views();
+            farm::demand::GatewayReport {
+                interactive_latency: report_budget.interactive_latency(),
+                l2_views: views.l2,
+                misses: views.misses,
+            }
+        },
         Duration::from_millis(args.demand_send_ms.max(100)),
     );
     let state = gateway::GatewayState {
@@ -86,8 +96,9 @@ pub async fn run(args: GatewayArgs) -> Result<()> {
         rate_limit: args.limits.limiter(),
         prefetch: args.prefetch.prefetcher(),
         demand: Some(demand),
-        // Prefetch only: the scheduler's warming happens in another process.
-        warm_ledger: Some(Arc::new(gateway::warm_ledger::WarmLedger::default())),
+        // This gateway's prefetches; what it served from L2 goes on to the
+        // scheduler, which measures its own warming.
+        warm_ledger: Some(ledger),
         warm_budget: Some(budget),
         warm_rate: Default::default(),
     };

@@ -78,17 +78,29 @@ pub async fn run(args: SchedulerArgs) -> Result<()> {
     // Gateways report their users' render latency with their counts every
     // few seconds (5 by default): remember each report for three periods.
     let budget = args.budget.budget(Duration::from_secs(15));
-    scheduler = scheduler.with_budget(budget.clone());
-    // Gateways' request counts, farm-wide, for the hot set.
-    if let Some(counts) = args.demand.counts() {
+    // What became of the tiles warmed here, from what gateways served.
+    let ledger = Arc::new(gateway::warm_ledger::WarmLedger::default());
+    scheduler = scheduler
+        .with_budget(budget.clone())
+        .with_warm_observer(ledger.clone());
+    // Gateways' request counts, farm-wide, for the hot set (when on), and
+    // their reports, always.
+    let counts = args.demand.counts();
+    if let Some(counts) = &counts {
         scheduler = scheduler.with_hot_set(counts.clone(), args.demand.hot_set);
-        let (client, key) = (client.clone(), config.signing_key.clone());
-        tokio::spawn(async move {
-            if let Err(e) = farm::demand::receive(client, key, counts, Some(budget)).await {
-                tracing::error!(error = %e, "demand counts: not receiving");
-            }
-        });
     }
+    let (client_in, key) = (client.clone(), config.signing_key.clone());
+    tokio::spawn(async move {
+        let on_report = move |report: farm::demand::GatewayReport| {
+            if let Some(latency) = report.interactive_latency {
+                budget.observe_interactive(latency);
+            }
+            ledger.viewed(&report.l2_views, report.misses);
+        };
+        if let Err(e) = farm::demand::receive(client_in, key, counts, on_report).await {
+            tracing::error!(error = %e, "demand counts: not receiving");
+        }
+    });
     super::spawn_metrics(args.metrics_listen, metrics).await?;
 
     let events = client
