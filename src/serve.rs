@@ -99,6 +99,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     );
     let tiles = gateway::TileCache::new(args.tile_cache_mb << 20, gateway::state::L1_TTL);
     let source = worker::GridSource::new(store, args.grid_cache_mb << 20);
+    crate::roles::stats::spawn_cache_stats(Some(tiles.clone()), Some(source.clone()));
     let renderer = Arc::new(worker::service::RenderService::new(source));
     let slots = args
         .render_slots

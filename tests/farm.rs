@@ -518,3 +518,57 @@ async fn positions_asked_on_any_gateway_are_warmed_farm_wide_for_a_new_forecast_
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+#[tokio::test]
+async fn an_animating_client_gets_its_next_frames_rendered_into_redis() {
+    let samples = tempfile::tempdir().expect("tempdir");
+    let opts = demo::DemoOptions {
+        run: support::run_time(),
+        seed: 7,
+        hours: 3,
+        radar_frames: 1,
+        radar_step_minutes: 10,
+        grid_coarsening: 10,
+    };
+    demo::write_demo_data(samples.path(), &opts).expect("demo data");
+    let Some(farm) = Farm::up_with_samples(
+        &[samples.path().to_path_buf()],
+        &["--gateways", "2", "--warm-max-zoom", "-1"],
+        &[("WXFARM_LOOKAHEAD", "2")],
+    ) else {
+        return;
+    };
+    let run = support::run_time().format("%Y-%m-%dT%H:%M:%SZ");
+    let tile = |k: usize, h: u8| {
+        format!(
+            "{}/tiles/gfs_TMP_2m/gradient/4/3/5.png?run={run}&forecast={h}",
+            farm.gateway(k)
+        )
+    };
+    // The viewer's Play marks its first frame: no second frame needed.
+    let (status, headers, _) = get_until(
+        &format!("{}&animate=1", tile(0, 0)),
+        Duration::from_secs(30),
+        |s, _| s == 200,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["x-cache"], "MISS");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while farm.renders_at("prefetch").await < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the next frames were not rendered"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Rendered by workers into Redis: the other gateway has them (asked
+    // for last, since stepping forward there is an animation too).
+    let (_, headers, _) = get(&tile(1, 3)).await;
+    assert_eq!(headers["x-cache"], "MISS", "beyond the lookahead");
+    for h in [1, 2] {
+        let (status, headers, _) = get(&tile(1, h)).await;
+        assert_eq!(status, 200);
+        assert_eq!(headers["x-cache"], "L2", "forecast hour {h}");
+    }
+}

@@ -405,4 +405,32 @@ async fn metrics_can_live_off_the_public_port() {
     ] {
         assert!(body.lines().any(|l| l.starts_with(line)), "{line}: {body}");
     }
+    // The caches' sizes and the grid cache's lookups (published each second).
+    let sample = |body: &str, series: &str| {
+        body.lines()
+            .find(|l| l.starts_with(series))
+            .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+    };
+    let started = std::time::Instant::now();
+    loop {
+        let body = reqwest::get(format!("http://{addr}/metrics"))
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .unwrap_or_default();
+        let l1 = sample(&body, "wxfarm_l1_tiles ").unwrap_or(0.0);
+        let grid_misses =
+            sample(&body, "wxfarm_grid_cache_lookups_total{result=\"miss\"}").unwrap_or(0.0);
+        let grid_bytes = sample(&body, "wxfarm_grid_cache_bytes ").unwrap_or(0.0);
+        // One tile rendered: one grid decoded and held (4 bytes a point).
+        if l1 >= 1.0 && grid_misses == 1.0 && grid_bytes > 10_000.0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "L1 {l1}, grid misses {grid_misses}, grid bytes {grid_bytes}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }

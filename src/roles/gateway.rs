@@ -81,10 +81,12 @@ pub async fn run(args: GatewayArgs) -> Result<()> {
         },
         Duration::from_millis(args.demand_send_ms.max(100)),
     );
+    let tiles = gateway::TileCache::new(args.tile_cache_mb << 20, gateway::state::L1_TTL);
+    super::stats::spawn_cache_stats(Some(tiles.clone()), None);
     let state = gateway::GatewayState {
         catalog,
         queue: Arc::new(queue),
-        tiles: gateway::TileCache::new(args.tile_cache_mb << 20, gateway::state::L1_TTL),
+        tiles: tiles.clone(),
         l2,
         config: Arc::new(gateway::GatewayConfig {
             public_url: args.public_url,

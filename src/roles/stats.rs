@@ -124,3 +124,46 @@ pub fn spawn_local_queue_depth(queue: Arc<worker::local_queue::LocalQueue>) {
         }
     });
 }
+
+/// Publishes the sizes of this process's caches: L1 tiles
+/// (`wxfarm_l1_tiles`, `wxfarm_l1_bytes`) and decoded grids
+/// (`wxfarm_grid_cache_grids`, `wxfarm_grid_cache_bytes`, and lookups as
+/// `wxfarm_grid_cache_lookups_total{result="hit"|"miss"}`).
+pub fn spawn_cache_stats(l1: Option<gateway::TileCache>, grids: Option<worker::GridSource>) {
+    metrics::describe_gauge!(
+        "wxfarm_l1_tiles",
+        "Tiles held in this gateway's in-process cache (L1)."
+    );
+    metrics::describe_gauge!("wxfarm_l1_bytes", "Bytes held in L1 (tiles and keys).");
+    metrics::describe_gauge!("wxfarm_grid_cache_grids", "Decoded grids held in memory.");
+    metrics::describe_gauge!(
+        "wxfarm_grid_cache_bytes",
+        "Bytes of decoded grids held in memory."
+    );
+    metrics::describe_counter!(
+        "wxfarm_grid_cache_lookups_total",
+        "Grid lookups by renders, by result: hit (decoded already) or miss (fetched and decoded)."
+    );
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(PERIOD);
+        loop {
+            tick.tick().await;
+            // The caches count lazily: settle them first.
+            if let Some(l1) = &l1 {
+                let (tiles, bytes) = l1.usage().await;
+                metrics::gauge!("wxfarm_l1_tiles").set(tiles as f64);
+                metrics::gauge!("wxfarm_l1_bytes").set(bytes as f64);
+            }
+            if let Some(grids) = &grids {
+                let (held, bytes) = grids.settled_usage().await;
+                let (lookups, misses) = grids.lookups();
+                metrics::gauge!("wxfarm_grid_cache_grids").set(held as f64);
+                metrics::gauge!("wxfarm_grid_cache_bytes").set(bytes as f64);
+                metrics::counter!("wxfarm_grid_cache_lookups_total", "result" => "hit")
+                    .absolute(lookups.saturating_sub(misses));
+                metrics::counter!("wxfarm_grid_cache_lookups_total", "result" => "miss")
+                    .absolute(misses);
+            }
+        }
+    });
+}

@@ -33,6 +33,7 @@ pub async fn run(args: WorkerArgs) -> Result<()> {
     let (client, js) = super::connect(&config).await?;
     let store = args.store.open()?;
     let source = worker::GridSource::new(store, args.grid_cache_mb << 20);
+    super::stats::spawn_cache_stats(None, Some(source.clone()));
     let renderer = Arc::new(worker::service::RenderService::new(source));
     let l2 = super::l2(&config)?.map(|s| s as Arc<dyn protocol::TileStore>);
     let slots = args

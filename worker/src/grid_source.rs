@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use moka::future::Cache;
 use object_store::ObjectStore;
 use object_store::path::Path;
@@ -26,6 +28,9 @@ pub enum SourceError {
 pub struct GridSource {
     store: Arc<dyn ObjectStore>,
     grids: Cache<FieldRef, Arc<Grid>>,
+    /// Lookups, and of them the ones that fetched and decoded.
+    lookups: Arc<AtomicU64>,
+    loads: Arc<AtomicU64>,
 }
 
 impl GridSource {
@@ -35,11 +40,17 @@ impl GridSource {
             .max_capacity(max_bytes)
             .weigher(|_: &FieldRef, g: &Arc<Grid>| g.size_bytes().try_into().unwrap_or(u32::MAX))
             .build();
-        Self { store, grids }
+        Self {
+            store,
+            grids,
+            lookups: Arc::default(),
+            loads: Arc::default(),
+        }
     }
 
     /// The decoded grid of `field`.
     pub async fn grid(&self, field: &FieldRef) -> Result<Arc<Grid>, SourceError> {
+        self.lookups.fetch_add(1, Ordering::Relaxed);
         self.grids
             .try_get_with_by_ref(field, self.load(field))
             .await
@@ -51,7 +62,22 @@ impl GridSource {
         (self.grids.entry_count(), self.grids.weighted_size())
     }
 
+    /// [`Self::usage`] once pending writes are applied (for statistics).
+    pub async fn settled_usage(&self) -> (u64, u64) {
+        self.grids.run_pending_tasks().await;
+        self.usage()
+    }
+
+    /// Lookups so far, and how many of them fetched and decoded (misses).
+    pub fn lookups(&self) -> (u64, u64) {
+        (
+            self.lookups.load(Ordering::Relaxed),
+            self.loads.load(Ordering::Relaxed),
+        )
+    }
+
     async fn load(&self, field: &FieldRef) -> Result<Arc<Grid>, SourceError> {
+        self.loads.fetch_add(1, Ordering::Relaxed);
         let key = field.object_key.clone();
         let fetch_err = |message: String| SourceError::Fetch {
             key: key.clone(),
