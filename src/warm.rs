@@ -287,6 +287,15 @@ fn print_stats(s: &AdminStats) {
             precision.map_or(String::new(), |p| format!(" (precision {p:.2})"))
         );
     }
+    if let Some(misses) = s.misses {
+        // Recall: of the tiles users needed, the share that was ready.
+        let used: u64 = s.warm.iter().map(|w| w.used).sum();
+        let recall = (used + misses > 0).then(|| used as f64 / (used + misses) as f64);
+        println!(
+            "requests rendered {misses}{}",
+            recall.map_or(String::new(), |r| format!(" (recall of work ahead {r:.2})"))
+        );
+    }
 }
 
 fn print_estimate(e: &WarmEstimate) {

@@ -108,6 +108,12 @@ async fn warm_estimates_renders_into_l1_and_checks_its_token() {
         "{}",
         stdout(&stats)
     );
+    // One request above had to render (3/0/0); nothing was warmed ahead.
+    assert!(
+        stdout(&stats).contains("requests rendered 1 (recall of work ahead 0.00)"),
+        "{}",
+        stdout(&stats)
+    );
 
     let unknown = warm(&url, TOKEN, &["--layers", "nope"]);
     assert_eq!(unknown.status.code(), Some(2));

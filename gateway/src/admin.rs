@@ -120,6 +120,10 @@ pub struct AdminStats {
     /// Tiles queued ahead of demand and how many were then asked for, per
     /// source (static, hot_set, spatial, temporal), where measured.
     pub warm: Vec<crate::warm_ledger::WarmCounts>,
+    /// Tile requests that had to render, where measured (recall: used ÷
+    /// (used + misses)).
+    #[serde(default)]
+    pub misses: Option<u64>,
 }
 
 /// Refuses every admin call without the configured token.
@@ -230,6 +234,7 @@ pub async fn stats_of(state: &GatewayState) -> AdminStats {
             .as_ref()
             .map(|l| l.counts())
             .unwrap_or_default(),
+        misses: state.warm_ledger.as_ref().map(|l| l.misses()),
     }
 }
 

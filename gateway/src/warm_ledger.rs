@@ -160,6 +160,11 @@ impl WarmLedger {
         self.pending.run_pending_tasks();
     }
 
+    /// Requests that had to render, so far.
+    pub fn misses(&self) -> u64 {
+        self.misses.load(Ordering::Relaxed)
+    }
+
     /// Queued, used and wasted per source.
     pub fn counts(&self) -> Vec<WarmCounts> {
         WarmSource::ALL
