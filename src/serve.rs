@@ -11,6 +11,7 @@ use clap::Args;
 use protocol::catalog::SharedCatalog;
 use protocol::layers::LayerCatalogue;
 use scheduler::{Ingestor, Scheduler, WarmOptions};
+use tracing::Instrument as _;
 
 #[derive(Args)]
 pub struct ServeArgs {
@@ -141,7 +142,11 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         let poll = Duration::from_secs(args.poll_secs);
         tokio::spawn(async move {
             scheduler
-                .run(futures::stream::empty(), Some(poll), std::future::pending())
+                .run(
+                    futures::stream::empty::<(String, tracing::Span)>(),
+                    Some(poll),
+                    std::future::pending(),
+                )
                 .await;
         });
     }
@@ -237,11 +242,28 @@ async fn announce(client: &async_nats::Client, report: &scheduler::IngestReport)
         .map_or("unknown", String::as_str);
     let event = protocol::events::IngestEvent::new(report.object_key.clone());
     let payload = protocol::codec::encode(&event)?;
-    client
-        .publish(farm::subjects::ingest_subject(model), payload.into())
-        .await?;
-    client.flush().await?;
-    Ok(())
+    let subject = farm::subjects::ingest_subject(model);
+    // A PRODUCER span: the scheduler's ingest, and the warming it causes,
+    // continue (or link to) this trace.
+    let span = tracing::info_span!(
+        "announce file",
+        otel.kind = "producer",
+        messaging.system = "nats",
+        messaging.operation.type = "send",
+        messaging.destination.name = %subject,
+        object = %report.object_key,
+    );
+    let mut headers = async_nats::HeaderMap::new();
+    farm::trace_context::inject_from(&span, &mut headers);
+    async {
+        client
+            .publish_with_headers(subject, headers, payload.into())
+            .await?;
+        client.flush().await?;
+        anyhow::Ok(())
+    }
+    .instrument(span)
+    .await
 }
 
 pub fn demo_data(dir: &Path, run: Option<&str>, seed: u64, hours: u32) -> Result<()> {

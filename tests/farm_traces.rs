@@ -30,6 +30,8 @@ struct Span {
     kind: i32,
     /// String and integer attributes, as text.
     attributes: HashMap<String, String>,
+    /// Span ids this span links to.
+    links: Vec<Vec<u8>>,
 }
 
 /// An OTLP/HTTP trace receiver on a free loopback port.
@@ -75,6 +77,7 @@ async fn receiver() -> (String, Arc<Mutex<Vec<Span>>>) {
                                         Some((a.key.clone(), v))
                                     })
                                     .collect(),
+                                links: s.links.iter().map(|l| l.span_id.clone()).collect(),
                             });
                         }
                     }
@@ -91,14 +94,21 @@ async fn receiver() -> (String, Arc<Mutex<Vec<Span>>>) {
     (url, spans)
 }
 
-/// A farm exporting its traces to a receiver of ours, and what it got.
-async fn traced_farm() -> Option<(Farm, Arc<Mutex<Vec<Span>>>)> {
+/// A farm exporting its traces to a receiver of ours, what it got, and
+/// the receiver's URL.
+async fn traced_farm_with(extra: &[&str]) -> Option<(Farm, Arc<Mutex<Vec<Span>>>, String)> {
     let (otlp, spans) = receiver().await;
     let env = [
         ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.as_str()),
         ("OTEL_BSP_SCHEDULE_DELAY", "100"),
     ];
-    Farm::up_with_env(&[], &env).map(|farm| (farm, spans))
+    Farm::up_with_env(extra, &env).map(|farm| (farm, spans, otlp))
+}
+
+async fn traced_farm() -> Option<(Farm, Arc<Mutex<Vec<Span>>>)> {
+    traced_farm_with(&[])
+        .await
+        .map(|(farm, spans, _)| (farm, spans))
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -159,9 +169,29 @@ async fn a_tile_miss_is_one_trace_from_gateway_through_the_queue_to_the_worker()
         .expect("the worker's job span");
     assert_eq!(
         parent_name(job),
-        Some("render via queue"),
-        "the job continues the gateway span that published it"
+        Some("publish job"),
+        "the worker's CONSUMER span continues the gateway's PRODUCER span"
     );
+    assert_eq!(job.kind, 5, "CONSUMER");
+    let publish = gateway
+        .iter()
+        .find(|s| s.name == "publish job")
+        .expect("the gateway's publish span");
+    assert_eq!(publish.kind, 4, "PRODUCER");
+    assert_eq!(parent_name(publish), Some("render via queue"));
+    for span in [publish, job] {
+        assert_eq!(
+            span.attributes.get("messaging.system").map(String::as_str),
+            Some("nats")
+        );
+        assert!(
+            span.attributes
+                .get("messaging.destination.name")
+                .is_some_and(|d| d.starts_with("wxfarm.jobs.")),
+            "{:?}",
+            span.attributes
+        );
+    }
     for stage in ["grids", "draw"] {
         let s = worker
             .iter()
@@ -258,5 +288,138 @@ async fn a_client_traceparent_continues_through_a_server_span_to_the_worker() {
             "{key}: {:?}",
             tile.attributes
         );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ingest_is_one_trace_and_its_warm_jobs_link_to_it() {
+    let Some((farm, spans, otlp)) = traced_farm_with(&["--warm-max-zoom", "0"]).await else {
+        return;
+    };
+    assert_eq!(farm.serving(0).await, 200);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let opts = demo::DemoOptions {
+        run: support::run_time(),
+        hours: 0,
+        radar_frames: 0,
+        grid_coarsening: 10,
+        ..Default::default()
+    };
+    let report = demo::write_demo_data(dir.path(), &opts).expect("demo data");
+    let file = &report.files.first().expect("a demo file").path;
+    farm.ingest_with_env(
+        file,
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.as_str()),
+            ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+        ],
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (announce, event, ingest, warm, render) = loop {
+        let all = spans.lock().expect("lock").clone();
+        let announce = all
+            .iter()
+            .find(|s| s.service == "wxfarm-cli" && s.name == "announce file");
+        let event = announce.and_then(|a| {
+            all.iter()
+                .find(|s| s.name == "ingest event" && s.parent_span_id == a.span_id)
+        });
+        let ingest = event.and_then(|e| {
+            all.iter()
+                .find(|s| s.name == "ingest" && s.parent_span_id == e.span_id)
+        });
+        let warm = ingest.and_then(|i| {
+            all.iter()
+                .find(|s| s.name == "warm job" && s.links.contains(&i.span_id))
+        });
+        let render = warm.and_then(|w| {
+            all.iter()
+                .find(|s| s.name == "render job" && s.trace_id == w.trace_id)
+        });
+        if let (Some(a), Some(e), Some(i), Some(w), Some(r)) =
+            (announce, event, ingest, warm, render)
+        {
+            break (a.clone(), e.clone(), i.clone(), w.clone(), r.clone());
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no ingest trace; spans: {:?}",
+            all.iter()
+                .map(|s| (&s.service, &s.name))
+                .collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    // wxfarm ingest → NATS → the scheduler: one trace, PRODUCER → CONSUMER.
+    assert_eq!(announce.kind, 4, "PRODUCER");
+    assert_eq!(event.kind, 5, "CONSUMER");
+    assert_eq!(event.service, "wxfarm-scheduler");
+    assert_eq!(ingest.trace_id, announce.trace_id);
+    // Each warm job is a trace of its own, linked to the ingest, and the
+    // worker renders it in that trace.
+    assert_ne!(warm.trace_id, ingest.trace_id);
+    assert_eq!(warm.service, "wxfarm-scheduler");
+    assert_eq!(render.service, "wxfarm-worker");
+    assert_eq!(
+        warm.attributes.get("source").map(String::as_str),
+        Some("static")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_standard_sampler_variables_are_honoured() {
+    let (otlp, spans) = receiver().await;
+    // Sample no new trace, but follow a caller's decision (parent-based).
+    let env = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.as_str()),
+        ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+        ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+        ("OTEL_TRACES_SAMPLER_ARG", "0"),
+    ];
+    let Some(farm) = Farm::up_with_env(&[], &env) else {
+        return;
+    };
+    assert_eq!(farm.serving(0).await, 200);
+    for x in 0..3 {
+        let (status, _, _) = get(&format!(
+            "{}/tiles/cmc_TMP_isbl/gradient/4/{x}/5.png",
+            farm.gateway(0)
+        ))
+        .await;
+        assert_eq!(status, 200);
+    }
+    // A sampled caller: its trace is recorded end to end.
+    let trace_id = "0af7651916cd43dd8448eb211c80319c";
+    let res = reqwest::Client::new()
+        .get(format!(
+            "{}/tiles/cmc_TMP_isbl/gradient/4/7/5.png",
+            farm.gateway(0)
+        ))
+        .header("traceparent", format!("00-{trace_id}-b7ad6b7169203331-01"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), 200);
+    let ours: Vec<u8> = (0..16)
+        .map(|i| u8::from_str_radix(&trace_id[2 * i..2 * i + 2], 16).expect("hex"))
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let all = spans.lock().expect("lock").clone();
+        if all
+            .iter()
+            .any(|s| s.trace_id == ours && s.service == "wxfarm-worker")
+        {
+            // Every span received belongs to the sampled caller's trace.
+            let others: Vec<_> = all
+                .iter()
+                .filter(|s| s.trace_id != ours && s.name == "tile")
+                .map(|s| (&s.service, &s.name))
+                .collect();
+            assert!(others.is_empty(), "unsampled requests exported: {others:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the sampled trace never arrived");
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

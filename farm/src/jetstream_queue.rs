@@ -261,15 +261,20 @@ impl RenderQueue for JetStreamQueue {
             return false;
         };
         let inner = self.inner.clone();
-        self.inner.runtime.spawn(async move {
-            let _permit = permit;
-            let key = job.key.cache_key();
-            let id = subjects::msg_id(job.priority, &key);
-            if let Err(e) = inner.publish(&job, &key, &id).await {
-                inner.stats.enqueue_dropped.fetch_add(1, Ordering::Relaxed);
-                tracing::debug!(%key, error = %e, "job not queued");
+        // The job carries the caller's trace (a request's prefetch, a warm
+        // job linked to its ingest).
+        self.inner.runtime.spawn(
+            async move {
+                let _permit = permit;
+                let key = job.key.cache_key();
+                let id = subjects::msg_id(job.priority, &key);
+                if let Err(e) = inner.publish(&job, &key, &id).await {
+                    inner.stats.enqueue_dropped.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(%key, error = %e, "job not queued");
+                }
             }
-        });
+            .in_current_span(),
+        );
         true
     }
 }
@@ -383,16 +388,28 @@ impl Inner {
             subjects::REPLY_HEADER,
             subjects::result_subject(key).as_str(),
         );
-        crate::trace_context::inject(&mut headers);
+        let subject = subjects::job_subject(job.priority);
+        // A PRODUCER span (OpenTelemetry messaging conventions); the worker's
+        // CONSUMER span continues it.
+        let span = tracing::info_span!(
+            "publish job",
+            otel.kind = "producer",
+            messaging.system = "nats",
+            messaging.operation.type = "send",
+            messaging.destination.name = %subject,
+            messaging.message.id = %msg_id,
+        );
+        crate::trace_context::inject_from(&span, &mut headers);
         let send = async {
             let ack: PublishAckFuture = self
                 .js
-                .publish_with_headers(subjects::job_subject(job.priority), headers, payload.into())
+                .publish_with_headers(subject, headers, payload.into())
                 .await
                 .map_err(|e| FarmError::nats("publish job", e))?;
             ack.await.map_err(|e| FarmError::nats("publish job", e))
         };
         tokio::time::timeout(self.config.publish_timeout, send)
+            .instrument(span)
             .await
             .map_err(|_| FarmError::Nats("publish job: no ack in time".into()))?
     }

@@ -124,7 +124,14 @@ pub async fn run_worker(
             Ok(Some(msg)) => {
                 let ctx = ctx.clone();
                 // The render joins the trace of the request that queued it.
-                let span = tracing::info_span!("render job", subject = %msg.subject);
+                let span = tracing::info_span!(
+                    "render job",
+                    otel.kind = "consumer",
+                    messaging.system = "nats",
+                    messaging.operation.type = "process",
+                    messaging.destination.name = %msg.subject,
+                    subject = %msg.subject,
+                );
                 crate::trace_context::continue_in(&span, msg.headers.as_ref());
                 tasks.spawn(
                     async move {

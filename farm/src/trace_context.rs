@@ -32,7 +32,12 @@ impl Extractor for Extract<'_> {
 
 /// Writes the current span's context into `headers`.
 pub fn inject(headers: &mut HeaderMap) {
-    let cx = tracing::Span::current().context();
+    inject_from(&tracing::Span::current(), headers);
+}
+
+/// Writes `span`'s context into `headers`.
+pub fn inject_from(span: &tracing::Span, headers: &mut HeaderMap) {
+    let cx = span.context();
     opentelemetry::global::get_text_map_propagator(|p| p.inject_context(&cx, &mut Inject(headers)));
 }
 

@@ -17,6 +17,7 @@ use protocol::{
     Catalog, ImageFormat, Priority, RenderJob, RenderQueue, TileMatrixSetId, WarmObserver,
     WarmSource,
 };
+use tracing::Instrument as _;
 
 use crate::hot_set::{HotSetPolicy, HotSetSizer, Resize};
 use crate::warm_feed::WarmFeed;
@@ -120,12 +121,18 @@ impl Scheduler {
         &self.ingestor
     }
 
-    /// Ingests one announced object, then publishes and warms its fields.
+    /// Ingests one announced object, then publishes and warms its fields
+    /// (in an `ingest` span, a child of the current one).
     pub async fn ingest(&self, key: &str) {
-        match self.ingestor.ingest_object(key).await {
-            Ok(report) => self.after_ingest(report).await,
-            Err(e) => tracing::error!(error = %e, "file rejected"),
+        let span = tracing::info_span!("ingest", object = %key, fields = tracing::field::Empty);
+        async {
+            match self.ingestor.ingest_object(key).await {
+                Ok(report) => self.after_ingest(report).await,
+                Err(e) => tracing::error!(error = %e, "file rejected"),
+            }
         }
+        .instrument(span)
+        .await
     }
 
     /// Ingests every object of the store that is new or changed (see
@@ -135,15 +142,22 @@ impl Scheduler {
         let reports = self.ingestor.scan(None, &mut state).await;
         *self.lock_scans() = state;
         for report in reports {
-            self.after_ingest(report).await;
+            let span = tracing::info_span!(
+                parent: None,
+                "ingest",
+                object = %report.object_key,
+                fields = tracing::field::Empty,
+            );
+            self.after_ingest(report).instrument(span).await;
         }
     }
 
-    /// Runs until `shutdown`: ingests each object key `events` announces,
-    /// and scans the store every `poll` (if any).
+    /// Runs until `shutdown`: ingests each object key `events` announces
+    /// (each in the span given with it: the announcement's trace), and
+    /// scans the store every `poll` (if any).
     pub async fn run(
         &self,
-        events: impl Stream<Item = String>,
+        events: impl Stream<Item = (String, tracing::Span)>,
         poll: Option<Duration>,
         shutdown: impl Future<Output = ()>,
     ) {
@@ -160,7 +174,7 @@ impl Scheduler {
                 }
             };
             tokio::select! {
-                Some(key) = events.next() => self.ingest(&key).await,
+                Some((key, span)) = events.next() => self.ingest(&key).instrument(span).await,
                 () = tick => self.scan().await,
                 () = &mut shutdown => return,
             }
@@ -172,6 +186,7 @@ impl Scheduler {
     }
 
     async fn after_ingest(&self, report: IngestReport) {
+        tracing::Span::current().record("fields", report.fields_added);
         tracing::info!(object = %report.object_key, fields = report.fields_added, layers = ?report.layers, rejected = report.rejected.len(), "ingested");
         let catalog = self.ingestor.catalog().snapshot();
         if let Some(p) = &self.publisher {

@@ -7,8 +7,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use opentelemetry::trace::{SpanContext, TraceContextExt as _};
 use protocol::warm_budget::{Admission, WarmBudget};
 use protocol::{RenderJob, RenderQueue, WarmObserver, WarmSource};
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 /// Jobs waiting in background tasks, at most; beyond, new ones are dropped.
 const MAX_BACKLOG: usize = 200_000;
@@ -43,17 +45,25 @@ impl WarmFeed {
     /// Queues `jobs` now as far as allowed, the rest in the background;
     /// returns how many were queued now.
     pub fn feed(&self, jobs: Vec<(RenderJob, WarmSource)>) -> usize {
+        // Each warm job is its own trace, linked to what caused it (the
+        // ingest span current here): one ingest may warm thousands.
+        let cause = tracing::Span::current()
+            .context()
+            .span()
+            .span_context()
+            .clone();
         let mut jobs = jobs.into_iter();
         let mut queued = 0;
         while let Some((job, source)) = jobs.next() {
             let admission = self.admit(source);
-            if admission == Admission::Queue && matches!(self.try_queue(&job, source), Step::Queued)
+            if admission == Admission::Queue
+                && matches!(self.try_queue(&job, source, &cause), Step::Queued)
             {
                 queued += 1;
                 continue;
             }
             let rest: Vec<_> = std::iter::once((job, source)).chain(jobs).collect();
-            self.wait_in_background(rest);
+            self.wait_in_background(rest, cause);
             break;
         }
         queued
@@ -70,8 +80,23 @@ impl WarmFeed {
         admission
     }
 
-    fn try_queue(&self, job: &RenderJob, source: WarmSource) -> Step {
-        if !self.queue.enqueue(job.clone()) {
+    fn try_queue(&self, job: &RenderJob, source: WarmSource, cause: &SpanContext) -> Step {
+        let k = &job.key;
+        let span = tracing::info_span!(
+            parent: None,
+            "warm job",
+            source = source.as_str(),
+            layer = %k.layer,
+            style = %k.style,
+            tms = k.tms.as_str(),
+            z = k.z,
+            x = k.x,
+            y = k.y,
+        );
+        if cause.is_valid() {
+            span.add_link(cause.clone());
+        }
+        if !span.in_scope(|| self.queue.enqueue(job.clone())) {
             return Step::Wait;
         }
         metrics::counter!("wxfarm_warm_jobs_total", "source" => source.as_str()).increment(1);
@@ -82,7 +107,7 @@ impl WarmFeed {
         Step::Queued
     }
 
-    fn wait_in_background(&self, jobs: Vec<(RenderJob, WarmSource)>) {
+    fn wait_in_background(&self, jobs: Vec<(RenderJob, WarmSource)>, cause: SpanContext) {
         let n = jobs.len();
         if self.backlog.fetch_add(n, Ordering::Relaxed) + n > MAX_BACKLOG {
             self.backlog.fetch_sub(n, Ordering::Relaxed);
@@ -96,13 +121,13 @@ impl WarmFeed {
         let feed = self.clone();
         tokio::spawn(async move {
             for (job, source) in jobs {
-                feed.queue_when_allowed(&job, source).await;
+                feed.queue_when_allowed(&job, source, &cause).await;
                 feed.backlog.fetch_sub(1, Ordering::Relaxed);
             }
         });
     }
 
-    async fn queue_when_allowed(&self, job: &RenderJob, source: WarmSource) {
+    async fn queue_when_allowed(&self, job: &RenderJob, source: WarmSource, cause: &SpanContext) {
         let deadline = tokio::time::Instant::now() + MAX_WAIT;
         loop {
             let admission = self
@@ -110,7 +135,7 @@ impl WarmFeed {
                 .as_ref()
                 .map_or(Admission::Queue, |b| b.admit_behind(self.queue.as_ref()));
             let pause = match admission {
-                Admission::Queue => match self.try_queue(job, source) {
+                Admission::Queue => match self.try_queue(job, source, cause) {
                     Step::Queued => return,
                     Step::Wait => Duration::from_millis(50),
                 },

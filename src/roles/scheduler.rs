@@ -109,7 +109,19 @@ pub async fn run(args: SchedulerArgs) -> Result<()> {
         .context("subscribing to ingest events")?
         .filter_map(|msg| async move {
             match protocol::codec::decode::<IngestEvent>(&msg.payload) {
-                Ok(event) => Some(event.object_key),
+                Ok(event) => {
+                    // A CONSUMER span continuing the announcement's trace
+                    // (`wxfarm ingest` sends one).
+                    let span = tracing::info_span!(
+                        "ingest event",
+                        otel.kind = "consumer",
+                        messaging.system = "nats",
+                        messaging.operation.type = "process",
+                        messaging.destination.name = %msg.subject,
+                    );
+                    farm::trace_context::continue_in(&span, msg.headers.as_ref());
+                    Some((event.object_key, span))
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, subject = %msg.subject, "undecodable ingest event");
                     None

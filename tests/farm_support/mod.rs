@@ -216,6 +216,11 @@ impl Farm {
     /// Uploads `file` to the farm's bucket and announces it, as
     /// `wxfarm ingest --s3-bucket … --nats …` does; asserts it succeeded.
     pub fn ingest(&self, file: &std::path::Path) {
+        self.ingest_with_env(file, &[]);
+    }
+
+    /// [`Farm::ingest`] with `env` set for the `wxfarm ingest` process.
+    pub fn ingest_with_env(&self, file: &std::path::Path, env: &[(&str, &str)]) {
         let out = Command::new(env!("CARGO_BIN_EXE_wxfarm"))
             .arg("ingest")
             .arg(file)
@@ -224,6 +229,7 @@ impl Farm {
             .args(["--nats", self.info["nats_url"].as_str().expect("nats")])
             .env("AWS_ACCESS_KEY_ID", "farm")
             .env("AWS_SECRET_ACCESS_KEY", "farm")
+            .envs(env.iter().copied())
             .output()
             .expect("wxfarm ingest");
         assert!(
