@@ -228,11 +228,11 @@ for rep in $(seq 1 "$REPS"); do
   queued=$(metric wxfarm_warm_queued_total 'source="hot_set"')
   used0=$(metric wxfarm_warm_used_total "")
   hot0=$(metric wxfarm_warm_used_total 'source="hot_set"')
-  miss0=$(metric wxfarm_tile_requests_total 'tier="MISS"')
+  miss0=$(metric wxfarm_tile_requests_total 'tier="miss"')
   users "$rep" run_n1 $((20 + rep))
   used=$(($(metric wxfarm_warm_used_total "") - used0))
   hot=$(($(metric wxfarm_warm_used_total 'source="hot_set"') - hot0))
-  miss=$(($(metric wxfarm_tile_requests_total 'tier="MISS"') - miss0))
+  miss=$(($(metric wxfarm_tile_requests_total 'tier="miss"') - miss0))
   printf '{"queued": %s, "hot_used": %s, "used": %s, "misses": %s}\n' \
     "$queued" "$hot" "$used" "$miss" >"$RES/trace.$rep.metrics.json"
 done

@@ -21,6 +21,7 @@ declare -A apt_pkgs=(
   [wrk]=wrk                   # reference load generator for make bench
   [gdalinfo]=gdal-bin         # GDAL WMTS/WMS drivers as third-party test clients
   [chromium]=chromium         # headless browser for the viewer test
+  [promtool]=prometheus       # real Prometheus and promtool for the dashboard test
 )
 for cmd in "${!apt_pkgs[@]}"; do
   have "$cmd" || [ -x "/usr/sbin/$cmd" ] || apt_needed+=("${apt_pkgs[$cmd]}")

@@ -36,7 +36,7 @@ pub fn install_metrics() -> Result<PrometheusHandle> {
 fn describe_metrics() {
     use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
     // (name, help, exported at zero from the start: the unlabelled ones)
-    let counters: [(&'static str, &'static str, bool); 14] = [
+    let counters: [(&'static str, &'static str, bool); 16] = [
         (
             "wxfarm_tile_requests_total",
             "Tile requests answered, by cache tier and HTTP status.",
@@ -81,6 +81,16 @@ fn describe_metrics() {
             "wxfarm_renders_cancelled_total",
             "Renders stopped part-way because nobody waited for them any more.",
             true,
+        ),
+        (
+            "wxfarm_ingest_files_total",
+            "Files read into the catalog, by result: ingested or rejected (named in the log).",
+            false,
+        ),
+        (
+            "wxfarm_ingest_fields_total",
+            "GRIB fields of ingested files, by result: added to the catalog or rejected.",
+            false,
         ),
         (
             "wxfarm_warm_queued_total",
@@ -129,6 +139,17 @@ fn describe_metrics() {
                 .absolute(0);
         }
     }
+    for result in ["ingested", "rejected"] {
+        metrics::counter!("wxfarm_ingest_files_total", "result" => result).absolute(0);
+    }
+    for result in ["added", "rejected"] {
+        metrics::counter!("wxfarm_ingest_fields_total", "result" => result).absolute(0);
+    }
+    describe_gauge!("wxfarm_catalog_layers", "Layers in the catalog.");
+    describe_gauge!(
+        "wxfarm_catalog_fields",
+        "Fields (times and levels of every layer) in the catalog."
+    );
     for decision in ["kept", "shrunk", "grown"] {
         metrics::counter!("wxfarm_hot_set_resizes_total", "decision" => decision).absolute(0);
     }
@@ -137,12 +158,12 @@ fn describe_metrics() {
         "Tile positions the hot set warms for each new field (resized by its precision and recall)."
     );
     describe_histogram!(
-        "wxfarm_tile_request_seconds",
+        "wxfarm_tile_request_duration_seconds",
         Unit::Seconds,
         "Tile request latency, by cache tier."
     );
     describe_histogram!(
-        "wxfarm_render_stage_seconds",
+        "wxfarm_render_stage_duration_seconds",
         Unit::Seconds,
         "Render time by stage: grids (fetch and decode, or the grid cache) and draw."
     );

@@ -399,7 +399,7 @@ async fn metrics_can_live_off_the_public_port() {
     // Described, and counters that have not moved yet are already there.
     for line in [
         "# HELP wxfarm_tile_requests_total",
-        "# HELP wxfarm_tile_request_seconds",
+        "# HELP wxfarm_tile_request_duration_seconds",
         "wxfarm_renders_abandoned_total 0",
         "wxfarm_rate_limited_total 0",
     ] {

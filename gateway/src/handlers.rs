@@ -171,15 +171,23 @@ async fn tile_response(
     let started = std::time::Instant::now();
     let (response, tier) = match get_tile(state, req, hints).await {
         Ok(tile) => {
-            let tier = tile.tier.as_str();
+            let tier = tile.tier.metric_label();
             (tile_ok(state, headers, tile), tier)
         }
-        Err(e) => (e.into_response(), "error"),
+        Err(e) => (e.into_response(), "none"),
+    };
+    // Series per layer, bounded by the catalogue: a name the catalog does
+    // not know (a client's typo) counts as "none".
+    let layer = if tier != "none" || state.catalog.snapshot().layers.contains_key(&req.layer) {
+        req.layer.clone()
+    } else {
+        "none".to_owned()
     };
     let status = response.status().as_u16().to_string();
-    metrics::counter!("wxfarm_tile_requests_total", "tier" => tier, "status" => status)
+    metrics::counter!("wxfarm_tile_requests_total", "tier" => tier, "status" => status, "layer" => layer.clone())
         .increment(1);
-    metrics::histogram!("wxfarm_tile_request_seconds", "tier" => tier).record(started.elapsed());
+    metrics::histogram!("wxfarm_tile_request_duration_seconds", "tier" => tier, "layer" => layer)
+        .record(started.elapsed());
     response
 }
 

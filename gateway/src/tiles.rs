@@ -25,11 +25,22 @@ pub enum CacheTier {
 }
 
 impl CacheTier {
+    /// The `X-Cache` header's value.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::L1 => "L1",
             Self::L2 => "L2",
             Self::Miss => "MISS",
+        }
+    }
+
+    /// The `tier` label of the request metrics (lower case, as Prometheus
+    /// label values go; `none` is a request that failed before any cache).
+    pub fn metric_label(self) -> &'static str {
+        match self {
+            Self::L1 => "l1",
+            Self::L2 => "l2",
+            Self::Miss => "miss",
         }
     }
 }

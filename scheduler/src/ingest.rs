@@ -104,6 +104,38 @@ impl Ingestor {
     /// Ingests an object already in the store (decompressing `.gz`/`.xz`
     /// into a sibling object first).
     pub async fn ingest_object(&self, key: &str) -> Result<IngestReport, IngestError> {
+        let result = self.read_and_index(key).await;
+        self.count(&result);
+        result
+    }
+
+    /// Counts an ingest's outcome (`wxfarm_ingest_files_total{result}`,
+    /// `wxfarm_ingest_fields_total{result}`) and the catalog's size.
+    fn count(&self, result: &Result<IngestReport, IngestError>) {
+        match result {
+            Ok(report) => {
+                metrics::counter!("wxfarm_ingest_files_total", "result" => "ingested").increment(1);
+                metrics::counter!("wxfarm_ingest_fields_total", "result" => "added")
+                    .increment(report.fields_added as u64);
+                metrics::counter!("wxfarm_ingest_fields_total", "result" => "rejected")
+                    .increment(report.rejected.len() as u64);
+            }
+            Err(_) => {
+                metrics::counter!("wxfarm_ingest_files_total", "result" => "rejected").increment(1)
+            }
+        }
+        let catalog = self.catalog.snapshot();
+        metrics::gauge!("wxfarm_catalog_layers").set(catalog.layers.len() as f64);
+        metrics::gauge!("wxfarm_catalog_fields").set(
+            catalog
+                .layers
+                .values()
+                .map(|l| l.fields.len())
+                .sum::<usize>() as f64,
+        );
+    }
+
+    async fn read_and_index(&self, key: &str) -> Result<IngestReport, IngestError> {
         let path = Path::parse(key).map_err(|_| IngestError::BadName {
             name: key.to_owned(),
         })?;

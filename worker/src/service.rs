@@ -22,6 +22,14 @@ pub struct RenderService {
 impl RenderService {
     /// A service that holds every job to the default [`Limits`].
     pub fn new(source: GridSource) -> Self {
+        // Every outcome's series exists from start-up, so rate() sees the
+        // first error.
+        for priority in protocol::Priority::ALL {
+            for outcome in ["ok", "error", "cancelled"] {
+                metrics::counter!("wxfarm_renders_total", "result" => outcome, "priority" => priority.as_str())
+                    .absolute(0);
+            }
+        }
         Self {
             source,
             limits: Limits::default(),
@@ -60,7 +68,7 @@ impl RenderService {
             .await
             .map_err(|e: SourceError| RenderError::Data(e.to_string()))?;
         // Fetch and decode, or a grid cache hit.
-        metrics::histogram!("wxfarm_render_stage_seconds", "stage" => "grids")
+        metrics::histogram!("wxfarm_render_stage_duration_seconds", "stage" => "grids")
             .record(started.elapsed());
         cancel.check()?;
         let (job, cancel) = (job.clone(), cancel.clone());
@@ -70,7 +78,7 @@ impl RenderService {
             let started = std::time::Instant::now();
             let refs: Vec<_> = grids.iter().map(Arc::as_ref).collect();
             let tile = render_tile_until(&refs, &job, &cancel).map(Bytes::from);
-            metrics::histogram!("wxfarm_render_stage_seconds", "stage" => "draw")
+            metrics::histogram!("wxfarm_render_stage_duration_seconds", "stage" => "draw")
                 .record(started.elapsed());
             tile
         })
