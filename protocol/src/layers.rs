@@ -27,6 +27,12 @@ pub struct ModelRule {
     pub grid_template: Option<u16>,
     #[serde(default = "default_kind")]
     pub kind: LayerKind,
+    /// Valid times of a complete run, by cycle (`"00"`…`"23"`) or
+    /// `"default"` (e.g. HRRR: `{ default = 19, "00" = 49, … }`). Without
+    /// it, a run is complete once it has as many as the previous run of
+    /// its cycle.
+    #[serde(default)]
+    pub expected_valid_times: std::collections::BTreeMap<String, u32>,
 }
 
 fn default_kind() -> LayerKind {

@@ -122,6 +122,9 @@ pub fn name_field(catalogue: &LayerCatalogue, field: &FieldIndex) -> Named {
         transparent_below: rule.and_then(|r| r.transparent_below),
         elevation_units,
         pair: None,
+        expected_valid_times: model
+            .map(|m| m.expected_valid_times.clone())
+            .unwrap_or_default(),
     };
     Named {
         model: model_name,

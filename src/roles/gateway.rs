@@ -48,7 +48,10 @@ pub async fn run(args: GatewayArgs) -> Result<()> {
     catalog.update(|c| *c = loaded);
     follow_catalog(kv, catalog.clone());
 
-    let l2 = super::l2(&config)?.map(|s| s as Arc<dyn protocol::TileStore>);
+    let l2 = super::l2(&config)?.map(|store| {
+        super::stats::spawn_store_stats(store.clone());
+        store as Arc<dyn protocol::TileStore>
+    });
     let queue = super::retry_startup("the job queue", || async {
         farm::JetStreamQueue::new(client.clone(), config.clone())
             .await

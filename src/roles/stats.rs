@@ -125,6 +125,28 @@ pub fn spawn_local_queue_depth(queue: Arc<worker::local_queue::LocalQueue>) {
     });
 }
 
+/// Publishes what this process did with the Redis tile store (L2) as
+/// `wxfarm_l2_operations_total{op}`.
+pub fn spawn_store_stats(store: Arc<farm::RedisTileStore>) {
+    metrics::describe_counter!(
+        "wxfarm_l2_operations_total",
+        "This process's Redis (L2) operations: hit, miss, put, error (Redis unreachable or failing)."
+    );
+    every(PERIOD, move || {
+        let s = store.stats();
+        publish(
+            "wxfarm_l2_operations_total",
+            "op",
+            &[
+                ("hit", &s.hits),
+                ("miss", &s.misses),
+                ("put", &s.puts),
+                ("error", &s.errors),
+            ],
+        );
+    });
+}
+
 /// Publishes the sizes of this process's caches: L1 tiles
 /// (`wxfarm_l1_tiles`, `wxfarm_l1_bytes`) and decoded grids
 /// (`wxfarm_grid_cache_grids`, `wxfarm_grid_cache_bytes`, and lookups as

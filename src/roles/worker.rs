@@ -35,7 +35,10 @@ pub async fn run(args: WorkerArgs) -> Result<()> {
     let source = worker::GridSource::new(store, args.grid_cache_mb << 20);
     super::stats::spawn_cache_stats(None, Some(source.clone()));
     let renderer = Arc::new(worker::service::RenderService::new(source));
-    let l2 = super::l2(&config)?.map(|s| s as Arc<dyn protocol::TileStore>);
+    let l2 = super::l2(&config)?.map(|store| {
+        super::stats::spawn_store_stats(store.clone());
+        store as Arc<dyn protocol::TileStore>
+    });
     let slots = args
         .slots
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));

@@ -213,6 +213,7 @@ mod tests {
             transparent_below: None,
             elevation_units: None,
             pair: None,
+            expected_valid_times: Default::default(),
         };
         let field = FieldEntry {
             layer: "l".into(),

@@ -49,6 +49,7 @@ pub fn info(name: &str, title: &str, kind: LayerKind, elevation_units: Option<&s
         transparent_below: None,
         elevation_units: elevation_units.map(str::to_owned),
         pair: None,
+        expected_valid_times: Default::default(),
     }
 }
 

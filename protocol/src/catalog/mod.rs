@@ -12,7 +12,7 @@ use crate::tms::LonLatBox;
 
 mod runs;
 pub use runs::{RunState, RunStatus};
-use runs::{default_run, run_status};
+use runs::{default_run, newest_whole_time, run_status};
 
 /// Where one field's encoded bytes live: one GRIB2 message in an object.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -104,6 +104,11 @@ pub struct LayerInfo {
     /// layer's own fields are the u component.
     #[serde(default)]
     pub pair: Option<String>,
+    /// Valid times a complete run has, by cycle (`"00"`…`"23"`, the run's
+    /// UTC hour) or `"default"`, from the model's rule. Without an entry
+    /// a run is measured against the previous run of its cycle.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub expected_valid_times: BTreeMap<String, u32>,
 }
 
 /// Identifies a field within its layer.
@@ -205,14 +210,14 @@ impl LayerEntry {
     /// Every run, oldest first, with how far it has arrived (over all
     /// elevations).
     pub fn run_status(&self) -> Vec<RunStatus> {
-        run_status(self.fields.values())
+        run_status(self.fields.values(), &self.info.expected_valid_times)
     }
 
     /// The run a request without `run` defaults to: the newest complete
     /// one, so a run still arriving never hides the hours only the
     /// previous run has yet.
     pub fn default_run(&self) -> Option<DateTime<Utc>> {
-        default_run(self.fields.values())
+        default_run(self.fields.values(), &self.info.expected_valid_times)
     }
 
     /// Distinct runs, newest last.
@@ -316,7 +321,16 @@ impl LayerEntry {
                         },
                     });
             }
-            None => default_run(candidates()).ok_or(ResolveError::Empty)?,
+            // Observations: the newest time all of whose levels are in.
+            None if self.info.kind == LayerKind::Observation => {
+                let whole = newest_whole_time(|| self.fields.values());
+                return candidates()
+                    .filter(|f| whole.is_none_or(|t| f.valid <= t))
+                    .max_by_key(|f| f.valid)
+                    .ok_or(ResolveError::Empty);
+            }
+            None => default_run(candidates(), &self.info.expected_valid_times)
+                .ok_or(ResolveError::Empty)?,
         };
         let in_run = || candidates().filter(move |f| f.run == run);
         if let Some(h) = q.forecast_hours {

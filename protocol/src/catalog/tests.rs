@@ -13,6 +13,7 @@ fn info(kind: LayerKind) -> LayerInfo {
         transparent_below: None,
         elevation_units: None,
         pair: None,
+        expected_valid_times: Default::default(),
     }
 }
 
@@ -142,11 +143,55 @@ fn a_run_arriving_hour_by_hour_breaks_no_request_and_becomes_default_when_comple
             assert_eq!(newest.state, RunState::Complete);
         }
     }
-    // The first run of a cycle has nothing to be measured against.
+    // Older runs than the default are listed as expired (still served
+    // when named).
+    let status = layer(&c).run_status();
+    assert_eq!(
+        status.iter().map(|r| r.state).collect::<Vec<_>>(),
+        [RunState::Expired, RunState::Expired, RunState::Complete]
+    );
     assert!(
-        layer(&c).run_status()[..2]
-            .iter()
-            .all(|r| r.state == RunState::Complete)
+        layer(&c)
+            .resolve(
+                &DimensionQuery {
+                    run: Some(r00),
+                    ..Default::default()
+                },
+                now
+            )
+            .is_ok()
+    );
+}
+
+#[test]
+fn a_layer_rule_says_how_many_hours_a_complete_run_has() {
+    let day1 = Utc.with_ymd_and_hms(2025, 6, 1, 0, 0, 0).unwrap();
+    let (r00, r01) = (day1, day1 + Duration::hours(1));
+    // HRRR-like: 00Z runs reach +4 h, the other cycles +2 h.
+    let mut rule = info(LayerKind::Model);
+    rule.expected_valid_times = [("default".to_owned(), 3), ("00".to_owned(), 5)].into();
+    let mut c = Catalog::default();
+    for h in 0..=3 {
+        c.insert(&rule, field(r00, h, None));
+    }
+    // The first 00Z run: 4 of 5 hours, so arriving though no run of its
+    // cycle came before, and nothing is complete to default to yet.
+    let l = &c.layers["gfs_TMP_2m"];
+    assert_eq!(l.run_status()[0].state, RunState::Arriving);
+    assert_eq!(l.default_run(), None);
+    c.insert(&rule, field(r00, 4, None));
+    assert_eq!(c.layers["gfs_TMP_2m"].default_run(), Some(r00));
+    // An 01Z run is complete at 3 hours (the default entry).
+    for h in 0..=1 {
+        c.insert(&rule, field(r01, h, None));
+    }
+    assert_eq!(c.layers["gfs_TMP_2m"].default_run(), Some(r00));
+    c.insert(&rule, field(r01, 2, None));
+    let l = &c.layers["gfs_TMP_2m"];
+    assert_eq!(l.default_run(), Some(r01));
+    assert_eq!(
+        l.run_status().iter().map(|r| r.state).collect::<Vec<_>>(),
+        [RunState::Expired, RunState::Complete]
     );
 }
 
@@ -167,4 +212,41 @@ fn elevations_are_numeric_and_matched_numerically() {
         l.resolve(&q, r0).unwrap().elevation.as_deref(),
         Some("1000")
     );
+}
+
+#[test]
+fn an_observation_time_arriving_level_by_level_is_not_the_default_until_whole() {
+    let t1 = Utc.with_ymd_and_hms(2025, 6, 1, 12, 0, 0).unwrap();
+    let t2 = t1 + Duration::minutes(2);
+    let obs = info(LayerKind::Observation);
+    // An observation's run is its time.
+    let at = |t: DateTime<Utc>, level: &str| field(t, 0, Some(level));
+    let mut c = Catalog::default();
+    for level in ["500", "1000"] {
+        c.insert(&obs, at(t1, level));
+    }
+    c.insert(&obs, at(t2, "500"));
+    let default_at = |c: &Catalog, level: &str| {
+        let q = DimensionQuery {
+            elevation: Some(level.into()),
+            ..Default::default()
+        };
+        c.layers["gfs_TMP_2m"].resolve(&q, t2).unwrap().valid
+    };
+    // t2 has one level of two: both levels still default to t1 ...
+    assert_eq!(default_at(&c, "500"), t1);
+    assert_eq!(default_at(&c, "1000"), t1);
+    // ... though t2 is served when asked for by name.
+    let named = DimensionQuery {
+        time: Some(t2),
+        elevation: Some("500".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        c.layers["gfs_TMP_2m"].resolve(&named, t2).unwrap().valid,
+        t2
+    );
+    c.insert(&obs, at(t2, "1000"));
+    assert_eq!(default_at(&c, "500"), t2);
+    assert_eq!(default_at(&c, "1000"), t2);
 }
