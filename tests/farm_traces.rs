@@ -32,6 +32,8 @@ struct Span {
     attributes: HashMap<String, String>,
     /// Span ids this span links to.
     links: Vec<Vec<u8>>,
+    /// OTLP status code (2 = ERROR) and message.
+    status: (i32, String),
 }
 
 /// An OTLP/HTTP trace receiver on a free loopback port.
@@ -78,6 +80,11 @@ async fn receiver() -> (String, Arc<Mutex<Vec<Span>>>) {
                                     })
                                     .collect(),
                                 links: s.links.iter().map(|l| l.span_id.clone()).collect(),
+                                status: s
+                                    .status
+                                    .as_ref()
+                                    .map(|st| (st.code, st.message.clone()))
+                                    .unwrap_or_default(),
                             });
                         }
                     }
@@ -420,6 +427,61 @@ async fn the_standard_sampler_variables_are_honoured() {
             break;
         }
         assert!(Instant::now() < deadline, "the sampled trace never arrived");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_render_timeout_marks_the_tile_and_server_spans_as_errors() {
+    let (otlp, spans) = receiver().await;
+    // A 1 ms render budget: the first render (with its grid decode) cannot
+    // make it, and the request gets a 503.
+    let server = support::Server::start_env(
+        support::demo_data(),
+        &["--render-timeout-ms", "1"],
+        &[],
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.as_str()),
+            ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+        ],
+    );
+    let (status, _, _) = get(&format!(
+        "{}/tiles/gfs_PRMSL_msl/gradient/3/2/3.png",
+        server.url
+    ))
+    .await;
+    assert_eq!(status, 503);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let all = spans.lock().expect("lock").clone();
+        let tile = all.iter().find(|s| s.name == "tile");
+        let server_span = all.iter().find(|s| s.kind == 2);
+        if let (Some(tile), Some(server_span)) = (tile, server_span) {
+            assert_eq!(tile.status.0, 2, "tile span status: {:?}", tile.status);
+            assert!(
+                tile.status.1.contains("timed out") || tile.status.1.contains("1 ms"),
+                "{:?}",
+                tile.status
+            );
+            assert_eq!(
+                server_span.status.0, 2,
+                "server span status: {:?}",
+                server_span.status
+            );
+            assert_eq!(
+                server_span
+                    .attributes
+                    .get("http.response.status_code")
+                    .map(String::as_str),
+                Some("503")
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "spans: {:?}",
+            all.iter().map(|s| &s.name).collect::<Vec<_>>()
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

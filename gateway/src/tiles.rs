@@ -137,7 +137,10 @@ pub async fn render_planned(
                 run = %k.run.format("%Y-%m-%dT%H:%M:%SZ"),
                 valid = %k.valid.format("%Y-%m-%dT%H:%M:%SZ"),
                 elevation = k.elevation.as_deref().unwrap_or(""),
+                otel.status_code = tracing::field::Empty,
+                otel.status_description = tracing::field::Empty,
             );
+            let tile_span = span.clone();
             async move {
                 if let Some(l2) = &l2 {
                     match l2.get(&lookup_key).await {
@@ -161,6 +164,14 @@ pub async fn render_planned(
                 }
                 if let Err(e @ (RenderError::Data(_) | RenderError::Internal(_))) = &result {
                     tracing::warn!(error = %e, "tile failed");
+                }
+                // Failures and timeouts mark the trace (a client that left,
+                // `Cancelled`, is not the server's error).
+                if let Err(e) = &result
+                    && !matches!(e, RenderError::Cancelled)
+                {
+                    tile_span.record("otel.status_description", e.to_string());
+                    tile_span.record("otel.status_code", "ERROR");
                 }
                 result
             }

@@ -27,6 +27,11 @@ impl Server {
     /// [`Server::start`] without the test defaults named in `unset`
     /// (environment variables such as `WXFARM_WARM_MAX_ZOOM`).
     pub fn start_with(data: &Path, extra: &[&str], unset: &[&str]) -> Server {
+        Self::start_env(data, extra, unset, &[])
+    }
+
+    /// [`Server::start_with`] with `env` set for the server.
+    pub fn start_env(data: &Path, extra: &[&str], unset: &[&str], env: &[(&str, &str)]) -> Server {
         // One log per server: tests of one binary run in parallel over the
         // same data folder.
         static SERVERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -62,6 +67,7 @@ impl Server {
         for name in unset {
             command.env_remove(name);
         }
+        command.envs(env.iter().copied());
         let mut child = command.spawn().expect("spawn wxfarm serve");
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
