@@ -103,6 +103,12 @@ async fn a_run_arriving_hour_by_hour_breaks_no_request() {
             .and_then(|runs| runs.iter().find(|r| r["run"] == iso(next)))
             .map(|r| r["state"].clone())
             .expect("the new run listed");
+        let hours = l["runs"]
+            .as_array()
+            .and_then(|runs| runs.iter().find(|r| r["run"] == iso(next)))
+            .map(|r| r["forecasts"].as_array().map_or(0, Vec::len))
+            .expect("the new run listed");
+        assert_eq!(hours, h as usize + 1, "the new run's hours so far");
         if h < LAST_HOUR {
             assert_eq!(state, "arriving");
             assert_eq!(
@@ -112,6 +118,12 @@ async fn a_run_arriving_hour_by_hour_breaks_no_request() {
             );
         } else {
             assert_eq!(state, "complete");
+            let older = l["runs"]
+                .as_array()
+                .and_then(|runs| runs.iter().find(|r| r["run"] == iso(first)))
+                .map(|r| r["state"].clone())
+                .expect("the first run still listed");
+            assert_eq!(older, "expired", "older than the default now");
             assert_eq!(
                 l["latest_run"],
                 iso(next),

@@ -174,6 +174,8 @@ pub struct LayerSummary {
 pub struct RunSummary {
     pub run: String,
     pub valid_times: usize,
+    /// The run's lead times in hours (models only).
+    pub forecasts: Vec<f64>,
     pub state: protocol::catalog::RunState,
 }
 
@@ -209,6 +211,14 @@ async fn layers(State(state): State<GatewayState>) -> Json<Vec<LayerSummary>> {
                     .map(|r| RunSummary {
                         run: iso(r.run),
                         valid_times: r.valid_times,
+                        forecasts: match l.info.kind {
+                            protocol::catalog::LayerKind::Model => l
+                                .valid_times(r.run)
+                                .into_iter()
+                                .map(|v| (v - r.run).num_minutes() as f64 / 60.0)
+                                .collect(),
+                            protocol::catalog::LayerKind::Observation => Vec::new(),
+                        },
                         state: r.state,
                     })
                     .collect(),
