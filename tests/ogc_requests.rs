@@ -48,15 +48,47 @@ async fn legends_show_the_ramp_the_tiles_use() {
     assert!(ink(4, 12) > 50, "title");
     assert!(ink(48, 60) > 30, "tick labels");
 
-    // Per-request options reach the legend: a 0..10 °C range makes the whole
-    // bar warm-ish colours, none of the ramp's cold end.
+    // Per-request options reach the legend: a 0..10 °C range.
     let (_, _, body) = get(&format!(
         "{}/legend/gfs_TMP_2m/gradient.png?COLORSCALERANGE=0,10&WIDTH=200&HEIGHT=50",
         server.url
     ))
     .await;
-    let (w2, h2, _) = rgba(&body);
+    let (w2, h2, narrow) = rgba(&body);
     assert_eq!((w2, h2), (200, 50));
+    let (_, _, full) = rgba(
+        &get(&format!(
+            "{}/legend/gfs_TMP_2m/gradient.png?WIDTH=200&HEIGHT=50",
+            server.url
+        ))
+        .await
+        .2,
+    );
+    // The whole ramp is stretched over 0..10 °C, so the bar keeps its
+    // colours while the tick labels change: the two legends differ, and
+    // only in the label rows (below the bar).
+    let differing_rows: Vec<usize> = (0..50)
+        .filter(|y| {
+            let row = |img: &[u8]| img[y * 200 * 4..(y + 1) * 200 * 4].to_vec();
+            row(&full) != row(&narrow)
+        })
+        .collect();
+    assert!(!differing_rows.is_empty(), "the range reaches the legend");
+    // Bar rows: mostly opaque colour that is neither ink nor background.
+    let bar_rows: Vec<usize> = (0..50)
+        .filter(|y| {
+            full[y * 200 * 4..(y + 1) * 200 * 4]
+                .chunks(4)
+                .filter(|p| p[3] == 255 && p[..3] != [20, 20, 20] && p[..3] != [255, 255, 255])
+                .count()
+                > 150
+        })
+        .collect();
+    assert!(bar_rows.len() >= 5, "a colour bar: rows {bar_rows:?}");
+    assert!(
+        differing_rows.iter().all(|y| !bar_rows.contains(y)),
+        "the bar is the same ramp: rows {differing_rows:?} differ, bar {bar_rows:?}"
+    );
     let (status, _, _) = get(&format!(
         "{}/legend/gfs_TMP_2m/gradient.png?WIDTH=5",
         server.url
@@ -225,33 +257,38 @@ async fn wms_get_map_draws_any_bbox_in_each_crs() {
         "WMS map of a tile's extent = the tile"
     );
 
-    for (url, code) in [
-        (wms("EPSG:2056", "0,0,1,1", 10, 10), "InvalidCRS"),
+    for (url, code, expected) in [
+        (wms("EPSG:2056", "0,0,1,1", 10, 10), "InvalidCRS", 400),
         (
             wms("EPSG:4326", "55,-60,20,-130", 10, 10),
             "InvalidParameterValue",
+            400,
         ),
         (
             wms("EPSG:4326", "20,-130,55,-60", 9000, 10),
             "InvalidParameterValue",
+            400,
         ),
         (
             wms("EPSG:4326", "20,-130,55,-60", 10, 10).replace("image/png", "image/gif"),
             "InvalidFormat",
+            400,
         ),
         (
             wms("EPSG:4326", "20,-130,55,-60", 10, 10).replace("gfs_TMP_2m", "nope"),
             "LayerNotDefined",
+            404,
         ),
         (
             wms("EPSG:4326", "20,-130,55,-60", 10, 10)
                 .replace("TIME=2025-06-01T00:00:00Z", "TIME=1999-01-01T00:00:00Z"),
             "InvalidDimensionValue",
+            400,
         ),
     ] {
         let (status, _, body) = get(&url).await;
         let text = String::from_utf8_lossy(&body);
-        assert!(status >= 400, "{url}");
+        assert_eq!(status, expected, "{url}");
         assert!(
             text.contains("ServiceExceptionReport") && text.contains(&format!("code=\"{code}\"")),
             "{url}: {text}"

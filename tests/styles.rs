@@ -179,7 +179,11 @@ async fn wms_barbs_map_of_a_tile_box_is_that_tile() {
     ))
     .await;
     let (map, tile) = (rgba(&body).2, rgba(&tile).2);
-    let differing = support::differing_pixels(&map, &tile, 8);
     assert!(dark_ink(&tile) > 500);
-    assert!(differing < 100, "{differing} pixels differ");
+    // The README promises the same image: exactly.
+    assert_eq!(
+        support::differing_pixels(&map, &tile, 0),
+        0,
+        "pixels differ"
+    );
 }
