@@ -246,7 +246,9 @@ async fn a_full_queue_and_too_many_waiters_are_overload() {
         matches!(third, Err(RenderError::Overloaded(_))),
         "{third:?}"
     );
-    assert!(t.elapsed() < Duration::from_millis(50));
+    // Refused at once, not after waiting out the render deadline (a
+    // behaviour bound, generous for a loaded machine).
+    assert!(t.elapsed() < cfg.render_deadline / 3, "{:?}", t.elapsed());
 
     for p in pending {
         assert!(matches!(p.await.unwrap(), Err(RenderError::Timeout(_))));

@@ -9,13 +9,15 @@ use common::Server;
 use farm::RedisTileStore;
 use protocol::{TileSink, TileStore};
 
+/// Each store operation's timeout.
+const TIMEOUT: Duration = Duration::from_millis(150);
+/// "Fails fast": within a few timeouts, where a store without one would
+/// hang for the OS's connect timeout (a behaviour bound, generous for a
+/// loaded machine, not a performance goal).
+const FAST: Duration = Duration::from_millis(1500);
+
 fn store(redis: &Server) -> RedisTileStore {
-    RedisTileStore::new(
-        &[redis.redis_url()],
-        Duration::from_secs(60),
-        Duration::from_millis(150),
-    )
-    .expect("store")
+    RedisTileStore::new(&[redis.redis_url()], Duration::from_secs(60), TIMEOUT).expect("store")
 }
 
 #[tokio::test]
@@ -48,18 +50,10 @@ async fn an_outage_fails_fast_and_the_store_recovers_by_itself() {
     for _ in 0..3 {
         let t = Instant::now();
         assert!(s.get("wx:a").await.is_err());
-        assert!(
-            t.elapsed() < Duration::from_millis(300),
-            "{:?}",
-            t.elapsed()
-        );
+        assert!(t.elapsed() < FAST, "{:?}", t.elapsed());
         let t = Instant::now();
         s.put("wx:b", Bytes::from_static(b"b")).await;
-        assert!(
-            t.elapsed() < Duration::from_millis(300),
-            "{:?}",
-            t.elapsed()
-        );
+        assert!(t.elapsed() < FAST, "{:?}", t.elapsed());
     }
 
     redis.restart(); // empty: no persistence
@@ -79,7 +73,7 @@ async fn a_store_made_while_redis_is_down_starts_working_when_it_is_up() {
     let s = store(&redis);
     let t = Instant::now();
     assert!(s.get("wx:a").await.is_err());
-    assert!(t.elapsed() < Duration::from_millis(300));
+    assert!(t.elapsed() < FAST);
     redis.restart();
     let until = Instant::now() + Duration::from_secs(10);
     while s.get("wx:a").await.is_err() {
