@@ -151,3 +151,137 @@ async fn colour_options_change_the_pixels_as_documented() {
     assert!(support::differing_pixels(&celsius, &fahrenheit, 0) * 200 < px);
     assert!(support::differing_pixels(&celsius, &same_numbers, 0) * 2 > px);
 }
+
+#[tokio::test]
+async fn contour_interval_and_symbol_spacing_change_the_pixels_as_documented() {
+    let server = Server::start(demo_data(), &[]);
+    let ink = |px: &[u8]| px.chunks(4).filter(|p| p[3] > 0).count();
+    let tile = |style: &str, layer: &str, options: &str| {
+        format!(
+            "{}/tiles/{layer}/{style}/2/1/1.png?run={}&forecast=0{options}",
+            server.url,
+            run()
+        )
+    };
+    // Isolines every 2 hPa draw more line than every 8 hPa (about 4×).
+    let dense = ink(
+        &image(&tile("isolines", "gfs_PRMSL_msl", "&CONTOURINTERVAL=2"))
+            .await
+            .2,
+    );
+    let sparse = ink(
+        &image(&tile("isolines", "gfs_PRMSL_msl", "&CONTOURINTERVAL=8"))
+            .await
+            .2,
+    );
+    assert!(sparse > 0, "some isolines at 8 hPa");
+    assert!(dense > 2 * sparse, "2 hPa: {dense} px, 8 hPa: {sparse} px");
+    // Barbs every 20 px: about 16× the symbols of every 80 px.
+    let close = ink(
+        &image(&tile("wind_barbs", "gfs_WIND_10m", "&SYMBOLSPACING=20"))
+            .await
+            .2,
+    );
+    let far = ink(
+        &image(&tile("wind_barbs", "gfs_WIND_10m", "&SYMBOLSPACING=80"))
+            .await
+            .2,
+    );
+    assert!(far > 0, "some barbs at 80 px");
+    assert!(close > 4 * far, "20 px: {close} px, 80 px: {far} px");
+}
+
+#[tokio::test]
+async fn rest_feature_info_json_is_the_kvp_answer() {
+    let server = Server::start(demo_data(), &[]);
+    let kvp = format!(
+        "{}/wmts?SERVICE=WMTS&REQUEST=GetFeatureInfo&VERSION=1.0.0&LAYER=gfs_TMP_2m&STYLE=gradient&TILEMATRIXSET=WebMercatorQuad&TILEMATRIX=3&TILEROW=2&TILECOL=4&I=100&J=60&INFOFORMAT=application/json&run={}&forecast=1",
+        server.url,
+        run()
+    );
+    let rest = format!(
+        "{}/wmts/1.0.0/gfs_TMP_2m/gradient/WebMercatorQuad/3/2/4/60/100.json?run={}&forecast=1",
+        server.url,
+        run()
+    );
+    let (status, headers, a) = get(&kvp).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&a));
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap_or("")
+            .contains("json")
+    );
+    let (status, _, b) = get(&rest).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&b));
+    let (a, b): (serde_json::Value, serde_json::Value) = (
+        serde_json::from_slice(&a).expect("json"),
+        serde_json::from_slice(&b).expect("json"),
+    );
+    assert_eq!(a, b);
+    assert!(a["values"][0]["value"].as_f64().is_some_and(f64::is_finite));
+}
+
+#[tokio::test]
+async fn an_overloaded_serve_answers_503_with_retry_after_and_stays_ready() {
+    // One render slot and one queue place: a burst of distinct misses
+    // overflows at once.
+    let server = Server::start(
+        demo_data(),
+        &["--render-slots", "1", "--queue-capacity", "1"],
+    );
+    let urls: Vec<String> = (0..32)
+        .map(|i| {
+            format!(
+                "{}/tiles/mrms_REFL/gradient/6/{}/{}.png",
+                server.url,
+                10 + i % 8,
+                20 + i / 8
+            )
+        })
+        .collect();
+    let answers = futures::future::join_all(urls.iter().map(|u| get(u))).await;
+    let busy: Vec<_> = answers.iter().filter(|(s, _, _)| *s == 503).collect();
+    assert!(
+        !busy.is_empty(),
+        "no 503 among {:?}",
+        answers.iter().map(|a| a.0).collect::<Vec<_>>()
+    );
+    assert!(answers.iter().all(|(s, _, _)| *s == 200 || *s == 503));
+    for (_, headers, body) in &busy {
+        assert!(headers.contains_key("retry-after"), "{headers:?}");
+        assert!(String::from_utf8_lossy(body).contains("ExceptionReport"));
+    }
+    // Overload is not unreadiness: the server still takes work.
+    assert_eq!(get(&format!("{}/readyz", server.url)).await.0, 200);
+    assert_eq!(get(&format!("{}/healthz", server.url)).await.0, 200);
+}
+
+#[tokio::test]
+async fn demo_data_writes_forecast_hours_that_serve_lists() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wxfarm"))
+        .args(["demo-data"])
+        .arg(dir.path())
+        .args(["--hours", "2", "--run", "2025-06-01T00:00:00Z"])
+        .output()
+        .expect("demo-data");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for h in ["f000", "f001", "f002"] {
+        assert!(find_file(dir.path(), h).is_some(), "{h} written");
+    }
+    assert!(find_file(dir.path(), "f003").is_none());
+    let server = Server::start(dir.path(), &[]);
+    let (_, _, body) = get(&format!("{}/api/layers", server.url)).await;
+    let layers: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    let t2m = layers
+        .as_array()
+        .and_then(|l| l.iter().find(|l| l["name"] == "gfs_TMP_2m"))
+        .expect("gfs_TMP_2m");
+    assert_eq!(t2m["latest_run"], "2025-06-01T00:00:00Z");
+    assert_eq!(t2m["forecasts"], serde_json::json!([0.0, 1.0, 2.0]));
+}
