@@ -85,6 +85,30 @@ async fn legends_show_the_ramp_the_tiles_use() {
         })
         .collect();
     assert!(bar_rows.len() >= 5, "a colour bar: rows {bar_rows:?}");
+    // The temperature ramp's documented stops, pinned literally (purple
+    // cold end, cyan at 45 %, green at 55 %, dark red hot end): a swapped
+    // or changed stop fails here whatever the code computes.
+    let y = bar_rows[bar_rows.len() / 2];
+    let coloured: Vec<usize> = (0..200)
+        .filter(|&x| {
+            let p = &full[(y * 200 + x) * 4..(y * 200 + x) * 4 + 4];
+            p[3] == 255 && p[..3] != [20, 20, 20] && p[..3] != [255, 255, 255]
+        })
+        .collect();
+    let (x0, x1) = (coloured[0], coloured[coloured.len() - 1]);
+    for (fraction, expected) in [
+        (0.0, [145, 0, 161]),
+        (0.45, [90, 220, 230]),
+        (0.55, [120, 210, 90]),
+        (1.0, [180, 10, 30]),
+    ] {
+        let x = x0 + ((x1 - x0) as f64 * fraction).round() as usize;
+        let p = &full[(y * 200 + x) * 4..(y * 200 + x) * 4 + 3];
+        assert!(
+            p.iter().zip(expected).all(|(a, b)| a.abs_diff(b) <= 12),
+            "ramp at {fraction}: {p:?}, documented {expected:?}"
+        );
+    }
     assert!(
         differing_rows.iter().all(|y| !bar_rows.contains(y)),
         "the bar is the same ramp: rows {differing_rows:?} differ, bar {bar_rows:?}"
