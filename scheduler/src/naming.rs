@@ -105,11 +105,11 @@ pub fn name_field(catalogue: &LayerCatalogue, field: &FieldIndex) -> Named {
     let display_units = rule.map_or(units, |r| r.display_units());
     let info = LayerInfo {
         name,
-        title: if elevation.is_some() {
-            format!("{} ({model_name})", parameter.long_name)
-        } else {
-            format!("{} at {label} ({model_name})", parameter.long_name)
-        },
+        title: title(
+            &parameter.long_name,
+            elevation.is_none().then_some(label.as_str()),
+            &model_name,
+        ),
         kind,
         units,
         display_units,
@@ -197,4 +197,48 @@ pub fn vector_layer(
         pair: Some(v.info.name),
         ..u.info.clone()
     })
+}
+
+/// A layer's title: the parameter's long name, its level unless the name
+/// says it already (or the level is a dimension), and the model in
+/// capitals unless named already: "Temperature at 2 m above ground (GFS)",
+/// "Reflectivity at lowest altitude (MRMS)", never both twice.
+fn title(long_name: &str, level: Option<&str>, model: &str) -> String {
+    let lower = long_name.to_lowercase();
+    let mut t = long_name.to_owned();
+    if let Some(level) = level.filter(|l| !l.is_empty() && !lower.contains(&l.to_lowercase())) {
+        t.push_str(" at ");
+        t.push_str(level);
+    }
+    if !lower.contains(&model.to_lowercase()) {
+        t.push_str(&format!(" ({})", model.to_uppercase()));
+    }
+    t
+}
+
+#[cfg(test)]
+mod title_tests {
+    use super::title;
+
+    #[test]
+    fn titles_name_level_and_model_once() {
+        assert_eq!(
+            title("Temperature", Some("2 m above ground"), "gfs"),
+            "Temperature at 2 m above ground (GFS)"
+        );
+        assert_eq!(
+            title("Reflectivity at lowest altitude (MRMS)", Some(""), "mrms"),
+            "Reflectivity at lowest altitude (MRMS)"
+        );
+        assert_eq!(
+            title(
+                "Composite reflectivity, quality controlled (MRMS)",
+                Some(""),
+                "mrms"
+            ),
+            "Composite reflectivity, quality controlled (MRMS)"
+        );
+        // Levelled layers carry the level as a dimension, not in the title.
+        assert_eq!(title("Temperature", None, "cmc"), "Temperature (CMC)");
+    }
 }
