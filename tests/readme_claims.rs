@@ -285,3 +285,30 @@ async fn demo_data_writes_forecast_hours_that_serve_lists() {
     assert_eq!(t2m["latest_run"], "2025-06-01T00:00:00Z");
     assert_eq!(t2m["forecasts"], serde_json::json!([0.0, 1.0, 2.0]));
 }
+
+#[tokio::test]
+async fn radar_humidity_and_other_layers_carry_their_units() {
+    let server = Server::start(demo_data(), &[]);
+    let (_, _, body) = get(&format!("{}/api/layers", server.url)).await;
+    let layers: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    let unit = |name: &str| {
+        layers
+            .as_array()
+            .and_then(|l| l.iter().find(|l| l["name"] == name))
+            .map(|l| l["units"].clone())
+            .unwrap_or_else(|| panic!("{name} listed"))
+    };
+    assert_eq!(unit("mrms_REFL"), "dBZ");
+    assert_eq!(unit("gfs_TMP_2m"), "°C");
+    // Asking for the layer's own unit works; another quantity is refused.
+    let tile = |units: &str| {
+        format!(
+            "{}/tiles/mrms_REFL/gradient/3/2/3.png?UNITS={units}",
+            server.url
+        )
+    };
+    assert_eq!(get(&tile("dBZ")).await.0, 200);
+    let (status, _, body) = get(&tile("kt")).await;
+    assert_eq!(status, 400);
+    assert!(String::from_utf8_lossy(&body).contains("units"));
+}

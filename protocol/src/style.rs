@@ -197,6 +197,12 @@ pub enum Units {
     /// kg m⁻² s⁻¹, numerically mm/s of water.
     KgPerSquareMetrePerSecond,
     MillimetresPerHour,
+    /// Radar reflectivity, dBZ.
+    Dbz,
+    /// Per cent (relative humidity).
+    Percent,
+    /// m² s⁻¹ (e.g. ventilation rate).
+    SquareMetresPerSecond,
     /// Anything else: no conversion is possible.
     Other,
 }
@@ -214,6 +220,9 @@ impl Units {
             "hPa" | "mb" => Self::Hectopascal,
             "kg m-2 s-1" | "kg/m^2/s" | "kg m**-2 s**-1" => Self::KgPerSquareMetrePerSecond,
             "mm/h" | "mm/hr" => Self::MillimetresPerHour,
+            "dBZ" | "dbz" | "dBz" => Self::Dbz,
+            "%" | "percent" => Self::Percent,
+            "m2 s-1" | "m2/s" | "m^2/s" | "m**2 s**-1" => Self::SquareMetresPerSecond,
             _ => return None,
         })
     }
@@ -230,6 +239,9 @@ impl Units {
             Self::Hectopascal => "hPa",
             Self::KgPerSquareMetrePerSecond => "kg m⁻² s⁻¹",
             Self::MillimetresPerHour => "mm/h",
+            Self::Dbz => "dBZ",
+            Self::Percent => "%",
+            Self::SquareMetresPerSecond => "m²/s",
             Self::Other => "",
         }
     }
@@ -253,6 +265,9 @@ impl Units {
                 Hectopascal => (2, 100.0, 0.0),
                 KgPerSquareMetrePerSecond => (3, 1.0, 0.0),
                 MillimetresPerHour => (3, 1.0 / 3600.0, 0.0),
+                Dbz => (4, 1.0, 0.0),
+                Percent => (5, 1.0, 0.0),
+                SquareMetresPerSecond => (6, 1.0, 0.0),
                 Other => return None,
             })
         };
@@ -415,6 +430,17 @@ mod tests {
         assert!((a - 3600.0).abs() < 1e-3);
         assert!(Units::Kelvin.conversion_to(Units::Knots).is_none());
         assert!(Units::Other.conversion_to(Units::Kelvin).is_none());
+        // Radar, humidity and rates have units of their own, convertible
+        // only to themselves.
+        for (text, unit) in [
+            ("dBZ", Units::Dbz),
+            ("%", Units::Percent),
+            ("m2 s-1", Units::SquareMetresPerSecond),
+        ] {
+            assert_eq!(Units::parse(text), Some(unit));
+            assert_eq!(unit.conversion_to(unit), Some((1.0, 0.0)));
+            assert!(unit.conversion_to(Units::Knots).is_none());
+        }
     }
 
     #[test]
