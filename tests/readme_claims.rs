@@ -312,3 +312,31 @@ async fn radar_humidity_and_other_layers_carry_their_units() {
     assert_eq!(status, 400);
     assert!(String::from_utf8_lossy(&body).contains("units"));
 }
+
+#[tokio::test]
+async fn wind_components_use_a_ramp_centred_on_zero() {
+    let server = Server::start(demo_data(), &[]);
+    let (w, h, px) = image(&format!(
+        "{}/legend/gfs_UGRD_10m/gradient.png?WIDTH=200&HEIGHT=50",
+        server.url
+    ))
+    .await;
+    assert_eq!((w, h), (200, 50));
+    // The bar's middle row: its coloured span, blue at the west end (−40
+    // m/s), white in the middle (0), red at the east end (+40).
+    let at = |x: usize, y: usize| -> [u8; 3] {
+        let i = (y * 200 + x) * 4;
+        [px[i], px[i + 1], px[i + 2]]
+    };
+    let y = (0..50)
+        .max_by_key(|&y| (0..200).filter(|&x| at(x, y)[0] != at(x, y)[2]).count())
+        .expect("rows");
+    let coloured: Vec<usize> = (0..200)
+        .filter(|&x| px[(y * 200 + x) * 4 + 3] == 255 && at(x, y) != [20, 20, 20])
+        .collect();
+    let (x0, x1) = (coloured[0], coloured[coloured.len() - 1]);
+    let (west, mid, east) = (at(x0, y), at((x0 + x1) / 2, y), at(x1, y));
+    assert!(west[2] > west[0] + 50, "blue west end {west:?}");
+    assert!(mid.iter().all(|&c| c > 220), "white at zero {mid:?}");
+    assert!(east[0] > east[2] + 50, "red east end {east:?}");
+}

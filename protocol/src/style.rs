@@ -294,10 +294,13 @@ pub enum ColorMapName {
     Humidity,
     /// Perceptually uniform default (viridis-like).
     Generic,
+    /// Signed quantities centred on zero (wind components, anomalies):
+    /// blue below, white at the middle of the range, red above.
+    Diverging,
 }
 
 impl ColorMapName {
-    pub const ALL: [ColorMapName; 7] = [
+    pub const ALL: [ColorMapName; 8] = [
         Self::Temperature,
         Self::Precipitation,
         Self::Reflectivity,
@@ -305,6 +308,7 @@ impl ColorMapName {
         Self::Wind,
         Self::Humidity,
         Self::Generic,
+        Self::Diverging,
     ];
 
     pub fn name(self) -> &'static str {
@@ -316,6 +320,7 @@ impl ColorMapName {
             Self::Wind => "wind",
             Self::Humidity => "humidity",
             Self::Generic => "generic",
+            Self::Diverging => "diverging",
         }
     }
 
@@ -386,6 +391,13 @@ impl ColorMapName {
                 (0.50, [33, 145, 140, 255]),
                 (0.75, [94, 201, 98, 255]),
                 (1.00, [253, 231, 37, 255]),
+            ],
+            Self::Diverging => &[
+                (0.00, [5, 48, 97, 255]),
+                (0.25, [67, 147, 195, 255]),
+                (0.50, [247, 247, 247, 255]),
+                (0.75, [214, 96, 77, 255]),
+                (1.00, [103, 0, 31, 255]),
             ],
         }
     }
