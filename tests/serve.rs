@@ -433,3 +433,43 @@ async fn a_client_over_its_rate_gets_429_with_retry_after() {
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     assert_eq!(get(&url).await.0, 200);
 }
+
+#[tokio::test]
+async fn the_rate_limit_from_the_environment_counts_forwarded_clients_apart() {
+    // WXFARM_RATE_LIMIT=3 and no burst given: the burst is 2 s worth (6).
+    let server = Server::start_env(
+        demo_data(),
+        &["--trust-forwarded-for"],
+        &[],
+        &[("WXFARM_RATE_LIMIT", "3")],
+    );
+    let url = format!("{}/api/layers", server.url);
+    let client = reqwest::Client::new();
+    let ask = |from: &'static str| {
+        let (client, url) = (client.clone(), url.clone());
+        async move {
+            client
+                .get(&url)
+                // A client's own entry, then what the proxy appended.
+                .header("x-forwarded-for", format!("6.6.6.6, {from}"))
+                .send()
+                .await
+                .expect("request")
+                .status()
+                .as_u16()
+        }
+    };
+    let mut first = Vec::new();
+    for _ in 0..10 {
+        first.push(ask("10.0.0.1").await);
+    }
+    let ok = first.iter().filter(|&&s| s == 200).count();
+    assert!(
+        (6..=7).contains(&ok),
+        "the default burst, then 429: {first:?}"
+    );
+    assert!(first.contains(&429));
+    // Another client behind the same proxy (same socket address) has its
+    // own allowance; the spoofable first entry is ignored.
+    assert_eq!(ask("10.0.0.2").await, 200);
+}
