@@ -340,3 +340,59 @@ async fn wind_components_use_a_ramp_centred_on_zero() {
     assert!(mid.iter().all(|&c| c > 220), "white at zero {mid:?}");
     assert!(east[0] > east[2] + 50, "red east end {east:?}");
 }
+
+#[tokio::test]
+async fn a_parameter_no_rule_names_becomes_a_coded_layer_in_the_generic_ramp() {
+    let Some(shared) = support::shared_data() else {
+        return;
+    };
+    let data = tempfile::tempdir().expect("tempdir");
+    // NDFD critical fire weather: a parameter the shipped catalogue lacks.
+    std::fs::copy(
+        shared.join("ds.critfireo.bin.xz"),
+        data.path().join("ds.critfireo.bin.xz"),
+    )
+    .expect("copy");
+    let server = Server::start(data.path(), &[]);
+    let (_, _, body) = get(&format!("{}/api/layers", server.url)).await;
+    let layers: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    let names: Vec<&str> = layers
+        .as_array()
+        .expect("layers")
+        .iter()
+        .filter_map(|l| l["name"].as_str())
+        .collect();
+    assert_eq!(names, ["ndfd_D0C192P192_sfc"], "named by its codes");
+    // The documented generic ramp (viridis-like), pinned from the README's
+    // promise, not from the code: every opaque pixel lies on it.
+    let stops: [(f32, [f32; 3]); 5] = [
+        (0.00, [68.0, 1.0, 84.0]),
+        (0.25, [59.0, 82.0, 139.0]),
+        (0.50, [33.0, 145.0, 140.0]),
+        (0.75, [94.0, 201.0, 98.0]),
+        (1.00, [253.0, 231.0, 37.0]),
+    ];
+    let ramp: Vec<[f32; 3]> = (0..=1000)
+        .map(|k| {
+            let t = k as f32 / 1000.0;
+            let i = stops.iter().rposition(|s| s.0 <= t).unwrap_or(0).min(3);
+            let (a, b) = (stops[i], stops[i + 1]);
+            let f = (t - a.0) / (b.0 - a.0);
+            std::array::from_fn(|c| a.1[c] + f * (b.1[c] - a.1[c]))
+        })
+        .collect();
+    // Over the NDFD grid (CONUS) at z4.
+    let (_, _, px) = image(&format!(
+        "{}/tiles/ndfd_D0C192P192_sfc/gradient/4/3/6.png",
+        server.url
+    ))
+    .await;
+    let opaque: Vec<&[u8]> = px.chunks(4).filter(|p| p[3] == 255).collect();
+    assert!(opaque.len() > 1000, "{} opaque pixels", opaque.len());
+    for p in opaque {
+        let near = ramp
+            .iter()
+            .any(|r| (0..3).all(|c| (f32::from(p[c]) - r[c]).abs() <= 3.0));
+        assert!(near, "{p:?} is not on the generic ramp");
+    }
+}
