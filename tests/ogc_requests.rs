@@ -363,3 +363,78 @@ async fn wms_feature_info_legend_and_capabilities() {
     );
     assert!(text.contains("name=\"reference_time\"") && text.contains("name=\"time\""));
 }
+
+/// GDAS VRATE as wgrib2 dumped it (raw scan order: 1440 × 721, north
+/// first, from 0° east): an oracle independent of our decoder.
+fn wgrib2_vrate(shared: &std::path::Path) -> Vec<f32> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    xz2::read::XzDecoder::new(
+        std::fs::File::open(shared.join("reference/gdas-12-wgrib2-le.bin.xz")).expect("reference"),
+    )
+    .read_to_end(&mut bytes)
+    .expect("unxz");
+    bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
+}
+
+#[tokio::test]
+async fn feature_info_is_wgrib2_at_grid_nodes_and_their_bilinear_mean_between() {
+    let Some(shared) = support::shared_data() else {
+        return;
+    };
+    let data = tempfile::tempdir().expect("tempdir");
+    let gdas = "gdas.t12z.pgrb2.0p25.f000.12.xz";
+    std::fs::copy(shared.join(gdas), data.path().join(gdas)).expect("copy");
+    let server = Server::start(data.path(), &[]);
+    let wgrib2 = wgrib2_vrate(&shared);
+    assert_eq!(wgrib2.len(), 1440 * 721);
+    let node = |lon: f64, lat: f64| {
+        let i = (lon / 0.25).round() as usize % 1440;
+        let j = ((90.0 - lat) / 0.25).round() as usize;
+        f64::from(wgrib2[j * 1440 + i])
+    };
+    let info = |bbox: &'static str, i: u32, j: u32| {
+        let url = format!(
+            "{}/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetFeatureInfo&LAYERS=gfs_VRATE_pbl&QUERY_LAYERS=gfs_VRATE_pbl&STYLES=&CRS=CRS:84&BBOX={bbox}&WIDTH=40&HEIGHT=40&I={i}&J={j}&INFO_FORMAT=application/json",
+            server.url
+        );
+        async move {
+            let (status, _, body) = get(&url).await;
+            assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+            let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
+            v["values"][0]["value"].as_f64().expect("a value")
+        }
+    };
+    let close = |got: f64, want: f64| (got - want).abs() <= 1e-3 * want.abs().max(1.0);
+    // A 10° box whose 0.25° pixels are centred on grid nodes: each value is
+    // the node's.
+    for (i, j) in [(0, 0), (8, 4), (20, 17), (39, 39)] {
+        let (lon, lat) = (10.0 + 0.25 * f64::from(i), 49.75 - 0.25 * f64::from(j));
+        let (got, want) = (
+            info("9.875,39.875,19.875,49.875", i, j).await,
+            node(lon, lat),
+        );
+        assert!(
+            close(got, want),
+            "({lon}, {lat}): ours {got}, wgrib2 {want}"
+        );
+    }
+    // Shifted half a cell: each pixel centre lies midway between four nodes,
+    // where bilinear interpolation is their mean.
+    for (i, j) in [(3, 5), (21, 30)] {
+        let (lon, lat) = (10.125 + 0.25 * f64::from(i), 49.875 - 0.25 * f64::from(j));
+        let mean = (node(lon - 0.125, lat - 0.125)
+            + node(lon + 0.125, lat - 0.125)
+            + node(lon - 0.125, lat + 0.125)
+            + node(lon + 0.125, lat + 0.125))
+            / 4.0;
+        let got = info("10,40,20,50", i, j).await;
+        assert!(
+            close(got, mean),
+            "({lon}, {lat}): ours {got}, mean of wgrib2's four {mean}"
+        );
+    }
+}
