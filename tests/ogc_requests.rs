@@ -121,6 +121,31 @@ async fn legends_show_the_ramp_the_tiles_use() {
     assert_eq!(status, 400);
 }
 
+/// The demo run's f001 2 m temperature (K) at (lon, lat), interpolated
+/// bilinearly here by hand from the decoded grid's own geometry.
+fn demo_f001_by_hand(lon: f64, lat: f64) -> f64 {
+    let file = std::fs::read(find_file(demo_data(), "f001")).expect("f001");
+    let grid = decode::decode_message(&file, 0).expect("TMP");
+    let decode::GridGeometry::LatLon {
+        lon0,
+        lat0,
+        dlon,
+        dlat,
+    } = grid.geometry
+    else {
+        panic!("the demo grid is regular lat/lon");
+    };
+    let fi = (lon - lon0).rem_euclid(360.0) / dlon;
+    let fj = (lat - lat0) / dlat;
+    let (i0, j0) = (fi.floor() as usize, fj.floor() as usize);
+    let (tx, ty) = (fi - fi.floor(), fj - fj.floor());
+    let v = |i: usize, j: usize| f64::from(grid.value(i % grid.ni, j));
+    v(i0, j0) * (1.0 - tx) * (1.0 - ty)
+        + v(i0 + 1, j0) * tx * (1.0 - ty)
+        + v(i0, j0 + 1) * (1.0 - tx) * ty
+        + v(i0 + 1, j0 + 1) * tx * ty
+}
+
 #[tokio::test]
 async fn feature_info_reports_the_value_under_the_pixel() {
     let server = Server::start(demo_data(), &[]);
@@ -145,26 +170,7 @@ async fn feature_info_reports_the_value_under_the_pixel() {
     // The value equals bilinear interpolation of the decoded field, in °C,
     // done here by hand from the grid's own geometry (the server's sampler
     // is not asked).
-    let file = std::fs::read(find_file(demo_data(), "f001")).expect("f001");
-    let grid = decode::decode_message(&file, 0).expect("TMP");
-    let decode::GridGeometry::LatLon {
-        lon0,
-        lat0,
-        dlon,
-        dlat,
-    } = grid.geometry
-    else {
-        panic!("the demo grid is regular lat/lon");
-    };
-    let fi = (lon - lon0).rem_euclid(360.0) / dlon;
-    let fj = (lat - lat0) / dlat;
-    let (i0, j0) = (fi.floor() as usize, fj.floor() as usize);
-    let (tx, ty) = (fi - fi.floor(), fj - fj.floor());
-    let v = |i: usize, j: usize| f64::from(grid.value(i % grid.ni, j));
-    let kelvin = v(i0, j0) * (1.0 - tx) * (1.0 - ty)
-        + v(i0 + 1, j0) * tx * (1.0 - ty)
-        + v(i0, j0 + 1) * (1.0 - tx) * ty
-        + v(i0 + 1, j0 + 1) * tx * ty;
+    let kelvin = demo_f001_by_hand(lon, lat);
     let got = info["values"][0]["value"].as_f64().expect("value");
     assert!(
         (got - (kelvin - 273.15)).abs() < 1e-3,
@@ -343,19 +349,29 @@ async fn wms_get_map_draws_any_bbox_in_each_crs() {
 #[tokio::test]
 async fn wms_feature_info_legend_and_capabilities() {
     let server = Server::start(demo_data(), &[]);
-    let map = "LAYERS=gfs_TMP_2m&STYLES=&CRS=CRS:84&BBOX=-130,20,-60,55&WIDTH=350&HEIGHT=175";
+    let map = "LAYERS=gfs_TMP_2m&STYLES=&CRS=CRS:84&BBOX=-130,20,-60,55&WIDTH=350&HEIGHT=175&TIME=2025-06-01T01:00:00Z";
     let (status, _, body) = get(&format!("{}/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetFeatureInfo&{map}&QUERY_LAYERS=gfs_TMP_2m&I=175&J=90&INFO_FORMAT=application/json", server.url)).await;
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     let info: serde_json::Value = serde_json::from_slice(&body).expect("json");
-    let area = protocol::MapArea {
-        crs: protocol::MapCrs::LonLat,
-        bbox: [-130.0, 20.0, -60.0, 55.0],
-        width: 350,
-        height: 175,
-    };
-    assert!((info["lon"].as_f64().unwrap() - area.pixel_lons()[175]).abs() < 1e-9);
-    assert!((info["lat"].as_f64().unwrap() - area.pixel_lats()[90]).abs() < 1e-9);
-    assert!(info["values"][0]["value"].as_f64().is_some());
+    // Pixel centres in closed form: 0.2° pixels from the box's west and
+    // north edges.
+    let (lon, lat) = (-130.0 + 0.2 * 175.5, 55.0 - 0.2 * 90.5);
+    assert!(
+        (info["lon"].as_f64().unwrap() - lon).abs() < 1e-9,
+        "{}",
+        info["lon"]
+    );
+    assert!(
+        (info["lat"].as_f64().unwrap() - lat).abs() < 1e-9,
+        "{}",
+        info["lat"]
+    );
+    let got = info["values"][0]["value"].as_f64().expect("value");
+    let by_hand = demo_f001_by_hand(lon, lat) - 273.15;
+    assert!(
+        (got - by_hand).abs() < 1e-3,
+        "ours {got}, by hand {by_hand}"
+    );
 
     let (status, headers, body) = get(&format!("{}/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetLegendGraphic&LAYER=mrms_REFL&FORMAT=image/png", server.url)).await;
     assert_eq!(
