@@ -170,6 +170,15 @@ async fn the_viewer_opens_on_temperature_at_the_step_nearest_now_with_a_utc_time
         dom.contains("/tiles/gfs_TMP_2m/gradient/"),
         "2 m temperature first, not the first layer by name"
     );
+    // The legend of the layer and style shown, and it exists.
+    let legend = "/legend/gfs_TMP_2m/gradient.png?WIDTH=260&HEIGHT=52";
+    assert!(
+        dom.contains(&legend.replace('&', "&amp;")),
+        "the legend beside the map in\n{dom}"
+    );
+    let (status, _, png) = support::get(&format!("{}{legend}", server.url)).await;
+    assert_eq!(status, 200);
+    assert_eq!(support::rgba(&png).0, 260);
 }
 
 /// The loaded tiles of the visible data layers (hidden preloads have
