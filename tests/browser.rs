@@ -194,3 +194,29 @@ fn visible_tiles(dom: &str) -> Vec<String> {
         .map(str::to_owned)
         .collect()
 }
+
+#[tokio::test]
+async fn a_point_in_the_address_shows_the_value_there() {
+    let Some(browser) = chromium() else {
+        support::require::missing("Chromium (Debian chromium)");
+        return;
+    };
+    let server = Server::start(demo_data(), &[]);
+    let dom = dump_dom(
+        browser,
+        format!("{}/?layer=gfs_TMP_2m&forecast=3&info=38,-97", server.url),
+        6_000,
+    )
+    .await;
+    // What the server says is there, as the popup shows it.
+    let run = support::run_time().format("%Y-%m-%dT%H:%M:%SZ");
+    let (_, _, body) = support::get(&format!(
+        "{}/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetFeatureInfo&LAYERS=gfs_TMP_2m&QUERY_LAYERS=gfs_TMP_2m&STYLES=&CRS=CRS:84&BBOX=-97.0001,37.9999,-96.9999,38.0001&WIDTH=1&HEIGHT=1&I=0&J=0&INFO_FORMAT=application/json&RUN={run}&FORECAST=3",
+        server.url
+    ))
+    .await;
+    let info: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    let value = info["values"][0]["value"].as_f64().expect("a value");
+    let shown = format!("<b id=\"value\">{value:.1} °C</b>");
+    assert!(dom.contains(&shown), "{shown} in\n{dom}");
+}
