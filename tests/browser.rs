@@ -220,3 +220,42 @@ async fn a_point_in_the_address_shows_the_value_there() {
     let shown = format!("<b id=\"value\">{value:.1} °C</b>");
     assert!(dom.contains(&shown), "{shown} in\n{dom}");
 }
+
+#[tokio::test]
+async fn the_basemap_comes_from_the_server_so_the_map_works_offline() {
+    let Some(browser) = chromium() else {
+        support::require::missing("Chromium (Debian chromium)");
+        return;
+    };
+    let server = Server::start(demo_data(), &[]);
+    let dom = dump_dom(browser, format!("{}/", server.url), 8_000).await;
+    assert!(
+        !dom.contains("src=\"https://tile.openstreetmap.org"),
+        "no outside tile server"
+    );
+    // Coastlines and borders drawn over the data, land under it.
+    let pane = |name: &str| {
+        dom.split(&format!("leaflet-pane leaflet-{name}-pane"))
+            .nth(1)
+            .and_then(|rest| rest.split("leaflet-pane").next())
+            .unwrap_or_default()
+            .matches("<path")
+            .count()
+    };
+    assert!(
+        pane("outlines") >= 2,
+        "outlines drawn: {}",
+        pane("outlines")
+    );
+    assert!(pane("land") >= 1, "land drawn: {}", pane("land"));
+    let (status, headers, body) =
+        support::get(&format!("{}/assets/countries-50m.json", server.url)).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "application/json");
+    let world: serde_json::Value = serde_json::from_slice(&body).expect("TopoJSON");
+    assert!(
+        world["objects"]["countries"]["geometries"]
+            .as_array()
+            .is_some_and(|g| g.len() > 200)
+    );
+}

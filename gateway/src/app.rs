@@ -60,6 +60,8 @@ fn routes(state: GatewayState) -> Router {
         .route("/", get(viewer))
         .route("/assets/leaflet.js", get(leaflet_js))
         .route("/assets/leaflet.css", get(leaflet_css))
+        .route("/assets/countries-50m.json", get(countries))
+        .route("/assets/topojson-client.min.js", get(topojson_client))
         .route("/api/layers", get(layers))
         .route("/wmts", get(handlers::wmts_kvp))
         .route("/wms", get(crate::wms::wms))
@@ -134,6 +136,21 @@ async fn leaflet_js() -> Response {
 
 async fn leaflet_css() -> Response {
     static_asset("text/css", include_str!("../assets/leaflet/leaflet.css"))
+}
+
+/// Natural Earth 1:50m countries (TopoJSON): the viewer's offline basemap.
+async fn countries() -> Response {
+    static_asset(
+        "application/json",
+        include_str!("../assets/basemap/countries-50m.json"),
+    )
+}
+
+async fn topojson_client() -> Response {
+    static_asset(
+        "text/javascript",
+        include_str!("../assets/basemap/topojson-client.min.js"),
+    )
 }
 
 fn static_asset(mime: &'static str, body: &'static str) -> Response {
