@@ -474,3 +474,27 @@ async fn feature_info_is_wgrib2_at_grid_nodes_and_their_bilinear_mean_between() 
         );
     }
 }
+
+#[tokio::test]
+async fn observation_feature_info_has_no_run_or_lead() {
+    let server = Server::start(demo_data(), &[]);
+    let base = format!(
+        "{}/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetFeatureInfo&LAYERS=mrms_REFL&QUERY_LAYERS=mrms_REFL&STYLES=&CRS=CRS:84&BBOX=-100,30,-90,40&WIDTH=10&HEIGHT=10&I=5&J=5",
+        server.url
+    );
+    let (status, _, body) = get(&format!("{base}&INFO_FORMAT=application/json")).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let info: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(info["units"], "dBZ");
+    assert!(info.get("run").is_none(), "{info}");
+    assert!(info["values"][0].get("forecast_hours").is_none(), "{info}");
+    assert!(info["values"][0]["valid"].is_string());
+    let (_, _, html) = get(&format!("{base}&INFO_FORMAT=text/html")).await;
+    let html = String::from_utf8_lossy(&html);
+    assert!(!html.contains("run ") && !html.contains("lead"), "{html}");
+    // A model layer keeps both.
+    let model = base.replace("mrms_REFL", "gfs_TMP_2m");
+    let (_, _, body) = get(&format!("{model}&INFO_FORMAT=application/json")).await;
+    let info: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    assert!(info["run"].is_string() && info["values"][0]["forecast_hours"].is_number());
+}

@@ -41,7 +41,9 @@ impl InfoFormat {
 #[derive(Debug, Serialize)]
 pub struct InfoValue {
     pub valid: DateTime<Utc>,
-    pub forecast_hours: f64,
+    /// Lead time of a model field; absent for observations.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forecast_hours: Option<f64>,
     /// In the layer's display units; `null` where there is no data.
     pub value: Option<f32>,
     /// For wind layers: the direction the wind blows from, degrees.
@@ -60,7 +62,9 @@ pub struct FeatureInfo {
     /// The grid point nearest the requested location.
     pub grid_lon: f64,
     pub grid_lat: f64,
-    pub run: DateTime<Utc>,
+    /// The model run; absent for observations (they have no run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run: Option<DateTime<Utc>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub elevation: Option<String>,
     pub values: Vec<InfoValue>,
@@ -117,6 +121,7 @@ pub async fn feature_info(
         .conversion_to(layer.info.display_units)
         .unwrap_or((1.0, 0.0));
     let per_field = if pair.is_some() { 2 } else { 1 };
+    let model = layer.info.kind == protocol::catalog::LayerKind::Model;
     let values = fields
         .iter()
         .zip(samples.chunks(per_field))
@@ -134,7 +139,7 @@ pub async fn feature_info(
             };
             InfoValue {
                 valid: f.valid,
-                forecast_hours: (f.valid - f.run).num_seconds() as f64 / 3600.0,
+                forecast_hours: model.then(|| (f.valid - f.run).num_seconds() as f64 / 3600.0),
                 value,
                 direction_deg,
             }
@@ -152,7 +157,7 @@ pub async fn feature_info(
         lat,
         grid_lon: nearest.map_or(lon, |s| s.grid_lon),
         grid_lat: nearest.map_or(lat, |s| s.grid_lat),
-        run: first.run,
+        run: model.then_some(first.run),
         elevation: first.elevation.clone(),
         values,
     };
@@ -284,22 +289,31 @@ fn html(info: &FeatureInfo) -> String {
         let dir = v
             .direction_deg
             .map_or(String::new(), |d| format!(" from {d:.0}°"));
+        let lead = v
+            .forecast_hours
+            .map_or(String::new(), |h| format!("<td>+{h} h</td>"));
         rows.push_str(&format!(
-            "<tr><td>{}</td><td>+{} h</td><td>{}{}</td></tr>\n",
+            "<tr><td>{}</td>{lead}<td>{}{}</td></tr>\n",
             v.valid.format("%Y-%m-%d %H:%MZ"),
-            v.forecast_hours,
             esc(&value),
             dir
         ));
     }
+    // Observations have no run and no lead time.
+    let (run, lead_header) = match info.run {
+        Some(r) => (
+            format!("; run {}", r.format("%Y-%m-%d %H:%MZ")),
+            "<th>lead</th>",
+        ),
+        None => (String::new(), ""),
+    };
     format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title></head><body>\n<h3>{title}</h3>\n<p>{lat:.4}°, {lon:.4}° (grid point {glat:.4}°, {glon:.4}°); run {run}</p>\n<table><tr><th>valid</th><th>lead</th><th>value</th></tr>\n{rows}</table></body></html>\n",
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title></head><body>\n<h3>{title}</h3>\n<p>{lat:.4}°, {lon:.4}° (grid point {glat:.4}°, {glon:.4}°){run}</p>\n<table><tr><th>valid</th>{lead_header}<th>value</th></tr>\n{rows}</table></body></html>\n",
         title = esc(&info.title),
         lat = info.lat,
         lon = info.lon,
         glat = info.grid_lat,
         glon = info.grid_lon,
-        run = info.run.format("%Y-%m-%d %H:%MZ"),
     )
 }
 
