@@ -396,3 +396,33 @@ async fn a_parameter_no_rule_names_becomes_a_coded_layer_in_the_generic_ramp() {
         assert!(near, "{p:?} is not on the generic ramp");
     }
 }
+
+#[tokio::test]
+async fn light_rain_is_a_visible_blue_on_the_precipitation_ramp() {
+    let server = Server::start(demo_data(), &[]);
+    let (_, _, px) = image(&format!(
+        "{}/legend/gfs_PRATE_sfc/gradient.png?WIDTH=400&HEIGHT=50",
+        server.url
+    ))
+    .await;
+    let at = |x: usize, y: usize| -> [u8; 3] {
+        let i = (y * 400 + x) * 4;
+        [px[i], px[i + 1], px[i + 2]]
+    };
+    // The bar: the row with the most distinct colours.
+    let y = (0..50)
+        .max_by_key(|&y| (0..400).map(|x| at(x, y)).collect::<BTreeSet<_>>().len())
+        .expect("rows");
+    let coloured: Vec<usize> = (0..400)
+        .filter(|&x| {
+            px[(y * 400 + x) * 4 + 3] == 255
+                && at(x, y) != [20, 20, 20]
+                && at(x, y) != [255, 255, 255]
+        })
+        .collect();
+    let (x0, x1) = (coloured[0], coloured[coloured.len() - 1]);
+    // 1 mm/h of a 0-20 mm/h ramp: 5 % along, a saturated blue.
+    let x = x0 + (x1 - x0) / 20;
+    let [r, g, b] = at(x, y);
+    assert!(b > 180 && r < 60 && g < 130, "1 mm/h is {:?}", [r, g, b]);
+}
