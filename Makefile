@@ -12,7 +12,9 @@ LISTEN ?= 0.0.0.0:8080
 setup:
 	@scripts/setup.sh
 
-build: setup
+# Building and serving need only the Rust toolchain: nothing is installed.
+build:
+	@scripts/setup.sh --build
 	cargo build --release --bin wxfarm
 
 demo-data: build
@@ -65,7 +67,7 @@ style-samples:
 # A whole distributed farm on loopback (NATS, Redis, S3 via moto, scheduler,
 # two workers, a gateway); prints its endpoints and PIDs as JSON.
 FARM_DIR ?= .farm
-farm: build
+farm: setup build
 	cargo run --release --quiet --bin wxfarm -- farm up --dir $(FARM_DIR)
 
 farm-down:

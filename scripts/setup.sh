@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what wxfarm's build, tests and tools need, only where missing.
+# Installs what wxfarm's tests and tools need, only where missing (with
+# --build: only checks for the Rust toolchain, all `make serve` needs).
 # Idempotent: safe to run before every `make` target.
 set -euo pipefail
 
@@ -9,6 +10,11 @@ have() { command -v "$1" >/dev/null 2>&1; }
 if ! have cargo; then
   log "cargo is missing: install a Rust toolchain (rustup) first"
   exit 1
+fi
+# `--build` (make build / make serve): building and serving need nothing
+# but the Rust toolchain; the rest below is for tests and benchmarks.
+if [ "${1:-}" = "--build" ]; then
+  exit 0
 fi
 
 # Debian packages: command -> package.
