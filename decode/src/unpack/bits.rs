@@ -1,0 +1,202 @@
+//! Word-at-a-time extraction of big-endian N-bit unsigned integers
+//! (N = 0..=32), the bit stream layout of GRIB2 section 7.
+//!
+//! Each value is read with one unaligned 8-byte load, a left shift by its
+//! bit offset within the first byte and a right shift that keeps its N bits:
+//! N + 7 ≤ 64 bits always fit one window. Near the end of the buffer the
+//! window is assembled from the bytes that remain, padded with zeros.
+
+/// The widest integer these readers extract.
+pub(crate) const MAX_WIDTH: u32 = 32;
+
+/// The 8 bytes of `data` from `byte` on as a big-endian word, zero-padded
+/// past the end of `data`.
+#[inline(always)]
+fn window(data: &[u8], byte: usize) -> u64 {
+    match data.get(byte..).and_then(<[u8]>::first_chunk::<8>) {
+        Some(chunk) => u64::from_be_bytes(*chunk),
+        None => short_window(data, byte),
+    }
+}
+
+/// [`window`] for the last 7 bytes of the buffer (and beyond it).
+#[cold]
+#[inline(never)]
+fn short_window(data: &[u8], byte: usize) -> u64 {
+    let rest = data.get(byte..).unwrap_or_default();
+    let mut buf = [0u8; 8];
+    let n = rest.len().min(8);
+    buf[..n].copy_from_slice(&rest[..n]);
+    u64::from_be_bytes(buf)
+}
+
+/// The `width`-bit integer (1..=32) starting `bit` bits into `data`; bits
+/// past the end of `data` read as zeros.
+#[inline(always)]
+fn read(data: &[u8], bit: usize, width: u32) -> u32 {
+    ((window(data, bit >> 3) << (bit & 7)) >> (64 - width)) as u32
+}
+
+/// Why a bit stream could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BitsError {
+    /// The width is above [`MAX_WIDTH`].
+    TooWide(u32),
+    /// The values need more bits than the buffer holds.
+    TooShort { needed_bits: usize, available_bits: usize },
+}
+
+impl std::fmt::Display for BitsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::TooWide(w) => write!(f, "{w}-bit integers are wider than {MAX_WIDTH} bits"),
+            Self::TooShort {
+                needed_bits,
+                available_bits,
+            } => write!(
+                f,
+                "{needed_bits} bits needed, {available_bits} available"
+            ),
+        }
+    }
+}
+
+/// Checks that `count` integers of `width` bits starting `start` bits into
+/// a buffer of `len` bytes lie inside it; returns the bit just past them.
+pub(crate) fn span(len: usize, start: usize, width: u32, count: usize) -> Result<usize, BitsError> {
+    if width > MAX_WIDTH {
+        return Err(BitsError::TooWide(width));
+    }
+    let available_bits = len.saturating_mul(8);
+    let end = (width as usize)
+        .checked_mul(count)
+        .and_then(|b| b.checked_add(start))
+        .filter(|&end| end <= available_bits)
+        .ok_or(BitsError::TooShort {
+            needed_bits: start.saturating_add((width as usize).saturating_mul(count)),
+            available_bits,
+        })?;
+    Ok(end)
+}
+
+/// Unpacks `out.len()` integers of `width` bits (0..=32), packed back to
+/// back from bit `start` of `data`, writing `map(integer)` to each slot.
+/// A width of 0 reads no bits: every integer is 0.
+///
+/// Checks the whole span against `data` first and writes nothing when it
+/// does not fit.
+#[inline]
+pub(crate) fn unpack_with<T>(
+    data: &[u8],
+    start: usize,
+    width: u32,
+    out: &mut [T],
+    mut map: impl FnMut(u32) -> T,
+) -> Result<(), BitsError> {
+    span(data.len(), start, width, out.len())?;
+    if width == 0 {
+        out.iter_mut().for_each(|o| *o = map(0));
+        return Ok(());
+    }
+    let mut bit = start;
+    for o in out.iter_mut() {
+        *o = map(read(data, bit, width));
+        bit += width as usize;
+    }
+    Ok(())
+}
+
+/// A cursor over a bit stream, for descriptors read one at a time (group
+/// references, widths and lengths of complex packing). Reading past the
+/// end yields zeros: callers check the span with [`span`] first.
+pub(crate) struct BitCursor<'a> {
+    data: &'a [u8],
+    bit: usize,
+}
+
+impl<'a> BitCursor<'a> {
+    /// A cursor at bit `start` of `data`.
+    pub(crate) fn new(data: &'a [u8], start: usize) -> Self {
+        Self { data, bit: start }
+    }
+
+    /// The next `width`-bit integer (0..=32; 0 reads nothing and gives 0).
+    #[inline]
+    pub(crate) fn next(&mut self, width: u32) -> u32 {
+        if width == 0 || width > MAX_WIDTH {
+            return 0;
+        }
+        let v = read(self.data, self.bit, width);
+        self.bit += width as usize;
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Bit-by-bit reference reader.
+    fn naive(data: &[u8], start: usize, width: u32, count: usize) -> Vec<u32> {
+        (0..count)
+            .map(|k| {
+                (0..width as usize).fold(0u32, |acc, b| {
+                    let bit = start + k * width as usize + b;
+                    let set = data[bit / 8] & (0x80 >> (bit % 8)) != 0;
+                    (acc << 1) | u32::from(set)
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_width_and_offset_matches_a_bitwise_reader() {
+        let mut rng = fastrand::Rng::with_seed(7);
+        for width in 0..=32u32 {
+            for start in [0usize, 1, 3, 7, 8, 13] {
+                for count in [0usize, 1, 2, 7, 9, 64, 101] {
+                    let bytes = (start + width as usize * count).div_ceil(8);
+                    let data: Vec<u8> = (0..bytes).map(|_| rng.u8(..)).collect();
+                    let mut out = vec![0u32; count];
+                    unpack_with(&data, start, width, &mut out, |v| v).unwrap();
+                    assert_eq!(out, naive(&data, start, width, count), "w{width} s{start} n{count}");
+                    let mut c = BitCursor::new(&data, start);
+                    let by_cursor: Vec<u32> = (0..count).map(|_| c.next(width)).collect();
+                    assert_eq!(by_cursor, out);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn all_ones_at_32_bits_and_counts_not_a_multiple_of_8_bits() {
+        let mut out = [0u32; 2];
+        unpack_with(&[0xff; 8], 0, 32, &mut out, |v| v).unwrap();
+        assert_eq!(out, [u32::MAX; 2]);
+        // Three 5-bit values: 15 bits in 2 bytes, the last bit padding.
+        let mut out = [0u32; 3];
+        unpack_with(&[0b1000_1000, 0b1100_0111], 0, 5, &mut out, |v| v).unwrap();
+        assert_eq!(out, [0b10001, 0b00011, 0b00011]);
+    }
+
+    #[test]
+    fn short_buffers_and_wide_integers_are_errors() {
+        let mut out = [0u32; 3];
+        assert_eq!(
+            unpack_with(&[0u8; 1], 0, 5, &mut out, |v| v),
+            Err(BitsError::TooShort {
+                needed_bits: 15,
+                available_bits: 8
+            })
+        );
+        assert_eq!(
+            unpack_with(&[0u8; 64], 0, 33, &mut out, |v| v),
+            Err(BitsError::TooWide(33))
+        );
+        assert!(unpack_with(&[], usize::MAX, 1, &mut out, |v| v).is_err());
+        assert!(span(10, 0, 32, usize::MAX).is_err());
+        // Zero-width values need no bytes at all.
+        unpack_with(&[], 0, 0, &mut out, |v| v + 9).unwrap();
+        assert_eq!(out, [9; 3]);
+    }
+}
