@@ -1,9 +1,10 @@
 //! Complex packing's groups (templates 5.2 and 5.3, GRIB2 regulation
 //! 92.9.4): a reference, a width and a length per group, then each group's
-//! values packed in its own width. Decodes into integers
+//! values packed in its own width. Each point's integer
 //! `X = reference + value + z_min` (z_min is 0 for 5.2, the overall minimum
-//! of the differences for 5.3), with missing values (code table 5.5)
-//! flagged alongside.
+//! of the differences for 5.3) goes through the caller's map straight
+//! into the output; missing values (code table 5.5) become NaN and are
+//! flagged for the differencing pass.
 //!
 //! Behaviour follows the `grib` crate (0.20), which this replaces: the same
 //! header checks, a value count cut to the points section 5 declares (extra
@@ -15,13 +16,26 @@ use grib::def::grib2::template::param_set::ComplexPacking;
 use super::bits::{self, BitCursor};
 use super::{Fault, unsupported};
 
-/// Integers decoded from complex packing, one per encoded point.
-pub(crate) struct Unpacked {
-    /// `reference + value + z_min` for each point (0 where missing).
-    pub ints: Vec<i32>,
-    /// Which points are missing; `None` when the field has no
-    /// missing-value management.
-    pub missing: Option<Vec<bool>>,
+/// One bit per encoded point, set where the point is missing.
+pub(crate) struct MissingSet(Vec<u64>);
+
+impl MissingSet {
+    /// No point of `n` missing.
+    pub(crate) fn new(n: usize) -> Self {
+        Self(vec![0; n.div_ceil(64)])
+    }
+
+    fn set(&mut self, k: usize) {
+        if let Some(word) = self.0.get_mut(k / 64) {
+            *word |= 1 << (k % 64);
+        }
+    }
+
+    /// Whether point `k` is missing.
+    #[inline(always)]
+    pub(crate) fn contains(&self, k: usize) -> bool {
+        self.0.get(k / 64).is_some_and(|w| w & (1 << (k % 64)) != 0)
+    }
 }
 
 /// Checks the parameters of `c` that the decoder does not implement.
@@ -48,18 +62,23 @@ fn octets(n: usize, width: u8) -> Result<usize, Fault> {
         .ok_or_else(|| Fault::Corrupt("group descriptors overflow".into()))
 }
 
-/// Decodes `count` integers from complex-packed section 7 data (`data`
+/// Decodes `out.len()` points from complex-packed section 7 data (`data`
 /// is section 7 after its header; the group references start `offset`
 /// octets in, after any spatial-differencing descriptors). `ref_bits` is
 /// the width of the group references (section 5's bits per value).
-pub(crate) fn unpack_ints(
+///
+/// Each point's integer goes through `map` into `out`; missing points are
+/// NaN, and set in `missing` when one is given.
+pub(crate) fn unpack(
     data: &[u8],
     offset: usize,
     c: &ComplexPacking,
     ref_bits: u8,
     z_min: i32,
-    count: usize,
-) -> Result<Unpacked, Fault> {
+    out: &mut [f32],
+    map: impl Fn(i32) -> f32,
+    mut missing: Option<&mut MissingSet>,
+) -> Result<(), Fault> {
     check_supported(c)?;
     let corrupt = |s: String| Fault::Corrupt(s);
     let n = c.num_groups as usize;
@@ -83,8 +102,7 @@ pub(crate) fn unpack_ints(
     let available_bits = values.len().saturating_mul(8);
 
     let mvm = c.missing_value_management;
-    let mut ints = vec![0i32; count];
-    let mut missing = (mvm > 0).then(|| vec![false; count]);
+    let count = out.len();
     let mut refs = BitCursor::new(data, offset * 8);
     let mut widths = BitCursor::new(data, refs_end * 8);
     let mut lens = BitCursor::new(data, widths_end * 8);
@@ -111,17 +129,47 @@ pub(crate) fn unpack_ints(
             .ok_or_else(|| corrupt("section 7 is shorter than its groups".into()))?;
         let take = (len as usize).min(count - filled);
         if take > 0 {
-            let range = filled..filled + take;
             let group = Group {
                 reference,
                 width,
                 z_min,
             };
-            match missing.as_mut() {
-                None => group.unpack(values, bit, &mut ints[range])?,
-                Some(flags) => {
-                    group.unpack_raw(values, bit, &mut ints[range.clone()])?;
-                    group.flag_missing(ref_bits, mvm, &mut ints[range.clone()], &mut flags[range]);
+            let chunk = &mut out[filled..filled + take];
+            let section7 = |e: bits::BitsError| corrupt(format!("section 7: {e}"));
+            if mvm == 0 {
+                if width == 0 {
+                    chunk.fill(map(group.int(0)));
+                } else {
+                    bits::unpack_with(values, bit, width, chunk, |v| map(group.int(v)))
+                        .map_err(section7)?;
+                }
+            } else {
+                let (primary, secondary) = group.missing_codes(ref_bits, mvm);
+                let is_missing = |code: u32| code == primary || code == secondary;
+                if width == 0 {
+                    if is_missing(reference) {
+                        chunk.fill(f32::NAN);
+                        if let Some(m) = missing.as_deref_mut() {
+                            (filled..filled + take).for_each(|k| m.set(k));
+                        }
+                    } else {
+                        chunk.fill(map(group.int(0)));
+                    }
+                } else {
+                    // Raw values first, then sorted into missing and integers.
+                    bits::unpack_with(values, bit, width, chunk, f32::from_bits)
+                        .map_err(section7)?;
+                    for (k, o) in chunk.iter_mut().enumerate() {
+                        let v = o.to_bits();
+                        if is_missing(v) {
+                            *o = f32::NAN;
+                            if let Some(m) = missing.as_deref_mut() {
+                                m.set(filled + k);
+                            }
+                        } else {
+                            *o = map(group.int(v));
+                        }
+                    }
                 }
             }
             filled += take;
@@ -133,7 +181,7 @@ pub(crate) fn unpack_ints(
             "the groups hold {filled} values, section 5 declares {count}"
         )));
     }
-    Ok(Unpacked { ints, missing })
+    Ok(())
 }
 
 /// One group's reference and width.
@@ -150,45 +198,25 @@ impl Group {
         (v.wrapping_add(self.reference) as i32).wrapping_add(self.z_min)
     }
 
-    /// The group's integers, without missing-value management.
-    fn unpack(&self, values: &[u8], bit: usize, out: &mut [i32]) -> Result<(), Fault> {
-        bits::unpack_with(values, bit, self.width, out, |v| self.int(v))
-            .map_err(|e| Fault::Corrupt(format!("section 7: {e}")))
-    }
-
-    /// The group's raw packed values (the reference for a constant group),
-    /// for [`Self::flag_missing`] to sort into missing and integers.
-    fn unpack_raw(&self, values: &[u8], bit: usize, out: &mut [i32]) -> Result<(), Fault> {
-        if self.width == 0 {
-            out.fill(self.reference as i32);
-            return Ok(());
-        }
-        bits::unpack_with(values, bit, self.width, out, |v| v as i32)
-            .map_err(|e| Fault::Corrupt(format!("section 7: {e}")))
-    }
-
-    /// Turns raw values into integers and missing flags. The missing
-    /// codes are all ones (primary) and all ones but the last bit
-    /// (secondary, management 2) in the group's width, or in the
-    /// references' width for a constant group (width 0).
-    fn flag_missing(&self, ref_bits: u8, mvm: u8, ints: &mut [i32], missing: &mut [bool]) {
-        if self.width == 0 {
-            let primary = (1u32 << ref_bits) - 1;
-            let secondary = primary.saturating_sub(1);
-            let r = self.reference;
-            let is_missing = r == primary || (mvm == 2 && r == secondary);
-            let int = (r as i32).wrapping_add(self.z_min);
-            ints.fill(if is_missing { 0 } else { int });
-            missing.fill(is_missing);
-            return;
-        }
-        let primary = (1u32 << self.width) - 1;
-        let secondary = primary - 1;
-        for (int, flag) in ints.iter_mut().zip(missing.iter_mut()) {
-            let v = *int as u32;
-            let is_missing = v == primary || (mvm == 2 && v == secondary);
-            *flag = is_missing;
-            *int = if is_missing { 0 } else { self.int(v) };
-        }
+    /// The codes that mark a point missing, primary and secondary: all
+    /// ones, and all ones but the last bit (management 2 only), in the
+    /// group's width, or in the references' width for a constant group
+    /// (width 0, where the reference holds the code). A code that cannot
+    /// occur stands for "none" (`u32::MAX`, above any value of fewer than
+    /// 32 bits).
+    fn missing_codes(&self, ref_bits: u8, mvm: u8) -> (u32, u32) {
+        let bits = if self.width == 0 {
+            u32::from(ref_bits)
+        } else {
+            self.width
+        };
+        let primary = (1u32 << bits) - 1;
+        // With 0-bit references both codes are 0, as in the crate.
+        let secondary = if mvm == 2 {
+            primary.saturating_sub(1)
+        } else {
+            u32::MAX
+        };
+        (primary, secondary)
     }
 }

@@ -12,9 +12,10 @@
 //!
 //! Every count and length is checked against the sections before anything
 //! is read or allocated: the output is `num_points` values (which the
-//! caller has bounded by [`crate::MAX_POINTS`]), and the only other buffers
-//! are one integer (and, with missing-value management, one flag) per
-//! encoded value.
+//! caller has bounded by [`crate::MAX_POINTS`]); packed integers are
+//! decoded into the output itself, and the only other buffer is one bit
+//! per encoded value for missing points of 5.3 fields with missing-value
+//! management.
 
 mod bitmap;
 mod bits;
@@ -32,6 +33,7 @@ mod tests;
 use grib::def::grib2::{DataRepresentationTemplate, Section5};
 
 use self::bitmap::Bitmap;
+use self::complex::MissingSet;
 use self::simple::Scale;
 
 /// Why a field could not be unpacked; the caller names the message.
@@ -102,24 +104,22 @@ pub(crate) fn unpack(
         }
         DataRepresentationTemplate::_5_2(t) => {
             check_field_type(t.orig_field_type)?;
-            let u = complex::unpack_ints(data, 0, &t.complex, t.simple.num_bits, 0, encoded)?;
             let scale = Scale::new(&t.simple);
-            spatial::scale_ints(&u.ints, u.missing.as_deref(), &scale, packed);
+            let bits = t.simple.num_bits;
+            let to_value = |x: i32| scale.apply(x as f32);
+            complex::unpack(data, 0, &t.complex, bits, 0, packed, to_value, None)?;
         }
         DataRepresentationTemplate::_5_3(t) => {
             check_field_type(t.orig_field_type)?;
             let d = spatial::descriptors(data, t.spatial_diff_order, t.num_extra_desc_octets)?;
             complex::check_supported(&t.complex)?;
-            let u = complex::unpack_ints(
-                data,
-                d.len,
-                &t.complex,
-                t.simple.num_bits,
-                d.z_min,
-                encoded,
-            )?;
-            let scale = Scale::new(&t.simple);
-            spatial::undo_and_scale(&u.ints, u.missing.as_deref(), &d, &scale, packed);
+            let mut missing =
+                (t.complex.missing_value_management > 0).then(|| MissingSet::new(encoded));
+            // The integers are kept as f32 bits until differencing is undone.
+            let keep = |x: i32| f32::from_bits(x as u32);
+            let (c, bits) = (&t.complex, t.simple.num_bits);
+            complex::unpack(data, d.len, c, bits, d.z_min, packed, keep, missing.as_mut())?;
+            spatial::undo_and_scale(packed, missing.as_ref(), &d, &Scale::new(&t.simple));
         }
         _ => return Ok(None),
     }

@@ -9,6 +9,7 @@
 //! recurrence runs in i64 with wrapping arithmetic.
 
 use super::Fault;
+use super::complex::MissingSet;
 use super::simple::Scale;
 
 /// The descriptors of spatial differencing in section 7.
@@ -72,80 +73,65 @@ pub(crate) fn descriptors(data: &[u8], order: u8, octets: u8) -> Result<Descript
     })
 }
 
-/// Rebuilds the original integers from `diffs` (differences plus z_min,
-/// as complex packing decoded them) and writes their scaled values to
-/// `out`; NaN where `missing` says so.
+/// Rebuilds the original integers from the differences (plus z_min) that
+/// complex packing left in `values` as integer bits (`f32::from_bits(x as
+/// u32)`), and replaces each with its scaled value; points in `missing`
+/// (already NaN) are skipped.
 pub(crate) fn undo_and_scale(
-    diffs: &[i32],
-    missing: Option<&[bool]>,
+    values: &mut [f32],
+    missing: Option<&MissingSet>,
     d: &Descriptors,
     scale: &Scale,
-    out: &mut [f32],
 ) {
     match missing {
-        None if d.order == 1 => first_order(diffs, d.first[0], scale, out),
-        None => second_order(diffs, d.first, scale, out),
-        Some(missing) => with_missing(diffs, missing, d, scale, out),
+        None if d.order == 1 => first_order(values, d.first[0], scale),
+        None => second_order(values, d.first, scale),
+        Some(missing) => with_missing(values, missing, d, scale),
     }
 }
 
-fn first_order(diffs: &[i32], first: i64, scale: &Scale, out: &mut [f32]) {
+/// The integer that complex packing stored in `v`.
+#[inline(always)]
+fn int(v: f32) -> i64 {
+    i64::from(v.to_bits() as i32)
+}
+
+fn first_order(values: &mut [f32], first: i64, scale: &Scale) {
     let mut prev = first;
-    for (k, (&v, o)) in diffs.iter().zip(out.iter_mut()).enumerate() {
+    for (k, v) in values.iter_mut().enumerate() {
         if k > 0 {
-            prev = i64::from(v).wrapping_add(prev);
+            prev = int(*v).wrapping_add(prev);
         }
-        *o = scale.apply(prev as f32);
+        *v = scale.apply(prev as f32);
     }
 }
 
-fn second_order(diffs: &[i32], first: [i64; 2], scale: &Scale, out: &mut [f32]) {
+fn second_order(values: &mut [f32], first: [i64; 2], scale: &Scale) {
     let (mut p2, mut p1) = (first[0], first[1]);
-    for (o, f) in out.iter_mut().zip(first) {
-        *o = scale.apply(f as f32);
+    for (v, f) in values.iter_mut().zip(first) {
+        *v = scale.apply(f as f32);
     }
-    for (&v, o) in diffs.iter().zip(out.iter_mut()).skip(2) {
-        let x = i64::from(v)
-            .wrapping_add(p1.wrapping_mul(2))
-            .wrapping_sub(p2);
+    for v in values.iter_mut().skip(2) {
+        let x = int(*v).wrapping_add(p1.wrapping_mul(2)).wrapping_sub(p2);
         (p2, p1) = (p1, x);
-        *o = scale.apply(x as f32);
+        *v = scale.apply(x as f32);
     }
 }
 
-fn with_missing(diffs: &[i32], missing: &[bool], d: &Descriptors, scale: &Scale, out: &mut [f32]) {
+fn with_missing(values: &mut [f32], missing: &MissingSet, d: &Descriptors, scale: &Scale) {
     let (mut seen, mut p1, mut p2) = (0usize, 0i64, 0i64);
-    for ((&v, &gone), o) in diffs.iter().zip(missing).zip(out.iter_mut()) {
-        if gone {
-            *o = f32::NAN;
+    for (k, v) in values.iter_mut().enumerate() {
+        if missing.contains(k) {
             continue;
         }
         let x = match d.first.get(seen).filter(|_| seen < usize::from(d.order)) {
             Some(&f) => f,
-            None if d.order == 1 => i64::from(v).wrapping_add(p1),
-            None => i64::from(v)
-                .wrapping_add(p1.wrapping_mul(2))
-                .wrapping_sub(p2),
+            None if d.order == 1 => int(*v).wrapping_add(p1),
+            None => int(*v).wrapping_add(p1.wrapping_mul(2)).wrapping_sub(p2),
         };
         (p2, p1) = (p1, x);
         seen += 1;
-        *o = scale.apply(x as f32);
-    }
-}
-
-/// Scales complex-packed integers without spatial differencing (5.2).
-pub(crate) fn scale_ints(ints: &[i32], missing: Option<&[bool]>, scale: &Scale, out: &mut [f32]) {
-    match missing {
-        None => {
-            for (&v, o) in ints.iter().zip(out.iter_mut()) {
-                *o = scale.apply(v as f32);
-            }
-        }
-        Some(missing) => {
-            for ((&v, &gone), o) in ints.iter().zip(missing).zip(out.iter_mut()) {
-                *o = if gone { f32::NAN } else { scale.apply(v as f32) };
-            }
-        }
+        *v = scale.apply(x as f32);
     }
 }
 
