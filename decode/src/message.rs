@@ -226,7 +226,12 @@ pub(crate) fn unpack(field: &RawField<'_>) -> Result<Vec<f32>, DecodeError> {
     let values = match crate::unpack::unpack(&s5, field.sect6, field.sect7, num_points) {
         Ok(Some(values)) => values,
         Ok(None) => unpack_other(field, &s5, num_points)?,
-        Err(Fault::Corrupt(reason)) => return Err(DecodeError::Corrupt { message: id, reason }),
+        Err(Fault::Corrupt(reason)) => {
+            return Err(DecodeError::Corrupt {
+                message: id,
+                reason,
+            });
+        }
         Err(Fault::Unsupported(what)) => {
             return Err(DecodeError::Unsupported { message: id, what });
         }
@@ -243,7 +248,11 @@ pub(crate) fn unpack_reference(field: &RawField<'_>) -> Result<Vec<f32>, DecodeE
     check_count(values, num_points, field.id)
 }
 
-fn check_count(values: Vec<f32>, num_points: usize, id: MessageId) -> Result<Vec<f32>, DecodeError> {
+fn check_count(
+    values: Vec<f32>,
+    num_points: usize,
+    id: MessageId,
+) -> Result<Vec<f32>, DecodeError> {
     if values.len() != num_points {
         return Err(DecodeError::Corrupt {
             message: id,

@@ -63,7 +63,11 @@ impl<'a> Bitmap<'a> {
     pub(crate) fn spread(&self, grid: &mut [f32]) {
         let Self::Present(bits) = *self else { return };
         let n = grid.len();
-        let marked: usize = bits.iter().take(n / 8).map(|b| b.count_ones() as usize).sum::<usize>()
+        let marked: usize = bits
+            .iter()
+            .take(n / 8)
+            .map(|b| b.count_ones() as usize)
+            .sum::<usize>()
             + bits
                 .get(n / 8)
                 .filter(|_| n % 8 > 0)

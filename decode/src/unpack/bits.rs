@@ -43,7 +43,10 @@ pub(crate) enum BitsError {
     /// The width is above [`MAX_WIDTH`].
     TooWide(u32),
     /// The values need more bits than the buffer holds.
-    TooShort { needed_bits: usize, available_bits: usize },
+    TooShort {
+        needed_bits: usize,
+        available_bits: usize,
+    },
 }
 
 impl std::fmt::Display for BitsError {
@@ -53,10 +56,7 @@ impl std::fmt::Display for BitsError {
             Self::TooShort {
                 needed_bits,
                 available_bits,
-            } => write!(
-                f,
-                "{needed_bits} bits needed, {available_bits} available"
-            ),
+            } => write!(f, "{needed_bits} bits needed, {available_bits} available"),
         }
     }
 }
@@ -159,7 +159,11 @@ mod tests {
                     let data: Vec<u8> = (0..bytes).map(|_| rng.u8(..)).collect();
                     let mut out = vec![0u32; count];
                     unpack_with(&data, start, width, &mut out, |v| v).unwrap();
-                    assert_eq!(out, naive(&data, start, width, count), "w{width} s{start} n{count}");
+                    assert_eq!(
+                        out,
+                        naive(&data, start, width, count),
+                        "w{width} s{start} n{count}"
+                    );
                     let mut c = BitCursor::new(&data, start);
                     let by_cursor: Vec<u32> = (0..count).map(|_| c.next(width)).collect();
                     assert_eq!(by_cursor, out);

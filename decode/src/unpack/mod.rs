@@ -26,6 +26,8 @@ mod spatial;
 #[cfg(test)]
 mod identity;
 #[cfg(test)]
+mod random;
+#[cfg(test)]
 mod sections;
 #[cfg(test)]
 mod tests;
@@ -118,7 +120,16 @@ pub(crate) fn unpack(
             // The integers are kept as f32 bits until differencing is undone.
             let keep = |x: i32| f32::from_bits(x as u32);
             let (c, bits) = (&t.complex, t.simple.num_bits);
-            complex::unpack(data, d.len, c, bits, d.z_min, packed, keep, missing.as_mut())?;
+            complex::unpack(
+                data,
+                d.len,
+                c,
+                bits,
+                d.z_min,
+                packed,
+                keep,
+                missing.as_mut(),
+            )?;
             spatial::undo_and_scale(packed, missing.as_ref(), &d, &Scale::new(&t.simple));
         }
         _ => return Ok(None),

@@ -154,7 +154,12 @@ pub(crate) fn bitmap(present: &[bool]) -> Vec<u8> {
 }
 
 /// A template 5.0 field: `ints` packed in `p.bits` bits.
-pub(crate) fn simple_field(num_points: usize, p: Simple, ints: &[u32], map: Option<&[u8]>) -> Field {
+pub(crate) fn simple_field(
+    num_points: usize,
+    p: Simple,
+    ints: &[u32],
+    map: Option<&[u8]>,
+) -> Field {
     let mut w = BitWriter::default();
     for &i in ints {
         w.push(i.into(), p.bits.into());
@@ -263,8 +268,14 @@ pub(crate) fn complex_field(
         w.push(u64::from(g.1 - min_width), c.width_bits.into());
     }
     w.align();
-    for g in &groups[..groups.len().saturating_sub(1)] {
-        w.push(u64::from(g.2 - c.len_ref), c.len_bits.into());
+    // NG scaled lengths are reserved; the last group's is unused (0).
+    for (k, g) in groups.iter().enumerate() {
+        let scaled = if k + 1 < groups.len() {
+            g.2 - c.len_ref
+        } else {
+            0
+        };
+        w.push(u64::from(scaled), c.len_bits.into());
     }
     w.align();
     for g in &groups {

@@ -75,7 +75,12 @@ mod tests {
     fn scales_like_the_formula() {
         // R = 100, E = −1, D = 1: (100 + X/2)/10.
         let mut out = [0f32; 4];
-        unpack(&[0x00, 0x01, 0x02, 0xff], &params(100.0, -1, 1, 8), &mut out).unwrap();
+        unpack(
+            &[0x00, 0x01, 0x02, 0xff],
+            &params(100.0, -1, 1, 8),
+            &mut out,
+        )
+        .unwrap();
         let want: Vec<f32> = [0f32, 1.0, 2.0, 255.0]
             .iter()
             .map(|x| (100.0 + x * 0.5) * 10f32.powi(-1))

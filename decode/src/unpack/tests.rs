@@ -2,7 +2,9 @@
 //! decoded by [`super::unpack`] and by the `grib` crate: results must be
 //! bit-identical (or both an error).
 
-use super::sections::{BitWriter, Complex, Field, Packed, Simple, bitmap, complex_field, simple_field};
+use super::sections::{
+    BitWriter, Complex, Field, Packed, Simple, bitmap, complex_field, simple_field,
+};
 use super::{Fault, unpack};
 use crate::DecodeError;
 use crate::message::{unpack as unpack_fast, unpack_reference};
@@ -17,7 +19,11 @@ fn same(label: &str, f: &Field) -> Result<Vec<f32>, DecodeError> {
         (Ok(a), Ok(b)) => {
             assert_eq!(a.len(), b.len(), "{label}: lengths");
             for (k, (x, y)) in a.iter().zip(b).enumerate() {
-                assert_eq!(x.to_bits(), y.to_bits(), "{label}[{k}]: {x} vs the crate's {y}");
+                assert_eq!(
+                    x.to_bits(),
+                    y.to_bits(),
+                    "{label}[{k}]: {x} vs the crate's {y}"
+                );
             }
         }
         (Err(_), Err(_)) => {}
@@ -76,7 +82,11 @@ fn value_count_not_a_multiple_of_eight_bits() {
     // With a bit-map over 19 points (not a whole octet either).
     let present: Vec<bool> = (0..19).map(|k| k % 3 != 1).collect();
     let map = bitmap(&present);
-    let v = same("5.0 bit-map", &simple_field(19, plain(5), &values, Some(&map))).unwrap();
+    let v = same(
+        "5.0 bit-map",
+        &simple_field(19, plain(5), &values, Some(&map)),
+    )
+    .unwrap();
     let mut packed = values.iter();
     for (k, (&x, &p)) in v.iter().zip(&present).enumerate() {
         match p {
@@ -89,7 +99,11 @@ fn value_count_not_a_multiple_of_eight_bits() {
 #[test]
 fn bitmap_with_every_point_missing() {
     let map = bitmap(&[false; 21]);
-    let v = same("5.0 all missing", &simple_field(21, plain(8), &[], Some(&map))).unwrap();
+    let v = same(
+        "5.0 all missing",
+        &simple_field(21, plain(8), &[], Some(&map)),
+    )
+    .unwrap();
     assert!(v.len() == 21 && v.iter().all(|x| x.is_nan()));
     let c = Complex {
         splitting: 1,
@@ -101,7 +115,16 @@ fn bitmap_with_every_point_missing() {
             octets: 2,
             ..c.clone()
         };
-        let f = complex_field(21, plain(4), c, &[], &[0], &[0, 0][..usize::from(order)], 0, Some(&map));
+        let f = complex_field(
+            21,
+            plain(4),
+            c,
+            &[],
+            &[0],
+            &[0, 0][..usize::from(order)],
+            0,
+            Some(&map),
+        );
         let v = same(&format!("order {order} all missing"), &f).unwrap();
         assert!(v.len() == 21 && v.iter().all(|x| x.is_nan()));
     }
@@ -129,7 +152,16 @@ fn truncated_data_is_an_error() {
     };
     let fields = [
         simple_field(40, plain(5), &values, None),
-        complex_field(40, plain(4), c.clone(), &ints(&values), &[10, 13, 17], &[], 0, None),
+        complex_field(
+            40,
+            plain(4),
+            c.clone(),
+            &ints(&values),
+            &[10, 13, 17],
+            &[],
+            0,
+            None,
+        ),
         complex_field(
             40,
             plain(4),
@@ -231,7 +263,11 @@ fn missing_value_management_with_and_without_differencing() {
             let f = complex_field(10, plain(1), c, &packed, &[2, 2, 3, 3], first, 2, None);
             let v = same(&format!("mvm {mvm} order {order}"), &f).unwrap();
             for (k, p) in packed.iter().enumerate() {
-                assert_eq!(v[k].is_nan(), matches!(p, Missing(_)), "mvm {mvm} order {order} [{k}]");
+                assert_eq!(
+                    v[k].is_nan(),
+                    matches!(p, Missing(_)),
+                    "mvm {mvm} order {order} [{k}]"
+                );
             }
         }
     }
@@ -243,7 +279,10 @@ fn missing_value_management_with_and_without_differencing() {
             ..Complex::default()
         };
         let f = complex_field(3, plain(2), c, &ints(&[1, 2, 3]), &[3], &[], 0, None);
-        assert!(matches!(same("unsupported", &f), Err(DecodeError::Unsupported { .. })));
+        assert!(matches!(
+            same("unsupported", &f),
+            Err(DecodeError::Unsupported { .. })
+        ));
     }
 }
 
@@ -254,4 +293,24 @@ fn bit_writer_round_trip() {
     w.align();
     w.push(0xffff_ffff, 32);
     assert_eq!(w.bytes, [0b1010_0000, 0xff, 0xff, 0xff, 0xff]);
+}
+
+#[test]
+fn extreme_scale_factors() {
+    // 2^E and 10^−D out of f32's range: infinities, zeros and NaN alike.
+    for e in [-300i16, -150, -128, -127, -126, 127, 128, 300] {
+        for d in [-60i16, -39, 0, 38, 46] {
+            let p = Simple {
+                r: 1.5,
+                e,
+                d,
+                bits: 3,
+            };
+            same(
+                &format!("E={e} D={d}"),
+                &simple_field(4, p, &[0, 1, 5, 7], None),
+            )
+            .unwrap();
+        }
+    }
 }
