@@ -5,6 +5,8 @@
 //! median milliseconds of `--runs` decodes (default 15).
 //!
 //! `--templates 0,2,3` keeps only fields packed with those templates.
+//! `--write-demo DIR` writes the demo data's f000 (GFS-like, 0.25°, five
+//! 5.2 fields) under DIR first, for the benchmark script to re-pack.
 //! `scripts/bench-decode-peers.sh` runs this beside ecCodes.
 
 use std::io::Read;
@@ -74,6 +76,19 @@ fn main() -> Result<(), String> {
     while let Some(a) = args.next() {
         match a.as_str() {
             "--runs" => runs = args.next().and_then(|n| n.parse().ok()).ok_or("--runs N")?,
+            "--write-demo" => {
+                let dir = args.next().ok_or("--write-demo DIR")?;
+                let opts = demo::DemoOptions {
+                    hours: 0,
+                    radar_frames: 0,
+                    ..demo::DemoOptions::default()
+                };
+                let report = demo::write_demo_data(std::path::Path::new(&dir), &opts)
+                    .map_err(|e| e.to_string())?;
+                for f in report.files {
+                    eprintln!("wrote {}", f.path.display());
+                }
+            }
             "--templates" => {
                 templates = Some(
                     args.next()

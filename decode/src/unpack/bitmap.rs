@@ -10,7 +10,12 @@ pub(crate) enum Bitmap<'a> {
     /// No bit-map: every point has a value.
     Absent,
     /// One bit per grid point, most significant first; 1 marks a value.
-    Present(&'a [u8]),
+    Present {
+        /// The bit-map's octets (at least enough for the grid).
+        bits: &'a [u8],
+        /// How many of the grid's points it marks.
+        marked: usize,
+    },
 }
 
 impl<'a> Bitmap<'a> {
@@ -26,23 +31,16 @@ impl<'a> Bitmap<'a> {
             ))),
             Some(0) => {
                 let bits = sect6.get(6..).unwrap_or_default();
-                let (whole, rest) = (num_points / 8, num_points % 8);
                 let covering = bits
                     .get(..num_points.div_ceil(8))
                     .ok_or_else(|| Fault::Corrupt("bit-map shorter than the grid".into()))?;
-                let mut marked: usize = covering[..whole]
-                    .iter()
-                    .map(|b| b.count_ones() as usize)
-                    .sum();
-                if rest > 0 {
-                    marked += (covering[whole] >> (8 - rest)).count_ones() as usize;
-                }
+                let marked = count_marked(covering, num_points);
                 if marked != encoded {
                     return Err(Fault::Corrupt(format!(
                         "bit-map marks {marked} points, section 5 declares {encoded} values"
                     )));
                 }
-                Ok(Self::Present(bits))
+                Ok(Self::Present { bits, marked })
             }
             Some(n) => Err(super::unsupported(
                 "GRIB2 code table 6.0 (bit map indicator)",
@@ -61,50 +59,81 @@ impl<'a> Bitmap<'a> {
     /// number of unmarked points, and each unmarked point closes the gap by
     /// one), so values are moved before they are overwritten.
     pub(crate) fn spread(&self, grid: &mut [f32]) {
-        let Self::Present(bits) = *self else { return };
+        let Self::Present { bits, marked } = *self else {
+            return;
+        };
         let n = grid.len();
-        let marked: usize = bits
-            .iter()
-            .take(n / 8)
-            .map(|b| b.count_ones() as usize)
-            .sum::<usize>()
-            + bits
-                .get(n / 8)
-                .filter(|_| n % 8 > 0)
-                .map_or(0, |b| (b >> (8 - n % 8)).count_ones() as usize);
+        let whole = (n / 8).min(bits.len());
         let mut src = n.saturating_sub(marked);
-        let mut k = 0;
-        for &byte in bits.iter().take(n / 8) {
-            match byte {
+        let (mut k, mut at) = (0, 0);
+        while k < whole {
+            match bits[k] {
+                // Runs of whole octets: one move, or one fill.
                 0xff => {
-                    grid.copy_within(src..src + 8, k);
-                    src += 8;
+                    let run = run_of(&bits[k..whole], 0xff);
+                    let len = (8 * run).min(n.saturating_sub(src));
+                    grid.copy_within(src..src + len, at);
+                    (src, at, k) = (src + len, at + 8 * run, k + run);
                 }
-                0x00 => grid[k..k + 8].fill(f32::NAN),
-                _ => {
-                    for b in 0..8 {
-                        if byte & (0x80 >> b) != 0 {
-                            grid[k + b] = grid[src];
-                            src += 1;
-                        } else {
-                            grid[k + b] = f32::NAN;
-                        }
-                    }
+                0x00 => {
+                    let run = run_of(&bits[k..whole], 0x00);
+                    grid[at..at + 8 * run].fill(f32::NAN);
+                    (at, k) = (at + 8 * run, k + run);
+                }
+                byte => {
+                    src = spread_bits(grid, byte, at, 8, src);
+                    (at, k) = (at + 8, k + 1);
                 }
             }
-            k += 8;
         }
-        if let Some(&byte) = bits.get(n / 8) {
-            for b in 0..n - k {
-                if byte & (0x80 >> b) != 0 {
-                    grid[k + b] = grid[src];
-                    src += 1;
-                } else {
-                    grid[k + b] = f32::NAN;
-                }
-            }
+        if let Some(&byte) = bits.get(whole).filter(|_| at < n) {
+            spread_bits(grid, byte, at, n - at, src);
         }
     }
+}
+
+/// How many of `bits` (1 to 8 per octet) mark a point, over the first
+/// `n` bits.
+fn count_marked(bits: &[u8], n: usize) -> usize {
+    let whole = (n / 8).min(bits.len());
+    let words = bits[..whole].chunks_exact(8);
+    let tail = words.remainder();
+    let mut marked: usize = words
+        .map(|w| {
+            u64::from_ne_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]).count_ones()
+                as usize
+        })
+        .sum();
+    marked += tail.iter().map(|b| b.count_ones() as usize).sum::<usize>();
+    if let Some(&last) = bits.get(whole).filter(|_| n % 8 > 0) {
+        marked += (last >> (8 - n % 8)).count_ones() as usize;
+    }
+    marked
+}
+
+/// The number of leading octets of `bits` equal to `value` (at least 1
+/// when the first one is).
+fn run_of(bits: &[u8], value: u8) -> usize {
+    bits.iter().position(|&b| b != value).unwrap_or(bits.len())
+}
+
+/// Spreads one octet's `count` points (most significant bit first) from
+/// `grid[src..]` to `grid[at..]`; returns the new read position. Reads
+/// past the grid (impossible after [`Bitmap::read`]) give NaN.
+#[inline]
+fn spread_bits(grid: &mut [f32], byte: u8, at: usize, count: usize, mut src: usize) -> usize {
+    for b in 0..count {
+        let v = if byte & (0x80 >> b) != 0 {
+            src += 1;
+            grid.get(src - 1).copied().unwrap_or(f32::NAN)
+        } else {
+            f32::NAN
+        };
+        if let Some(slot) = grid.get_mut(at + b) {
+            *slot = v;
+        }
+    }
+    src
 }
 
 #[cfg(test)]

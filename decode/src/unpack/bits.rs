@@ -106,6 +106,57 @@ pub(crate) fn unpack_with<T>(
     Ok(())
 }
 
+/// [`unpack_with`] for integers that start at bit 0 of `data`, 8 at a
+/// time: 8 integers of `N` bits fill exactly `N` bytes, so within each
+/// block every load offset and shift is a constant. Blocks that lie too
+/// close to the end of `data` for a 40-byte window, and the last
+/// `out.len() % 8` integers, go through [`unpack_with`].
+#[inline]
+fn unpack_blocks<const N: usize, T>(
+    data: &[u8],
+    out: &mut [T],
+    mut map: impl FnMut(u32) -> T,
+) -> Result<(), BitsError> {
+    span(data.len(), 0, N as u32, out.len())?;
+    let mut done = 0;
+    for (k, chunk) in out.chunks_exact_mut(8).enumerate() {
+        let Some(block) = data.get(k * N..).and_then(<[u8]>::first_chunk::<40>) else {
+            break;
+        };
+        for (i, o) in chunk.iter_mut().enumerate() {
+            let (byte, shift) = (i * N / 8, i * N % 8);
+            // A constant range of a 40-byte array: one load, no check.
+            let w = match block[byte..byte + 8].try_into() {
+                Ok(bytes) => u64::from_be_bytes(bytes),
+                Err(_) => 0,
+            };
+            *o = map(((w << shift) >> (64 - N)) as u32);
+        }
+        done += 8;
+    }
+    unpack_with(data, done * N, N as u32, &mut out[done..], map)
+}
+
+/// Unpacks `out.len()` integers of `width` bits (0..=32) packed back to
+/// back from the start of `data`, as [`unpack_with`] does, with the
+/// block-wise loop of [`unpack_blocks`] specialised for each width.
+pub(crate) fn unpack_aligned<T>(
+    data: &[u8],
+    width: u32,
+    out: &mut [T],
+    map: impl FnMut(u32) -> T,
+) -> Result<(), BitsError> {
+    macro_rules! by_width {
+        ($($n:literal)*) => {
+            match width {
+                $($n => unpack_blocks::<$n, T>(data, out, map),)*
+                _ => unpack_with(data, 0, width, out, map),
+            }
+        };
+    }
+    by_width!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32)
+}
+
 /// A cursor over a bit stream, for descriptors read one at a time (group
 /// references, widths and lengths of complex packing). Reading past the
 /// end yields zeros: callers check the span with [`span`] first.
@@ -164,6 +215,11 @@ mod tests {
                         naive(&data, start, width, count),
                         "w{width} s{start} n{count}"
                     );
+                    if start == 0 {
+                        let mut blocks = vec![0u32; count];
+                        unpack_aligned(&data, width, &mut blocks, |v| v).unwrap();
+                        assert_eq!(blocks, out, "aligned w{width} n{count}");
+                    }
                     let mut c = BitCursor::new(&data, start);
                     let by_cursor: Vec<u32> = (0..count).map(|_| c.next(width)).collect();
                     assert_eq!(by_cursor, out);

@@ -53,9 +53,14 @@ pub(crate) fn unpack(data: &[u8], p: &SimplePacking, out: &mut [f32]) -> Result<
         out.fill(scale.constant());
         return Ok(());
     }
-    bits::unpack_with(data, 0, u32::from(p.num_bits), out, |x| {
-        scale.apply(x as f32)
-    })
+    let width = u32::from(p.num_bits);
+    if width < 32 {
+        // Below 2^31: the signed conversion (which vectorises) is exact
+        // where the unsigned one is, and rounds identically elsewhere.
+        bits::unpack_aligned(data, width, out, |x| scale.apply(x as i32 as f32))
+    } else {
+        bits::unpack_aligned(data, width, out, |x| scale.apply(x as f32))
+    }
 }
 
 #[cfg(test)]
