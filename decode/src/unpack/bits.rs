@@ -33,7 +33,7 @@ fn short_window(data: &[u8], byte: usize) -> u64 {
 /// The `width`-bit integer (1..=32) starting `bit` bits into `data`; bits
 /// past the end of `data` read as zeros.
 #[inline(always)]
-fn read(data: &[u8], bit: usize, width: u32) -> u32 {
+pub(crate) fn read(data: &[u8], bit: usize, width: u32) -> u32 {
     ((window(data, bit >> 3) << (bit & 7)) >> (64 - width)) as u32
 }
 
@@ -106,6 +106,20 @@ pub(crate) fn unpack_with<T>(
     Ok(())
 }
 
+/// Writes `out.len()` integers of `width` bits (1..=31) from bit `start`
+/// of `data`, each plus `add` (wrapping), as f32 bits: complex packing's
+/// per-group loop. Kept out of line so that its few variables stay in
+/// registers. The caller has checked the span; bits past the end of
+/// `data` would read as zeros.
+#[inline(never)]
+pub(crate) fn unpack_add(data: &[u8], start: usize, width: u32, add: u32, out: &mut [f32]) {
+    let mut bit = start;
+    for o in out.iter_mut() {
+        *o = f32::from_bits(read(data, bit, width).wrapping_add(add));
+        bit += width as usize;
+    }
+}
+
 /// [`unpack_with`] for integers that start at bit 0 of `data`, 8 at a
 /// time: 8 integers of `N` bits fill exactly `N` bytes, so within each
 /// block every load offset and shift is a constant. Blocks that lie too
@@ -157,32 +171,6 @@ pub(crate) fn unpack_aligned<T>(
     by_width!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32)
 }
 
-/// A cursor over a bit stream, for descriptors read one at a time (group
-/// references, widths and lengths of complex packing). Reading past the
-/// end yields zeros: callers check the span with [`span`] first.
-pub(crate) struct BitCursor<'a> {
-    data: &'a [u8],
-    bit: usize,
-}
-
-impl<'a> BitCursor<'a> {
-    /// A cursor at bit `start` of `data`.
-    pub(crate) fn new(data: &'a [u8], start: usize) -> Self {
-        Self { data, bit: start }
-    }
-
-    /// The next `width`-bit integer (0..=32; 0 reads nothing and gives 0).
-    #[inline]
-    pub(crate) fn next(&mut self, width: u32) -> u32 {
-        if width == 0 || width > MAX_WIDTH {
-            return 0;
-        }
-        let v = read(self.data, self.bit, width);
-        self.bit += width as usize;
-        v
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,9 +208,12 @@ mod tests {
                         unpack_aligned(&data, width, &mut blocks, |v| v).unwrap();
                         assert_eq!(blocks, out, "aligned w{width} n{count}");
                     }
-                    let mut c = BitCursor::new(&data, start);
-                    let by_cursor: Vec<u32> = (0..count).map(|_| c.next(width)).collect();
-                    assert_eq!(by_cursor, out);
+                    if width > 0 {
+                        let one_by_one: Vec<u32> = (0..count)
+                            .map(|k| read(&data, start + k * width as usize, width))
+                            .collect();
+                        assert_eq!(one_by_one, out);
+                    }
                 }
             }
         }

@@ -3,19 +3,20 @@
 //!
 //! The `grib` crate unpacks value by value through a chain of iterators;
 //! this module decodes whole arrays instead: N-bit integers a word at a
-//! time ([`bits`]), complex packing's groups in one pass over their
-//! descriptors ([`complex`]), differencing and scaling in one pass over
-//! the integers ([`spatial`]), and section 6's bit-map in place
-//! ([`bitmap`]). The float arithmetic is the crate's, operation for
+//! time, 8 per N-byte block for simple packing ([`bits`]); complex
+//! packing's group descriptors a batch at a time and each group's integers
+//! in one tight loop ([`complex`]); differencing and scaling in one pass
+//! over each stretch of integers while it is in cache ([`spatial`]); and
+//! section 6's bit-map in place, by runs ([`bitmap`]). The float arithmetic is the crate's, operation for
 //! operation ([`simple::Scale`]), so values are bit-identical to it; the
 //! tests in `identity` check that on every real and demo file.
 //!
 //! Every count and length is checked against the sections before anything
 //! is read or allocated: the output is `num_points` values (which the
 //! caller has bounded by [`crate::MAX_POINTS`]); packed integers are
-//! decoded into the output itself, and the only other buffer is one bit
-//! per encoded value for missing points of 5.3 fields with missing-value
-//! management.
+//! decoded into the output itself, and the only other buffers are one bit
+//! per encoded value for the missing points of complex packing with
+//! missing-value management, and a few kilobytes of group descriptors.
 
 mod bitmap;
 mod bits;
@@ -32,10 +33,11 @@ mod sections;
 #[cfg(test)]
 mod tests;
 
+use grib::def::grib2::template::param_set::ComplexPacking;
 use grib::def::grib2::{DataRepresentationTemplate, Section5};
 
 use self::bitmap::Bitmap;
-use self::complex::MissingSet;
+use self::complex::{Layout, MissingSet};
 use self::simple::Scale;
 
 /// Why a field could not be unpacked; the caller names the message.
@@ -64,6 +66,12 @@ fn check_field_type(orig_field_type: u8) -> Result<(), Fault> {
         ));
     }
     Ok(())
+}
+
+/// Room for the missing points of a complex-packed field with
+/// missing-value management.
+fn missing_set(c: &ComplexPacking, encoded: usize) -> Option<MissingSet> {
+    (c.missing_value_management > 0).then(|| MissingSet::new(encoded))
 }
 
 /// Unpacks sections 6 and 7 (whole sections, headers included) as section
@@ -107,30 +115,32 @@ pub(crate) fn unpack(
         DataRepresentationTemplate::_5_2(t) => {
             check_field_type(t.orig_field_type)?;
             let scale = Scale::new(&t.simple);
-            let bits = t.simple.num_bits;
-            let to_value = |x: i32| scale.apply(x as f32);
-            complex::unpack(data, 0, &t.complex, bits, 0, packed, to_value, None)?;
+            let mut missing = missing_set(&t.complex, encoded);
+            let layout = Layout {
+                offset: 0,
+                ref_bits: t.simple.num_bits,
+                z_min: 0,
+            };
+            let finish = |values: &mut [f32], at, missing: Option<&MissingSet>| {
+                spatial::scale_ints(values, at, missing, &scale)
+            };
+            complex::unpack(data, &t.complex, layout, packed, missing.as_mut(), finish)?;
         }
         DataRepresentationTemplate::_5_3(t) => {
             check_field_type(t.orig_field_type)?;
             let d = spatial::descriptors(data, t.spatial_diff_order, t.num_extra_desc_octets)?;
             complex::check_supported(&t.complex)?;
-            let mut missing =
-                (t.complex.missing_value_management > 0).then(|| MissingSet::new(encoded));
-            // The integers are kept as f32 bits until differencing is undone.
-            let keep = |x: i32| f32::from_bits(x as u32);
-            let (c, bits) = (&t.complex, t.simple.num_bits);
-            complex::unpack(
-                data,
-                d.len,
-                c,
-                bits,
-                d.z_min,
-                packed,
-                keep,
-                missing.as_mut(),
-            )?;
-            spatial::undo_and_scale(packed, missing.as_ref(), &d, &Scale::new(&t.simple));
+            let mut missing = missing_set(&t.complex, encoded);
+            let layout = Layout {
+                offset: d.len,
+                ref_bits: t.simple.num_bits,
+                z_min: d.z_min,
+            };
+            let mut undo = spatial::Undo::new(d, Scale::new(&t.simple));
+            let finish = |values: &mut [f32], at, missing: Option<&MissingSet>| {
+                undo.run(values, at, missing)
+            };
+            complex::unpack(data, &t.complex, layout, packed, missing.as_mut(), finish)?;
         }
         _ => return Ok(None),
     }

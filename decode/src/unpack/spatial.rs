@@ -73,65 +73,126 @@ pub(crate) fn descriptors(data: &[u8], order: u8, octets: u8) -> Result<Descript
     })
 }
 
-/// Rebuilds the original integers from the differences (plus z_min) that
-/// complex packing left in `values` as integer bits (`f32::from_bits(x as
-/// u32)`), and replaces each with its scaled value; points in `missing`
-/// (already NaN) are skipped.
-pub(crate) fn undo_and_scale(
-    values: &mut [f32],
-    missing: Option<&MissingSet>,
-    d: &Descriptors,
-    scale: &Scale,
-) {
-    match missing {
-        None if d.order == 1 => first_order(values, d.first[0], scale),
-        None => second_order(values, d.first, scale),
-        Some(missing) => with_missing(values, missing, d, scale),
-    }
-}
-
 /// The integer that complex packing stored in `v`.
 #[inline(always)]
 fn int(v: f32) -> i64 {
     i64::from(v.to_bits() as i32)
 }
 
-fn first_order(values: &mut [f32], first: i64, scale: &Scale) {
-    let mut prev = first;
-    for (k, v) in values.iter_mut().enumerate() {
-        if k > 0 {
-            prev = int(*v).wrapping_add(prev);
+/// Undoes spatial differencing stretch by stretch, front to back: the
+/// integers complex packing left in the values as f32 bits (differences
+/// plus z_min) are replaced by the scaled original values.
+pub(crate) struct Undo {
+    d: Descriptors,
+    scale: Scale,
+    /// Non-missing points seen so far.
+    seen: usize,
+    /// The last two original integers.
+    p1: i64,
+    p2: i64,
+}
+
+impl Undo {
+    /// Before the first point.
+    pub(crate) fn new(d: Descriptors, scale: Scale) -> Self {
+        Self {
+            d,
+            scale,
+            seen: 0,
+            p1: 0,
+            p2: 0,
         }
-        *v = scale.apply(prev as f32);
+    }
+
+    /// The next stretch of points; `missing` (indexed from the field's
+    /// first point, which is `values[0]` here when `at` is 0) marks points
+    /// that take NaN and no part in the recurrence.
+    pub(crate) fn run(&mut self, values: &mut [f32], at: usize, missing: Option<&MissingSet>) {
+        let order = usize::from(self.d.order);
+        match missing {
+            None => {
+                // The first `order` points take the first values.
+                let lead = order.saturating_sub(self.seen).min(values.len());
+                for v in &mut values[..lead] {
+                    let x = self.d.first[self.seen];
+                    self.push(x);
+                    *v = self.scale.apply(x as f32);
+                }
+                let rest = &mut values[lead..];
+                if order == 1 {
+                    self.first_order(rest);
+                } else {
+                    self.second_order(rest);
+                }
+            }
+            Some(missing) => {
+                for (k, v) in values.iter_mut().enumerate() {
+                    if missing.contains(at + k) {
+                        *v = f32::NAN;
+                        continue;
+                    }
+                    let x = match self.d.first.get(self.seen).filter(|_| self.seen < order) {
+                        Some(&f) => f,
+                        None if order == 1 => int(*v).wrapping_add(self.p1),
+                        None => int(*v)
+                            .wrapping_add(self.p1.wrapping_mul(2))
+                            .wrapping_sub(self.p2),
+                    };
+                    self.push(x);
+                    *v = self.scale.apply(x as f32);
+                }
+            }
+        }
+    }
+
+    fn push(&mut self, x: i64) {
+        (self.p2, self.p1) = (self.p1, x);
+        self.seen += 1;
+    }
+
+    /// `x = d + x₋₁`, as a running sum.
+    fn first_order(&mut self, values: &mut [f32]) {
+        let mut x = self.p1;
+        for v in values.iter_mut() {
+            x = int(*v).wrapping_add(x);
+            *v = self.scale.apply(x as f32);
+        }
+        if !values.is_empty() {
+            (self.p2, self.p1) = (self.p1, x);
+            self.seen += values.len();
+        }
+    }
+
+    /// `x = d + 2·x₋₁ − x₋₂`, as two running sums: the first difference
+    /// `y = x − x₋₁` grows by `d`, and `x` by `y`. In wrapping arithmetic
+    /// this is the same integer, with a shorter dependency chain.
+    fn second_order(&mut self, values: &mut [f32]) {
+        let (mut x, mut y) = (self.p1, self.p1.wrapping_sub(self.p2));
+        for v in values.iter_mut() {
+            y = y.wrapping_add(int(*v));
+            x = x.wrapping_add(y);
+            *v = self.scale.apply(x as f32);
+        }
+        if !values.is_empty() {
+            (self.p2, self.p1) = (x.wrapping_sub(y), x);
+            self.seen += values.len();
+        }
     }
 }
 
-fn second_order(values: &mut [f32], first: [i64; 2], scale: &Scale) {
-    let (mut p2, mut p1) = (first[0], first[1]);
-    for (v, f) in values.iter_mut().zip(first) {
-        *v = scale.apply(f as f32);
+/// Scales complex-packed integers (5.2) in place: the integers are f32
+/// bits; points in `missing` (indexed from `at`) become NaN.
+pub(crate) fn scale_ints(
+    values: &mut [f32],
+    at: usize,
+    missing: Option<&MissingSet>,
+    scale: &Scale,
+) {
+    for v in values.iter_mut() {
+        *v = scale.apply(v.to_bits() as i32 as f32);
     }
-    for v in values.iter_mut().skip(2) {
-        let x = int(*v).wrapping_add(p1.wrapping_mul(2)).wrapping_sub(p2);
-        (p2, p1) = (p1, x);
-        *v = scale.apply(x as f32);
-    }
-}
-
-fn with_missing(values: &mut [f32], missing: &MissingSet, d: &Descriptors, scale: &Scale) {
-    let (mut seen, mut p1, mut p2) = (0usize, 0i64, 0i64);
-    for (k, v) in values.iter_mut().enumerate() {
-        if missing.contains(k) {
-            continue;
-        }
-        let x = match d.first.get(seen).filter(|_| seen < usize::from(d.order)) {
-            Some(&f) => f,
-            None if d.order == 1 => int(*v).wrapping_add(p1),
-            None => int(*v).wrapping_add(p1.wrapping_mul(2)).wrapping_sub(p2),
-        };
-        (p2, p1) = (p1, x);
-        seen += 1;
-        *v = scale.apply(x as f32);
+    if let Some(missing) = missing {
+        missing.fill_nan(values, at);
     }
 }
 
