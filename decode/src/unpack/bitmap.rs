@@ -105,7 +105,7 @@ fn count_marked(bits: &[u8], n: usize) -> usize {
         })
         .sum();
     marked += tail.iter().map(|b| b.count_ones() as usize).sum::<usize>();
-    if let Some(&last) = bits.get(whole).filter(|_| n % 8 > 0) {
+    if let Some(&last) = bits.get(whole).filter(|_| !n.is_multiple_of(8)) {
         marked += (last >> (8 - n % 8)).count_ones() as usize;
     }
     marked

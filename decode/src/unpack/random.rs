@@ -103,7 +103,7 @@ fn complex_case(rng: &mut fastrand::Rng) -> Field {
         bits: rng.u8(0..=4),
     };
     let map = present.map(|p| bitmap(&p));
-    complex_field(n, p, c, &values, &lens, &first, z_min, map.as_deref())
+    complex_field(n, p, c, &values, &lens, (&first, z_min), map.as_deref())
 }
 
 /// Decodes `f` both ways. `Some(values)` when both agree on a result,

@@ -16,7 +16,7 @@ pub(crate) struct BitWriter {
 impl BitWriter {
     pub fn push(&mut self, value: u64, width: u32) {
         for b in (0..width).rev() {
-            if self.bits % 8 == 0 {
+            if self.bits.is_multiple_of(8) {
                 self.bytes.push(0);
             }
             if (value >> b) & 1 == 1 {
@@ -180,7 +180,7 @@ pub(crate) enum Packed {
 /// A template 5.2 (`c.order == 0`) or 5.3 field holding `values` split into
 /// groups of `lens` (which must add up to `values.len()`). For 5.3, the
 /// values are the differences (already shifted by `z_min`) and `first`
-/// the first values. Fills in `c.num_groups`, the widths, lengths and
+/// the first values: `(first, z_min)`, unused for 5.2. Fills in `c.num_groups`, the widths, lengths and
 /// their bit counts, and widens `p.bits` to hold the references; the
 /// caller sets splitting, mvm, order and octets.
 pub(crate) fn complex_field(
@@ -189,8 +189,7 @@ pub(crate) fn complex_field(
     mut c: Complex,
     values: &[Packed],
     lens: &[u32],
-    first: &[u32],
-    z_min: i64,
+    (first, z_min): (&[u32], i64),
     map: Option<&[u8]>,
 ) -> Field {
     let mut groups = Vec::new();

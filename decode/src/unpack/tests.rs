@@ -61,7 +61,7 @@ fn zero_bits_is_a_constant_field() {
         splitting: 1,
         ..Complex::default()
     };
-    let f = complex_field(9, p, c, &ints(&[0; 9]), &[9], &[], 0, None);
+    let f = complex_field(9, p, c, &ints(&[0; 9]), &[9], (&[], 0), None);
     assert!(same("5.2 N=0", &f).unwrap().iter().all(|&x| x == 27.315));
 }
 
@@ -121,8 +121,7 @@ fn bitmap_with_every_point_missing() {
             c,
             &[],
             &[0],
-            &[0, 0][..usize::from(order)],
-            0,
+            (&[0, 0][..usize::from(order)], 0),
             Some(&map),
         );
         let v = same(&format!("order {order} all missing"), &f).unwrap();
@@ -158,8 +157,7 @@ fn truncated_data_is_an_error() {
             c.clone(),
             &ints(&values),
             &[10, 13, 17],
-            &[],
-            0,
+            (&[], 0),
             None,
         ),
         complex_field(
@@ -172,8 +170,7 @@ fn truncated_data_is_an_error() {
             },
             &ints(&values),
             &[10, 13, 17],
-            &[3, 4],
-            -2,
+            (&[3, 4], -2),
             None,
         ),
     ];
@@ -205,7 +202,7 @@ fn first_order_spatial_differencing() {
         octets: 2,
         ..Complex::default()
     };
-    let f = complex_field(7, plain(3), c, &packed, &[3, 4], &[10], -1, None);
+    let f = complex_field(7, plain(3), c, &packed, &[3, 4], (&[10], -1), None);
     let v = same("5.3 first order", &f).unwrap();
     assert_eq!(v, want.map(|x| x as f32));
 }
@@ -222,7 +219,7 @@ fn second_order_spatial_differencing() {
             octets,
             ..Complex::default()
         };
-        let f = complex_field(7, plain(2), c, &packed, &[2, 2, 3], &[5, 7], -1, None);
+        let f = complex_field(7, plain(2), c, &packed, &[2, 2, 3], (&[5, 7], -1), None);
         let v = same("5.3 second order", &f).unwrap();
         assert_eq!(v, want.map(|x| x as f32), "{octets} octets");
     }
@@ -260,7 +257,7 @@ fn missing_value_management_with_and_without_differencing() {
                 ..Complex::default()
             };
             let first = &[7, 3][..usize::from(order)];
-            let f = complex_field(10, plain(1), c, &packed, &[2, 2, 3, 3], first, 2, None);
+            let f = complex_field(10, plain(1), c, &packed, &[2, 2, 3, 3], (first, 2), None);
             let v = same(&format!("mvm {mvm} order {order}"), &f).unwrap();
             for (k, p) in packed.iter().enumerate() {
                 assert_eq!(
@@ -278,7 +275,7 @@ fn missing_value_management_with_and_without_differencing() {
             mvm,
             ..Complex::default()
         };
-        let f = complex_field(3, plain(2), c, &ints(&[1, 2, 3]), &[3], &[], 0, None);
+        let f = complex_field(3, plain(2), c, &ints(&[1, 2, 3]), &[3], (&[], 0), None);
         assert!(matches!(
             same("unsupported", &f),
             Err(DecodeError::Unsupported { .. })
