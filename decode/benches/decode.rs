@@ -36,7 +36,10 @@ fn load(name: &str) -> Option<Vec<u8>> {
 
 /// The first message of `bytes` (from "GRIB", section 0's total length).
 fn first_message(bytes: &[u8]) -> Vec<u8> {
-    let start = bytes.windows(4).position(|w| w == b"GRIB").expect("a message");
+    let start = bytes
+        .windows(4)
+        .position(|w| w == b"GRIB")
+        .expect("a message");
     let bytes = &bytes[start..];
     let len = u64::from_be_bytes(bytes[8..16].try_into().expect("section 0")) as usize;
     bytes[..len].to_vec()
