@@ -120,6 +120,58 @@ pub(crate) fn unpack_add(data: &[u8], start: usize, width: u32, add: u32, out: &
     }
 }
 
+/// [`unpack_add`] by blocks of 8 integers with the width `N` a constant:
+/// 8 integers of `N` bits span `N` whole bytes, so every block starts at
+/// the same bit within its first byte, and one 40-byte window serves the
+/// whole block. The integers left over, and blocks too close to the end of
+/// `data` for a window, go through [`unpack_add`].
+fn unpack_add_blocks<const N: usize>(data: &[u8], start: usize, add: u32, out: &mut [f32]) {
+    let first = start & 7;
+    let mut done = 0;
+    for (k, chunk) in out.chunks_exact_mut(8).enumerate() {
+        let Some(block) = data
+            .get((start >> 3) + k * N..)
+            .and_then(<[u8]>::first_chunk::<40>)
+        else {
+            break;
+        };
+        for (i, o) in chunk.iter_mut().enumerate() {
+            // At most 7 + 7·31 bits in: the window's first 36 bytes.
+            let bit = first + i * N;
+            let at = bit >> 3;
+            let w = match block[at..at + 8].try_into() {
+                Ok(bytes) => u64::from_be_bytes(bytes),
+                Err(_) => 0,
+            };
+            *o = f32::from_bits((((w << (bit & 7)) >> (64 - N)) as u32).wrapping_add(add));
+        }
+        done += 8;
+    }
+    if done < out.len() {
+        unpack_add(data, start + done * N, N as u32, add, &mut out[done..]);
+    }
+}
+
+/// [`unpack_add`] specialised for each width (1..=31), by blocks of 8
+/// (see [`unpack_add_blocks`]).
+pub(crate) fn unpack_add_by_width(
+    data: &[u8],
+    start: usize,
+    width: u32,
+    add: u32,
+    out: &mut [f32],
+) {
+    macro_rules! by_width {
+        ($($n:literal)*) => {
+            match width {
+                $($n => unpack_add_blocks::<$n>(data, start, add, out),)*
+                _ => unpack_add(data, start, width, add, out),
+            }
+        };
+    }
+    by_width!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31)
+}
+
 /// [`unpack_with`] for integers that start at bit 0 of `data`, 8 at a
 /// time: 8 integers of `N` bits fill exactly `N` bytes, so within each
 /// block every load offset and shift is a constant. Blocks that lie too
@@ -212,7 +264,7 @@ mod tests {
         let mut rng = fastrand::Rng::with_seed(7);
         for width in 0..=32u32 {
             for start in [0usize, 1, 3, 7, 8, 13] {
-                for count in [0usize, 1, 2, 7, 9, 64, 101] {
+                for count in [0usize, 1, 2, 7, 8, 9, 16, 64, 101] {
                     let bytes = (start + width as usize * count).div_ceil(8);
                     let data: Vec<u8> = (0..bytes).map(|_| rng.u8(..)).collect();
                     let mut out = vec![0u32; count];
@@ -232,6 +284,14 @@ mod tests {
                             .map(|k| read(&data, start + k * width as usize, width))
                             .collect();
                         assert_eq!(one_by_one, out);
+                    }
+                    if (1..32).contains(&width) {
+                        let add = rng.u32(..);
+                        let mut by_width = vec![0f32; count];
+                        unpack_add_by_width(&data, start, width, add, &mut by_width);
+                        let want: Vec<u32> = out.iter().map(|v| v.wrapping_add(add)).collect();
+                        let got: Vec<u32> = by_width.iter().map(|v| v.to_bits()).collect();
+                        assert_eq!(got, want, "by width w{width} s{start} n{count}");
                     }
                 }
             }

@@ -120,6 +120,8 @@ pub(crate) struct Layout {
     pub z_min: i32,
 }
 
+/// Groups at least this long are unpacked by blocks of 8.
+const LONG_GROUP: usize = 32;
 /// Groups whose descriptors are decoded in one go.
 const BATCH: usize = 256;
 /// Points handed to the caller's finishing pass at a time (kept small
@@ -263,7 +265,13 @@ impl Group {
             out.fill(f32::from_bits(self.add));
             return;
         }
-        bits::unpack_add(values, bit, self.width, self.add, out);
+        // Long groups by blocks of constant width; short ones (where the
+        // dispatch would cost more than it saves) one integer at a time.
+        if out.len() >= LONG_GROUP {
+            bits::unpack_add_by_width(values, bit, self.width, self.add, out);
+        } else {
+            bits::unpack_add(values, bit, self.width, self.add, out);
+        }
     }
 
     /// [`Self::ints`] for fields with missing-value management: missing
