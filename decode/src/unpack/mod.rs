@@ -7,9 +7,11 @@
 //! packing's group descriptors a batch at a time and each group's integers
 //! in one tight loop ([`complex`]); differencing and scaling in one pass
 //! over each stretch of integers while it is in cache ([`spatial`]); and
-//! section 6's bit-map in place, by runs ([`bitmap`]). The float arithmetic is the crate's, operation for
-//! operation ([`simple::Scale`]), so values are bit-identical to it; the
-//! tests in `identity` check that on every real and demo file.
+//! section 6's bit-map in place, by runs ([`bitmap`]).
+//!
+//! The float arithmetic is the crate's, operation for operation
+//! ([`simple::Scale`]), so values are bit-identical to it: the tests in
+//! `identity` (real, demo and re-packed files) and `random` check it.
 //!
 //! Every count and length is checked against the sections before anything
 //! is read or allocated: the output is `num_points` values (which the
