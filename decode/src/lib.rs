@@ -19,6 +19,7 @@ mod message;
 mod png41;
 mod scan;
 mod sect3;
+mod unpack;
 
 pub use error::{DecodeError, MessageId};
 pub use index::{FieldIndex, index_fields};

@@ -13,6 +13,7 @@ use grib::def::grib2::{DataRepresentationTemplate, Section5};
 
 use super::{png41, scan, sect3};
 use crate::error::{DecodeError, MessageId};
+use crate::unpack::Fault;
 use protocol::grid::Grid;
 
 /// Data templates we decode (GRIB2 code table 5.0).
@@ -217,15 +218,66 @@ fn checked_headers(field: &RawField<'_>) -> Result<(usize, Section5), DecodeErro
     Ok((num_points, s5))
 }
 
-/// Sections 5–7 of `field` into values in file order.
-fn unpack(field: &RawField<'_>) -> Result<Vec<f32>, DecodeError> {
+/// Sections 5–7 of `field` into values in file order: templates 5.0, 5.2
+/// and 5.3 through [`crate::unpack`], the others through [`unpack_other`].
+pub(crate) fn unpack(field: &RawField<'_>) -> Result<Vec<f32>, DecodeError> {
+    let id = field.id;
+    let (num_points, s5) = checked_headers(field)?;
+    let values = match crate::unpack::unpack(&s5, field.sect6, field.sect7, num_points) {
+        Ok(Some(values)) => values,
+        Ok(None) => unpack_other(field, &s5, num_points)?,
+        Err(Fault::Corrupt(reason)) => {
+            return Err(DecodeError::Corrupt {
+                message: id,
+                reason,
+            });
+        }
+        Err(Fault::Unsupported(what)) => {
+            return Err(DecodeError::Unsupported { message: id, what });
+        }
+    };
+    check_count(values, num_points, id)
+}
+
+/// What the `grib` crate unpacked (every template 5.0–5.3 included), for
+/// tests that compare [`crate::unpack`] with it.
+#[cfg(test)]
+pub(crate) fn unpack_reference(field: &RawField<'_>) -> Result<Vec<f32>, DecodeError> {
+    let (num_points, s5) = checked_headers(field)?;
+    let values = unpack_other(field, &s5, num_points)?;
+    check_count(values, num_points, field.id)
+}
+
+fn check_count(
+    values: Vec<f32>,
+    num_points: usize,
+    id: MessageId,
+) -> Result<Vec<f32>, DecodeError> {
+    if values.len() != num_points {
+        return Err(DecodeError::Corrupt {
+            message: id,
+            reason: format!(
+                "{} values decoded, section 3 declares {num_points}",
+                values.len()
+            ),
+        });
+    }
+    Ok(values)
+}
+
+/// Unpacks PNG fields (5.41) ourselves and every other template with the
+/// `grib` crate's value iterator.
+fn unpack_other(
+    field: &RawField<'_>,
+    s5: &Section5,
+    num_points: usize,
+) -> Result<Vec<f32>, DecodeError> {
     let id = field.id;
     let corrupt = |reason: String| DecodeError::Corrupt {
         message: id,
         reason,
     };
-    let (num_points, s5) = checked_headers(field)?;
-    let values = if let DataRepresentationTemplate::_5_41(t) = &s5.payload.template {
+    if let DataRepresentationTemplate::_5_41(t) = &s5.payload.template {
         if t.orig_field_type != 0 {
             return Err(DecodeError::Unsupported {
                 message: id,
@@ -238,27 +290,19 @@ fn unpack(field: &RawField<'_>) -> Result<Vec<f32>, DecodeError> {
             s5.payload.num_encoded_points as usize,
         )
         .map_err(|e| corrupt(format!("section 7: {e}")))?;
-        apply_bitmap(field.sect6, packed, num_points, id)?
-    } else {
-        let decoded = guarded(|| -> Result<Vec<f32>, grib::GribError> {
-            let decoder = grib::Grib2SubmessageDecoder::new(
-                num_points,
-                field.sect5.to_vec(),
-                field.sect6.to_vec(),
-                field.sect7.to_vec(),
-            )?;
-            Ok(decoder.dispatch()?.collect())
-        })
-        .map_err(&corrupt)?;
-        decoded.map_err(|e| from_grib(e, id))?
-    };
-    if values.len() != num_points {
-        return Err(corrupt(format!(
-            "{} values decoded, section 3 declares {num_points}",
-            values.len()
-        )));
+        return apply_bitmap(field.sect6, packed, num_points, id);
     }
-    Ok(values)
+    let decoded = guarded(|| -> Result<Vec<f32>, grib::GribError> {
+        let decoder = grib::Grib2SubmessageDecoder::new(
+            num_points,
+            field.sect5.to_vec(),
+            field.sect6.to_vec(),
+            field.sect7.to_vec(),
+        )?;
+        Ok(decoder.dispatch()?.collect())
+    })
+    .map_err(&corrupt)?;
+    decoded.map_err(|e| from_grib(e, id))
 }
 
 /// Rejects counts that contradict each other before anything is allocated

@@ -7,6 +7,7 @@ const I_NEGATIVE: u8 = 0x80;
 const J_CONSECUTIVE: u8 = 0x20;
 /// Bit 4: every other row runs in the opposite direction (boustrophedon).
 const ALTERNATING: u8 = 0x10;
+const ALTERNATING_I_NEGATIVE: u8 = ALTERNATING | I_NEGATIVE;
 
 /// Puts file-order `values` of an `ni`×`nj` grid with scanning mode `scan`
 /// into `values[j * ni + i]` order with i increasing in +i. The j order is
@@ -21,6 +22,17 @@ pub(crate) fn normalise(values: Vec<f32>, ni: usize, nj: usize, scan: u8) -> Vec
         0 => values,
         I_NEGATIVE => {
             values.chunks_exact_mut(ni).for_each(<[f32]>::reverse);
+            values
+        }
+        // Rows stored whole, every other one reversed (NDFD's 0x50): row j
+        // runs westward when its parity and the −i flag disagree.
+        flags @ (ALTERNATING | ALTERNATING_I_NEGATIVE) => {
+            let negative = flags & I_NEGATIVE != 0;
+            for (j, row) in values.chunks_exact_mut(ni).enumerate() {
+                if (j % 2 == 1) != negative {
+                    row.reverse();
+                }
+            }
             values
         }
         flags => {
@@ -56,12 +68,13 @@ mod tests {
     #[test]
     fn every_scan_flag_combination() {
         let want = vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0];
-        let cases: [(u8, [f32; 6]); 6] = [
+        let cases: [(u8, [f32; 6]); 7] = [
             (0x00, [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]),
             (0x40, [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]),
             (0x80, [2.0, 1.0, 0.0, 5.0, 4.0, 3.0]),
             (0x20, [0.0, 3.0, 1.0, 4.0, 2.0, 5.0]),
             (0x10, [0.0, 1.0, 2.0, 5.0, 4.0, 3.0]),
+            (0x90, [2.0, 1.0, 0.0, 3.0, 4.0, 5.0]),
             (0xb0, [2.0, 5.0, 4.0, 1.0, 0.0, 3.0]),
         ];
         for (scan, stored) in cases {

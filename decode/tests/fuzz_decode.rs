@@ -81,6 +81,11 @@ fn section_starts(m: &[u8]) -> Vec<usize> {
 /// Mutates `m` in place and says how, for the failure message.
 fn mutate(m: &mut Vec<u8>, rng: &mut Rng) -> String {
     let starts = section_starts(m);
+    if starts.is_empty() || m.is_empty() {
+        // An earlier mutation cut the message before its sections.
+        m.push(rng.next() as u8);
+        return "one byte appended".into();
+    }
     // Mostly within a section's first 64 bytes: lengths, grid sizes,
     // packing parameters, the embedded image's header.
     let header_offset = |rng: &mut Rng| {

@@ -1,0 +1,151 @@
+//! Bulk unpacking of the common GRIB2 packings: simple (template 5.0),
+//! complex (5.2) and complex with spatial differencing (5.3).
+//!
+//! The `grib` crate unpacks value by value through a chain of iterators;
+//! this module decodes whole arrays instead: N-bit integers a word at a
+//! time, 8 per N-byte block for simple packing ([`bits`]); complex
+//! packing's group descriptors a batch at a time and each group's integers
+//! in one tight loop ([`complex`]); differencing and scaling in one pass
+//! over each stretch of integers while it is in cache ([`spatial`]); and
+//! section 6's bit-map in place, by runs ([`bitmap`]).
+//!
+//! The float arithmetic is the crate's, operation for operation
+//! ([`simple::Scale`]), so values are bit-identical to it: the tests in
+//! `identity` (real, demo and re-packed files) and `random` check it.
+//!
+//! Every count and length is checked against the sections before anything
+//! is read or allocated: the output is `num_points` values (which the
+//! caller has bounded by [`crate::MAX_POINTS`]); packed integers are
+//! decoded into the output itself, and the only other buffers are one bit
+//! per encoded value for the missing points of complex packing with
+//! missing-value management, and a few kilobytes of group descriptors.
+
+mod bitmap;
+mod bits;
+mod complex;
+mod simple;
+mod spatial;
+
+#[cfg(test)]
+mod identity;
+#[cfg(test)]
+mod random;
+#[cfg(test)]
+mod sections;
+#[cfg(test)]
+mod tests;
+
+use grib::def::grib2::template::param_set::ComplexPacking;
+use grib::def::grib2::{DataRepresentationTemplate, Section5};
+
+use self::bitmap::Bitmap;
+use self::complex::{Layout, MissingSet};
+use self::simple::Scale;
+
+/// Why a field could not be unpacked; the caller names the message.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Fault {
+    /// The sections contradict each other or are cut short.
+    Corrupt(String),
+    /// A code-table value this decoder (like the `grib` crate) does not
+    /// implement.
+    Unsupported(String),
+}
+
+/// An unsupported code-table value, worded as the `grib` crate's errors
+/// are reported.
+fn unsupported(table: &str, value: impl Into<u16>) -> Fault {
+    Fault::Unsupported(format!("value {} of {table}", value.into()))
+}
+
+/// Checks the type of original field values (code table 5.1): like the
+/// `grib` crate, only floating point.
+fn check_field_type(orig_field_type: u8) -> Result<(), Fault> {
+    if orig_field_type != 0 {
+        return Err(unsupported(
+            "GRIB2 code table 5.1 (type of original field values)",
+            orig_field_type,
+        ));
+    }
+    Ok(())
+}
+
+/// Room for the missing points of a complex-packed field with
+/// missing-value management.
+fn missing_set(c: &ComplexPacking, encoded: usize) -> Option<MissingSet> {
+    (c.missing_value_management > 0).then(|| MissingSet::new(encoded))
+}
+
+/// Unpacks sections 6 and 7 (whole sections, headers included) as section
+/// 5 (`s5`, parsed) describes them into `num_points` values in file order,
+/// NaN where the bit-map has no value or complex packing marks one
+/// missing.
+///
+/// Returns `Ok(None)` for what this module leaves to the `grib` crate:
+/// templates other than 5.0, 5.2 and 5.3, and simple packing wider than 32
+/// bits (which the crate truncates to the low 32 bits of each integer).
+pub(crate) fn unpack(
+    s5: &Section5,
+    sect6: &[u8],
+    sect7: &[u8],
+    num_points: usize,
+) -> Result<Option<Vec<f32>>, Fault> {
+    let template = &s5.payload.template;
+    match template {
+        DataRepresentationTemplate::_5_0(t) if t.simple.num_bits <= 32 => {}
+        DataRepresentationTemplate::_5_2(_) | DataRepresentationTemplate::_5_3(_) => {}
+        _ => return Ok(None),
+    }
+    let encoded = s5.payload.num_encoded_points as usize;
+    if encoded > num_points {
+        return Err(Fault::Corrupt(format!(
+            "{encoded} values packed for {num_points} points"
+        )));
+    }
+    let map = Bitmap::read(sect6, num_points, encoded)?;
+    let data = sect7
+        .get(5..)
+        .ok_or_else(|| Fault::Corrupt("section 7 is too short".into()))?;
+    let mut grid = vec![0f32; num_points];
+    let packed = &mut grid[num_points - encoded..];
+    let section7 = |e: bits::BitsError| Fault::Corrupt(format!("section 7: {e}"));
+    match template {
+        DataRepresentationTemplate::_5_0(t) => {
+            check_field_type(t.orig_field_type)?;
+            simple::unpack(data, &t.simple, packed).map_err(section7)?;
+        }
+        DataRepresentationTemplate::_5_2(t) => {
+            check_field_type(t.orig_field_type)?;
+            let scale = Scale::new(&t.simple);
+            let mut missing = missing_set(&t.complex, encoded);
+            let layout = Layout {
+                offset: 0,
+                ref_bits: t.simple.num_bits,
+                z_min: 0,
+            };
+            let finish = |values: &mut [f32], at, missing: Option<&MissingSet>| {
+                spatial::scale_ints(values, at, missing, &scale)
+            };
+            complex::unpack(data, &t.complex, layout, packed, missing.as_mut(), finish)?;
+        }
+        DataRepresentationTemplate::_5_3(t) => {
+            check_field_type(t.orig_field_type)?;
+            let d = spatial::descriptors(data, t.spatial_diff_order, t.num_extra_desc_octets)?;
+            complex::check_supported(&t.complex)?;
+            let mut missing = missing_set(&t.complex, encoded);
+            let layout = Layout {
+                offset: d.len,
+                ref_bits: t.simple.num_bits,
+                z_min: d.z_min,
+            };
+            let mut undo = spatial::Undo::new(d, Scale::new(&t.simple));
+            let finish = |values: &mut [f32], at, missing: Option<&MissingSet>| {
+                undo.run(values, at, missing)
+            };
+            complex::unpack(data, &t.complex, layout, packed, missing.as_mut(), finish)?;
+        }
+        _ => return Ok(None),
+    }
+    map.spread(&mut grid);
+    Ok(Some(grid))
+}

@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""ecCodes side of scripts/bench-decode-peers.sh.
+
+  prepare OUT SAMPLES DEMO_F000   re-pack sample fields with ecCodes as
+                                  5.0, 5.2 and 5.3 (orders 1 and 2) into OUT
+  time [--runs N] FILE...         median CPU ms of codes_get_values per message
+  table ECCODES.tsv OURS.tsv      the two timings side by side, with ratios
+
+Needs the PyPI eccodes wheel (it bundles the C library).
+"""
+
+import lzma
+import gzip
+import os
+import statistics
+import sys
+import time
+
+
+def read(path):
+    with open(path, "rb") as f:
+        raw = f.read()
+    if path.endswith(".xz"):
+        return lzma.decompress(raw)
+    if path.endswith(".gz"):
+        return gzip.decompress(raw)
+    return raw
+
+
+def messages(data):
+    """(offset, bytes) of each GRIB message, by walking section 0 lengths."""
+    out, pos = [], 0
+    while True:
+        k = data.find(b"GRIB", pos)
+        if k < 0 or k + 16 > len(data):
+            return out
+        n = int.from_bytes(data[k + 8:k + 16], "big")
+        out.append(data[k:k + n])
+        pos = k + max(n, 1)
+
+
+def repack(eccodes, msg, packing, order=None, bits=None):
+    h = eccodes.codes_new_from_message(msg)
+    try:
+        values = eccodes.codes_get_values(h)
+        missing = None
+        if eccodes.codes_get(h, "bitmapPresent") or (values != values).any():
+            missing = 9999.0
+        g = eccodes.codes_clone(h)
+        if missing is not None:
+            eccodes.codes_set(g, "missingValue", missing)
+            eccodes.codes_set(g, "bitmapPresent", 1)
+        # Through simple packing first: ecCodes cannot switch 5.2 (no
+        # differencing order) to 5.3 directly.
+        eccodes.codes_set(g, "packingType", "grid_simple")
+        eccodes.codes_set_values(g, values)
+        eccodes.codes_set(g, "packingType", packing)
+        if order is not None:
+            eccodes.codes_set(g, "orderOfSpatialDifferencing", order)
+        if bits is not None:
+            # A fixed width: binary rather than decimal scaling.
+            eccodes.codes_set(g, "decimalScaleFactor", 0)
+            eccodes.codes_set(g, "bitsPerValue", bits)
+        eccodes.codes_set_values(g, values)
+        out = eccodes.codes_get_message(g)
+        eccodes.codes_release(g)
+        return out
+    finally:
+        eccodes.codes_release(h)
+
+
+def prepare(out, samples, demo_f000):
+    import eccodes
+
+    os.makedirs(out, exist_ok=True)
+    gdas = messages(read(os.path.join(samples, "gdas.t12z.pgrb2.0p25.f000.12.xz")))[0]
+    cmc = messages(read(os.path.join(samples, "CMC_glb_TMP_ISBL_1_latlon.24x.24_2021051800_P000.grib2")))[0]
+    ndfd = messages(read(os.path.join(samples, "ds.critfireo.bin.xz")))[0]
+    demo = messages(read(demo_f000))
+    t2m = demo[0]  # the demo's first field: 2 m temperature, 0.25°
+    jobs = [
+        ("t2m_0p25_simple16.grib2", t2m, "grid_simple", None, 16),
+        ("t2m_0p25_simple24.grib2", t2m, "grid_simple", None, 24),
+        ("t2m_0p25_complex.grib2", t2m, "grid_complex", None, None),
+        ("t2m_0p25_spdiff2.grib2", t2m, "grid_complex_spatial_differencing", 2, None),
+        ("vrate_0p25_simple.grib2", gdas, "grid_simple", None, None),
+        ("vrate_0p25_complex.grib2", gdas, "grid_complex", None, None),
+        ("vrate_0p25_spdiff1.grib2", gdas, "grid_complex_spatial_differencing", 1, None),
+        ("cmc_t_0p24_simple.grib2", cmc, "grid_simple", None, None),
+        ("cmc_t_0p24_spdiff2.grib2", cmc, "grid_complex_spatial_differencing", 2, None),
+        ("ndfd_bitmap_simple.grib2", ndfd, "grid_simple", None, None),
+        ("ndfd_bitmap_spdiff2.grib2", ndfd, "grid_complex_spatial_differencing", 2, None),
+    ]
+    for name, msg, packing, order, bits in jobs:
+        with open(os.path.join(out, name), "wb") as f:
+            f.write(repack(eccodes, msg, packing, order, bits))
+        print(f"wrote {name}", file=sys.stderr)
+
+
+def timing(files, runs):
+    import eccodes
+
+    print("file\tmessage\tpacking\tpoints\tmedian_ms")
+    for path in files:
+        name = os.path.basename(path)
+        for k, msg in enumerate(messages(read(path))):
+            h = eccodes.codes_new_from_message(msg)
+            packing = eccodes.codes_get(h, "packingType")
+            eccodes.codes_release(h)
+            times, points = [], 0
+            for _ in range(runs):
+                h = eccodes.codes_new_from_message(msg)
+                t0 = time.process_time()
+                values = eccodes.codes_get_values(h)
+                t1 = time.process_time()
+                points = len(values)
+                eccodes.codes_release(h)
+                times.append((t1 - t0) * 1e3)
+            print(f"{name}\t{k + 1}\t{packing}\t{points}\t{statistics.median(times):.3f}")
+
+
+def load(path):
+    with open(path) as f:
+        rows = [line.rstrip("\n").split("\t") for line in f if line.strip()]
+    head, body = rows[0], rows[1:]
+    return {(r[0], r[1]): dict(zip(head, r)) for r in body}
+
+
+def table(eccodes_tsv, ours_tsv):
+    theirs, ours = load(eccodes_tsv), load(ours_tsv)
+    print(f"{'file':34} {'msg':>3} {'template':8} {'packing (ecCodes)':34} {'points':>9} "
+          f"{'ecCodes ms':>10} {'ours ms':>8} {'ours/ecCodes':>12}")
+    by_template = {}
+    for key, o in ours.items():
+        t = theirs.get(key)
+        if t is None:
+            continue
+        e_ms, o_ms = float(t["median_ms"]), float(o["median_ms"])
+        ratio = o_ms / e_ms if e_ms > 0 else float("nan")
+        by_template.setdefault(o["template"], []).append(ratio)
+        print(f"{key[0][:34]:34} {key[1]:>3} {o['template']:8} {t['packing'][:34]:34} "
+              f"{o['points']:>9} {e_ms:10.3f} {o_ms:8.3f} {ratio:12.2f}")
+    print()
+    for tmpl, ratios in sorted(by_template.items()):
+        print(f"template {tmpl}: {len(ratios)} messages, ours/ecCodes median "
+              f"{statistics.median(ratios):.2f} (best {min(ratios):.2f}, worst {max(ratios):.2f})")
+
+
+def main(argv):
+    if len(argv) >= 4 and argv[0] == "prepare":
+        prepare(argv[1], argv[2], argv[3])
+    elif argv and argv[0] == "time":
+        runs, files = 15, argv[1:]
+        if files[:1] == ["--runs"]:
+            runs, files = int(files[1]), files[2:]
+        timing(files, runs)
+    elif len(argv) == 3 and argv[0] == "table":
+        table(argv[1], argv[2])
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
