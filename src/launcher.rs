@@ -127,13 +127,48 @@ fn free_port() -> Result<u16> {
         let span = ephemeral_start - low;
         let mut port = low + seed.unwrap_or(0) % span;
         for _ in 0..200 {
-            if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            if TcpListener::bind(("127.0.0.1", port)).is_ok() && claim(port) {
                 return Ok(port);
             }
             port = low + (port - low + 7919) % span;
         }
     }
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Claims `port` for a minute, machine-wide: between choosing a port and
+/// its process binding it, another farm starting at the same time (tests
+/// start several), or this one, could choose it too. A claim is a file
+/// created exclusively; one older than a minute is stale (the port is bound
+/// by then, or was never used) and may be taken over.
+fn claim(port: u16) -> bool {
+    let dir = std::env::temp_dir().join("wxfarm-ports");
+    if std::fs::create_dir_all(&dir).is_err() {
+        return true; // no claims possible here: the bind check alone
+    }
+    let path = dir.join(port.to_string());
+    let fresh = |p: &Path| {
+        std::fs::metadata(p)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().is_ok_and(|age| age < Duration::from_secs(60)))
+    };
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+    {
+        Ok(_) => true,
+        Err(_) if !fresh(&path) => {
+            // Stale: take it over (remove, then claim exclusively again).
+            let _ = std::fs::remove_file(&path);
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+                .is_ok()
+        }
+        Err(_) => false,
+    }
 }
 
 fn find_binary(name: &str) -> Result<PathBuf> {

@@ -101,6 +101,21 @@ async fn receiver() -> (String, Arc<Mutex<Vec<Span>>>) {
     (url, spans)
 }
 
+/// GETs `url` as a sampled client span `parent` of trace `trace_id` (hex)
+/// would, asserting a 200; the trace id's bytes.
+async fn get_in_trace(url: &str, trace_id: &str, parent: &str) -> Vec<u8> {
+    let res = reqwest::Client::new()
+        .get(url)
+        .header("traceparent", format!("00-{trace_id}-{parent}-01"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), 200);
+    (0..16)
+        .map(|i| u8::from_str_radix(&trace_id[2 * i..2 * i + 2], 16).expect("hex"))
+        .collect()
+}
+
 /// A farm exporting its traces to a receiver of ours, what it got, and
 /// the receiver's URL.
 async fn traced_farm_with(extra: &[&str]) -> Option<(Farm, Arc<Mutex<Vec<Span>>>, String)> {
@@ -219,20 +234,15 @@ async fn a_client_traceparent_continues_through_a_server_span_to_the_worker() {
         return;
     };
     assert_eq!(farm.serving(0).await, 200);
-    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
-    let res = reqwest::Client::new()
-        .get(format!(
+    let ours = get_in_trace(
+        &format!(
             "{}/tiles/cmc_TMP_isbl/gradient/5/10/11.png",
             farm.gateway(0)
-        ))
-        .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(res.status(), 200);
-    let ours: Vec<u8> = (0..16)
-        .map(|i| u8::from_str_radix(&trace_id[2 * i..2 * i + 2], 16).expect("hex"))
-        .collect();
+        ),
+        "4bf92f3577b34da6a3ce929d0e0e4736",
+        "00f067aa0ba902b7",
+    )
+    .await;
     let deadline = Instant::now() + Duration::from_secs(15);
     let (server, worker_job) = loop {
         let all = spans.lock().expect("lock").clone();
@@ -396,20 +406,12 @@ async fn the_standard_sampler_variables_are_honoured() {
         assert_eq!(status, 200);
     }
     // A sampled caller: its trace is recorded end to end.
-    let trace_id = "0af7651916cd43dd8448eb211c80319c";
-    let res = reqwest::Client::new()
-        .get(format!(
-            "{}/tiles/cmc_TMP_isbl/gradient/4/7/5.png",
-            farm.gateway(0)
-        ))
-        .header("traceparent", format!("00-{trace_id}-b7ad6b7169203331-01"))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(res.status(), 200);
-    let ours: Vec<u8> = (0..16)
-        .map(|i| u8::from_str_radix(&trace_id[2 * i..2 * i + 2], 16).expect("hex"))
-        .collect();
+    let ours = get_in_trace(
+        &format!("{}/tiles/cmc_TMP_isbl/gradient/4/7/5.png", farm.gateway(0)),
+        "0af7651916cd43dd8448eb211c80319c",
+        "b7ad6b7169203331",
+    )
+    .await;
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let all = spans.lock().expect("lock").clone();

@@ -8,17 +8,25 @@ use std::time::{Duration, Instant};
 
 use support::{Server, demo_data, get, run_time};
 
-async fn renders_at(server: &Server, priority: &str) -> u64 {
+/// The sum of the server's `metric` samples whose labels contain every
+/// one of `labels`.
+async fn metric(server: &Server, metric: &str, labels: &[&str]) -> u64 {
     let (_, _, m) = get(&format!("{}/metrics", server.url)).await;
     String::from_utf8_lossy(&m)
         .lines()
-        .filter(|l| {
-            l.starts_with("wxfarm_renders_total{")
-                && l.contains("result=\"ok\"")
-                && l.contains(&format!("priority=\"{priority}\""))
-        })
+        .filter(|l| l.starts_with(&format!("{metric}{{")) && labels.iter().all(|x| l.contains(x)))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
         .sum()
+}
+
+async fn renders_at(server: &Server, priority: &str) -> u64 {
+    let priority = format!("priority=\"{priority}\"");
+    metric(
+        server,
+        "wxfarm_renders_total",
+        &["result=\"ok\"", &priority],
+    )
+    .await
 }
 
 /// Waits (without requesting tiles) until `n` prefetch renders are done.
@@ -38,12 +46,7 @@ async fn prefetched(server: &Server, n: u64) -> u64 {
 async fn all_prefetched(server: &Server) -> u64 {
     let started = Instant::now();
     loop {
-        let (_, _, m) = get(&format!("{}/metrics", server.url)).await;
-        let queued: u64 = String::from_utf8_lossy(&m)
-            .lines()
-            .filter(|l| l.starts_with("wxfarm_prefetch_jobs_total{"))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-            .sum();
+        let queued = metric(server, "wxfarm_prefetch_jobs_total", &[]).await;
         let done = renders_at(server, "prefetch").await;
         if done >= queued || started.elapsed() > Duration::from_secs(60) {
             return done;
@@ -131,16 +134,11 @@ async fn an_animate_hint_queues_the_next_frames_from_the_first_one() {
 
 /// The `wxfarm_warm_decisions_total` samples for `source` and `decision`.
 async fn decisions(server: &Server, source: &str, decision: &str) -> u64 {
-    let (_, _, m) = get(&format!("{}/metrics", server.url)).await;
-    String::from_utf8_lossy(&m)
-        .lines()
-        .filter(|l| {
-            l.starts_with("wxfarm_warm_decisions_total{")
-                && l.contains(&format!("source=\"{source}\""))
-                && l.contains(&format!("decision=\"{decision}\""))
-        })
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-        .sum()
+    let (source, decision) = (
+        format!("source=\"{source}\""),
+        format!("decision=\"{decision}\""),
+    );
+    metric(server, "wxfarm_warm_decisions_total", &[&source, &decision]).await
 }
 
 #[tokio::test]
