@@ -259,3 +259,69 @@ async fn the_basemap_comes_from_the_server_so_the_map_works_offline() {
             .is_some_and(|g| g.len() > 200)
     );
 }
+
+#[tokio::test]
+async fn a_page_on_another_origin_reads_layers_capabilities_and_tile_pixels() {
+    let Some(browser) = chromium() else {
+        support::require::missing("Chromium (Debian chromium)");
+        return;
+    };
+    let server = Server::start(demo_data(), &[]);
+    // A page served from another origin (another port), as a web map on
+    // someone else's site would be.
+    let page = format!(
+        r#"<!doctype html><html><body><pre id="out">waiting</pre><script>
+const base = "{base}", out = document.getElementById("out"), said = [];
+const note = (s) => {{ said.push(s); out.textContent = said.join("\n"); }};
+fetch(base + "/api/layers").then((r) => r.json())
+  .then((l) => note("layers " + l.length)).catch((e) => note("layers failed " + e));
+fetch(base + "/wmts?SERVICE=WMTS&REQUEST=GetCapabilities").then((r) => r.text())
+  .then((t) => note("capabilities " + t.includes("gfs_TMP_2m"))).catch((e) => note("capabilities failed " + e));
+const img = new Image();
+img.crossOrigin = "anonymous";
+img.onload = () => {{
+  const c = document.createElement("canvas");
+  c.width = c.height = 256;
+  const g = c.getContext("2d");
+  g.drawImage(img, 0, 0);
+  try {{ note("pixel alpha " + g.getImageData(128, 128, 1, 1).data[3]); }}
+  catch (e) {{ note("pixels refused " + e.name); }}
+}};
+img.onerror = () => note("tile failed");
+img.src = base + "/tiles/gfs_TMP_2m/gradient/2/1/1.png";
+</script></body></html>"#,
+        base = server.url
+    );
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || {
+            let page = page.clone();
+            async move { axum::response::Html(page) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let origin = format!("http://{}/", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let dom = dump_dom(browser, origin, 6_000).await;
+    // What the page's script wrote.
+    let said = dom
+        .split("<pre id=\"out\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</pre>").next())
+        .unwrap_or_default();
+    let lines: Vec<&str> = said.lines().collect();
+    assert_eq!(lines.len(), 3, "{said}");
+    assert!(lines.contains(&"capabilities true"), "{said}");
+    assert!(
+        lines.contains(&"pixel alpha 255"),
+        "tile pixels readable: {said}"
+    );
+    assert!(
+        lines.iter().any(|l| l
+            .strip_prefix("layers ")
+            .is_some_and(|n| n.parse::<usize>().is_ok_and(|n| n > 0))),
+        "{said}"
+    );
+}
