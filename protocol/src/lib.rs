@@ -34,4 +34,6 @@ pub use tms::TileMatrixSetId;
 
 /// Bumped whenever rendering changes its output for the same inputs; part of
 /// every cache key so a new release never serves an old rendering.
-pub const RENDER_VERSION: u32 = 1;
+///
+/// 2: precipitation and wind-component ramps, arrow lengths (2026-11-29).
+pub const RENDER_VERSION: u32 = 2;

@@ -294,3 +294,23 @@ fn colour_by_speed_takes_the_ramp_colour_and_calm_is_a_ring() {
         "ring ink 4 px out: {ring:?}"
     );
 }
+
+#[test]
+fn light_winds_are_arrows_not_smudges() {
+    // A uniform 10 kt westerly (5.14 m/s) on a 0..60 kt range: with arrow
+    // length growing as √speed it is about 40 % of a full arrow (linear
+    // growth made it a 17 % stub).
+    let light = (gfs_like(|_, _| 5.144), gfs_like(|_, _| 0.0));
+    let full = (gfs_like(|_, _| 40.0), gfs_like(|_, _| 0.0));
+    let style = wind_style(StyleKind::WindArrows);
+    let tile = job(MERCATOR, 2, 1, 1, style);
+    let ink = |px: &[u8]| px.chunks(4).filter(|p| p[3] > 0).count();
+    let light = ink(&render_rgba(&[&light.0, &light.1], &tile));
+    let full = ink(&render_rgba(&[&full.0, &full.1], &tile));
+    assert!(full > 0);
+    // Ink grows with length (a shaft and a head of fixed size).
+    assert!(
+        light * 100 > full * 35,
+        "10 kt arrows: {light} inked px, 60 kt: {full}"
+    );
+}
