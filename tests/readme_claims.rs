@@ -426,3 +426,27 @@ async fn light_rain_is_a_visible_blue_on_the_precipitation_ramp() {
     let [r, g, b] = at(x, y);
     assert!(b > 180 && r < 60 && g < 130, "1 mm/h is {:?}", [r, g, b]);
 }
+
+#[tokio::test]
+async fn mean_sea_level_pressure_fills_are_colours_not_a_pale_wash() {
+    let server = Server::start(demo_data(), &[]);
+    // A z1 tile of the filled contours: most pixels are clearly coloured
+    // (channel spread over 60), not the near-white of a diverging ramp.
+    let (_, _, px) = image(&format!(
+        "{}/tiles/gfs_PRMSL_msl/filled_contours/1/0/0.png?run={}&forecast=0",
+        server.url,
+        run()
+    ))
+    .await;
+    let opaque: Vec<&[u8]> = px.chunks(4).filter(|p| p[3] > 200).collect();
+    assert!(opaque.len() > 30_000, "{} opaque px", opaque.len());
+    let coloured = opaque
+        .iter()
+        .filter(|p| p[..3].iter().max().unwrap_or(&0) - p[..3].iter().min().unwrap_or(&0) > 60)
+        .count();
+    assert!(
+        coloured * 10 > opaque.len() * 7,
+        "{coloured} of {} pixels coloured",
+        opaque.len()
+    );
+}

@@ -371,10 +371,16 @@ impl ColorMapName {
                 (0.929, [152, 84, 198, 255]),
                 (1.000, [253, 253, 253, 255]),
             ],
+            // Multi-hue: the common pressures mid-range are colours, not
+            // the near-white of a diverging ramp.
             Self::Pressure => &[
-                (0.0, [60, 40, 140, 255]),
-                (0.5, [235, 235, 235, 255]),
-                (1.0, [160, 40, 40, 255]),
+                (0.0, [70, 30, 140, 255]),
+                (0.2, [50, 100, 200, 255]),
+                (0.4, [60, 180, 200, 255]),
+                (0.5, [120, 200, 120, 255]),
+                (0.6, [230, 220, 100, 255]),
+                (0.8, [240, 140, 60, 255]),
+                (1.0, [170, 40, 40, 255]),
             ],
             Self::Wind => &[
                 (0.0, [230, 245, 250, 255]),
@@ -493,7 +499,8 @@ mod tests {
             }
             assert_eq!(ColorMapName::parse(cmap.name()), Some(cmap));
         }
-        let mid = ColorMapName::Pressure.color_at(0.25);
-        assert_eq!(mid, [148, 138, 188, 255]);
+        // Linear between stops: halfway from 0.2 to 0.4.
+        let mid = ColorMapName::Pressure.color_at(0.3);
+        assert_eq!(mid, [55, 140, 200, 255]);
     }
 }
