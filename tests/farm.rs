@@ -572,3 +572,83 @@ async fn an_animating_client_gets_its_next_frames_rendered_into_redis() {
         assert_eq!(headers["x-cache"], "L2", "forecast hour {h}");
     }
 }
+
+#[tokio::test]
+async fn jobs_waiting_without_workers_are_listed_shown_and_replayed() {
+    let Some(farm) = Farm::up(&["--warm-max-zoom", "-1"]) else {
+        return;
+    };
+    farm.serving(0).await;
+    farm.kill("worker-1");
+    farm.kill("worker-2");
+    let nats = farm.info["nats_url"].as_str().expect("nats url").to_owned();
+    let secret = farm.info["farm_secret"]
+        .as_str()
+        .expect("secret")
+        .to_owned();
+    // A warm job with no worker to take it waits in the stream.
+    let mut warm = Command::new(env!("CARGO_BIN_EXE_wxfarm"))
+        .args([
+            "warm",
+            "--nats",
+            &nats,
+            "--layers",
+            "gfs_VRATE_pbl",
+            "--zooms",
+            "0",
+        ])
+        .env("WXFARM_FARM_SECRET", &secret)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("wxfarm warm");
+    let jobs = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_wxfarm"))
+            .arg("jobs")
+            .args(args)
+            .args(["--nats", &nats])
+            .output()
+            .expect("wxfarm jobs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let listed: serde_json::Value = loop {
+        if let Some(line) = jobs(&["ls"]).lines().next() {
+            break serde_json::from_str(line).expect("a JSON line");
+        }
+        assert!(Instant::now() < deadline, "the job was never listed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(listed["priority"], "Warm", "{listed}");
+    assert!(
+        listed["key"]
+            .as_str()
+            .is_some_and(|k| k.contains("gfs_VRATE_pbl")),
+        "{listed}"
+    );
+    let seq = listed["seq"].as_u64().expect("seq").to_string();
+    let shown: serde_json::Value = serde_json::from_str(&jobs(&["get", &seq])).expect("json");
+    assert_eq!(shown["job"]["key"]["layer"], "gfs_VRATE_pbl", "{shown}");
+    assert!(jobs(&["replay", &seq]).starts_with(&format!("replayed job {seq} as ")));
+    // A worker arrives: it takes the jobs, the warm run finishes, the queue
+    // empties.
+    farm.start_worker("worker-3");
+    let out = tokio::task::spawn_blocking(move || warm.wait_with_output())
+        .await
+        .expect("join")
+        .expect("warm output");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("warmed 1 tiles"),
+        "{text}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !jobs(&["ls"]).trim().is_empty() {
+        assert!(Instant::now() < deadline, "jobs left in the queue");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
