@@ -587,7 +587,7 @@ async fn jobs_waiting_without_workers_are_listed_shown_and_replayed() {
         .expect("secret")
         .to_owned();
     // A warm job with no worker to take it waits in the stream.
-    let mut warm = Command::new(env!("CARGO_BIN_EXE_wxfarm"))
+    let warm = Command::new(env!("CARGO_BIN_EXE_wxfarm"))
         .args([
             "warm",
             "--nats",
