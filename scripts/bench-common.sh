@@ -69,3 +69,32 @@ scenario() { # scenario NAME YAML-BODY: a bench-only scenario file
   printf 'name: %s\n%s\n' "$1" "$2" >"$WORK/scenarios/$1.yaml"
   printf '%s\n' "$WORK/scenarios/$1.yaml"
 }
+
+# The XYZ tile URL template of the bench-only scenarios.
+XYZ='url: "/tiles/{layer}/{style}/{z}/{x}/{y}.png?forecast={forecast}"'
+
+# sweep_scenario: distinct tiles for 5 s, 8 workers: a sequential z8 sweep
+# (65 536 tiles: a few seconds of sweeping never comes back to one).
+sweep_scenario() {
+  scenario cold_render "$XYZ
+seed: 1
+duration: 5s
+concurrency: 8
+timeout: 30s
+dimensions: {forecast: [0]}
+layers: [{name: gfs_TMP_2m}]
+strategy: {kind: sequential, zoom: 8}"
+}
+
+# view_scenario NAME LAYER FORECAST: the first 2×2 view at z3 of LAYER at
+# FORECAST (four concurrent requests), as a user opening the map sees it.
+view_scenario() {
+  scenario "$1" "$XYZ
+seed: 1
+requests: 4
+concurrency: 4
+timeout: 30s
+dimensions: {forecast: [$3]}
+layers: [{name: $2}]
+strategy: {kind: fixed, tiles: [[3, 1, 2], [3, 2, 2], [3, 1, 3], [3, 2, 3]]}"
+}

@@ -115,15 +115,7 @@ for rep in $(seq 1 "$REPS"); do
 done
 
 log "cold_load: users' misses with prefetch off and on"
-XYZ='url: "/tiles/{layer}/{style}/{z}/{x}/{y}.png?forecast={forecast}"'
-SWEEP=$(scenario cold_render "$XYZ
-seed: 1
-duration: 5s
-concurrency: 8
-timeout: 30s
-dimensions: {forecast: [0]}
-layers: [{name: gfs_TMP_2m}]
-strategy: {kind: sequential, zoom: 8}")
+SWEEP=$(sweep_scenario)
 for rep in $(seq 1 "$REPS"); do
   for mode in off on; do
     if [ "$mode" = off ]; then start_server "${NONE[@]}"; else start_server "${SPATIAL[@]}"; fi
@@ -157,14 +149,7 @@ for rep in $(seq 1 "$REPS"); do
     has_forecast gfs_TMP_2m "$NEW_HOUR" || die "forecast hour $NEW_HOUR never arrived"
     settled
     for layer in "${NEW_LAYERS[@]}"; do
-      view=$(scenario "new_hour_$layer" "$XYZ
-seed: 1
-requests: 4
-concurrency: 4
-timeout: 30s
-dimensions: {forecast: [$NEW_HOUR]}
-layers: [{name: $layer}]
-strategy: {kind: fixed, tiles: [[3, 1, 2], [3, 2, 2], [3, 1, 3], [3, 2, 3]]}")
+      view=$(view_scenario "new_hour_$layer" "$layer" "$NEW_HOUR")
       lg "new_hour_${mode}_$layer" "$rep" -s "$view" --base-url "$URL"
     done
   done

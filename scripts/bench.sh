@@ -59,7 +59,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-XYZ='url: "/tiles/{layer}/{style}/{z}/{x}/{y}.png?forecast={forecast}"'
 SINGLE=$(scenario single_url "$XYZ
 seed: 1
 duration: 5s
@@ -68,15 +67,7 @@ concurrency: $CONC
 dimensions: {forecast: [0]}
 layers: [{name: gfs_TMP_2m}]
 strategy: {kind: fixed, tiles: [[5, 16, 10]]}")
-# z8 has 65 536 tiles: a few seconds of sweeping never comes back to one.
-SWEEP=$(scenario cold_render "$XYZ
-seed: 1
-duration: 5s
-concurrency: 8
-timeout: 30s
-dimensions: {forecast: [0]}
-layers: [{name: gfs_TMP_2m}]
-strategy: {kind: sequential, zoom: 8}")
+SWEEP=$(sweep_scenario)
 # The shipped pan at z10 (1024 columns): one lap east is ~4 000 new tiles, so
 # the run measures panning onto unseen tiles (at z6 a lap is 256 tiles and a
 # timed run soon becomes cache hits, which warm_cache already covers).
@@ -135,14 +126,7 @@ done
 log "cold_start (fresh server per layer)"
 for rep in $(seq 1 "$REPS"); do
   for layer in "${COLD_START_LAYERS[@]}"; do
-    view=$(scenario "cold_start_$layer" "$XYZ
-seed: 1
-requests: 4
-concurrency: 4
-timeout: 30s
-dimensions: {forecast: [0]}
-layers: [{name: $layer}]
-strategy: {kind: fixed, tiles: [[3, 1, 2], [3, 2, 2], [3, 1, 3], [3, 2, 3]]}")
+    view=$(view_scenario "cold_start_$layer" "$layer" 0)
     start_server "${COLD[@]}"
     lg "cold_start_$layer" "$rep" -s "$view" --base-url "$URL"
   done

@@ -155,15 +155,7 @@ async fn every_dashboard_panel_has_data_from_a_real_prometheus_and_promtool_is_c
         if round == 0 {
             // A new file arrives.
             let dir = tempfile::tempdir().expect("tempdir");
-            let opts = demo::DemoOptions {
-                run: support::run_time(),
-                hours: 0,
-                radar_frames: 0,
-                grid_coarsening: 10,
-                ..Default::default()
-            };
-            let report = demo::write_demo_data(dir.path(), &opts).expect("demo data");
-            farm.ingest(&report.files.first().expect("a demo file").path);
+            farm.ingest_demo_file(dir.path(), &[]);
         }
         if round == 1 {
             // A worker stops answering for a while; the other carries on.

@@ -315,17 +315,8 @@ async fn an_ingest_is_one_trace_and_its_warm_jobs_link_to_it() {
     };
     assert_eq!(farm.serving(0).await, 200);
     let dir = tempfile::tempdir().expect("tempdir");
-    let opts = demo::DemoOptions {
-        run: support::run_time(),
-        hours: 0,
-        radar_frames: 0,
-        grid_coarsening: 10,
-        ..Default::default()
-    };
-    let report = demo::write_demo_data(dir.path(), &opts).expect("demo data");
-    let file = &report.files.first().expect("a demo file").path;
-    farm.ingest_with_env(
-        file,
+    farm.ingest_demo_file(
+        dir.path(),
         &[
             ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.as_str()),
             ("OTEL_BSP_SCHEDULE_DELAY", "100"),

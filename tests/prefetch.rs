@@ -1,6 +1,6 @@
 //! Work ahead of users in `serve`: a miss queues its neighbours, and a
 //! client stepping through time gets its next frames queued. (The farm's
-//! version is checked in `tests/farm.rs`.)
+//! versions are checked in `tests/farm.rs` and `tests/farm_warming.rs`.)
 
 mod support;
 
@@ -12,11 +12,7 @@ use support::{Server, demo_data, get, run_time};
 /// one of `labels`.
 async fn metric(server: &Server, metric: &str, labels: &[&str]) -> u64 {
     let (_, _, m) = get(&format!("{}/metrics", server.url)).await;
-    String::from_utf8_lossy(&m)
-        .lines()
-        .filter(|l| l.starts_with(&format!("{metric}{{")) && labels.iter().all(|x| l.contains(x)))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-        .sum()
+    support::metric_sum(&String::from_utf8_lossy(&m), metric, labels)
 }
 
 async fn renders_at(server: &Server, priority: &str) -> u64 {

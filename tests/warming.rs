@@ -6,16 +6,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::{Server, demo_data, find_file, get, ingest_into, run_time};
-
-/// The sum of the `metric` samples whose labels contain `label`.
-fn metric_sum(text: &str, metric: &str, label: &str) -> u64 {
-    text.lines()
-        .filter(|l| l.starts_with(&format!("{metric}{{")) || l.starts_with(&format!("{metric} ")))
-        .filter(|l| l.contains(label))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-        .sum()
-}
+use support::{Server, demo_data, find_file, get, ingest_into, metric_sum, run_time};
 
 #[tokio::test]
 async fn a_newly_ingested_file_is_warmed_into_l1_before_anyone_asks() {
@@ -31,8 +22,8 @@ async fn a_newly_ingested_file_is_warmed_into_l1_before_anyone_asks() {
     let (queued, rendered) = loop {
         let (_, _, m) = get(&format!("{}/metrics", server.url)).await;
         let m = String::from_utf8_lossy(&m);
-        let queued = metric_sum(&m, "wxfarm_warm_jobs_total", "");
-        let rendered = metric_sum(&m, "wxfarm_renders_total", "priority=\"warm\"");
+        let queued = metric_sum(&m, "wxfarm_warm_jobs_total", &[]);
+        let rendered = metric_sum(&m, "wxfarm_renders_total", &["priority=\"warm\""]);
         if queued > 0 && rendered >= queued {
             break (queued, rendered);
         }
@@ -67,11 +58,11 @@ async fn a_newly_ingested_file_is_warmed_into_l1_before_anyone_asks() {
     let (_, _, m) = get(&format!("{}/metrics", server.url)).await;
     let m = String::from_utf8_lossy(&m);
     assert_eq!(
-        metric_sum(&m, "wxfarm_warm_used_total", "source=\"static\""),
+        metric_sum(&m, "wxfarm_warm_used_total", &["source=\"static\""]),
         1
     );
     assert_eq!(
-        metric_sum(&m, "wxfarm_warm_queued_total", "source=\"static\""),
+        metric_sum(&m, "wxfarm_warm_queued_total", &["source=\"static\""]),
         queued
     );
 }
@@ -121,8 +112,8 @@ async fn the_positions_users_ask_for_most_are_warmed_for_a_new_field() {
     loop {
         let (_, _, m) = get(&format!("{}/metrics", server.url)).await;
         let m = String::from_utf8_lossy(&m);
-        let queued = metric_sum(&m, "wxfarm_warm_jobs_total", "source=\"hot_set\"");
-        let rendered = metric_sum(&m, "wxfarm_renders_total", "priority=\"warm\"");
+        let queued = metric_sum(&m, "wxfarm_warm_jobs_total", &["source=\"hot_set\""]);
+        let rendered = metric_sum(&m, "wxfarm_renders_total", &["priority=\"warm\""]);
         if queued >= 2 && rendered >= queued {
             break;
         }
@@ -149,11 +140,11 @@ async fn the_positions_users_ask_for_most_are_warmed_for_a_new_field() {
     let (_, _, m) = get(&format!("{}/metrics", server.url)).await;
     let m = String::from_utf8_lossy(&m);
     assert_eq!(
-        metric_sum(&m, "wxfarm_warm_queued_total", "source=\"hot_set\""),
+        metric_sum(&m, "wxfarm_warm_queued_total", &["source=\"hot_set\""]),
         2
     );
     assert_eq!(
-        metric_sum(&m, "wxfarm_warm_used_total", "source=\"hot_set\""),
+        metric_sum(&m, "wxfarm_warm_used_total", &["source=\"hot_set\""]),
         2
     );
 }
@@ -194,8 +185,8 @@ styles = []
     let queued = loop {
         let (_, _, m) = get(&format!("{}/metrics", server.url)).await;
         let m = String::from_utf8_lossy(&m);
-        let queued = metric_sum(&m, "wxfarm_warm_jobs_total", "");
-        let rendered = metric_sum(&m, "wxfarm_renders_total", "priority=\"warm\"");
+        let queued = metric_sum(&m, "wxfarm_warm_jobs_total", &[]);
+        let rendered = metric_sum(&m, "wxfarm_renders_total", &["priority=\"warm\""]);
         if queued > 0 && rendered >= queued {
             break queued;
         }

@@ -178,11 +178,13 @@ async fn tile_response(
     };
     // Series per layer, bounded by the catalogue: a name the catalog does
     // not know (a client's typo) counts as "none".
-    let layer = if tier != "none" || state.catalog.snapshot().layers.contains_key(&req.layer) {
-        req.layer.clone()
-    } else {
-        "none".to_owned()
-    };
+    let layer: metrics::SharedString =
+        if tier != "none" || state.catalog.snapshot().layers.contains_key(&req.layer) {
+            // Shared: one allocation for both series.
+            std::sync::Arc::<str>::from(req.layer.as_str()).into()
+        } else {
+            "none".into()
+        };
     let status = response.status().as_u16().to_string();
     metrics::counter!("wxfarm_tile_requests_total", "tier" => tier, "status" => status, "layer" => layer.clone())
         .increment(1);

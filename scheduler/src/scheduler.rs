@@ -263,41 +263,38 @@ impl Scheduler {
         };
         let before = sizer.size();
         let resize = sizer.adjust(outcomes);
-        let direction = match resize {
+        let (direction, precision, recall, why) = match resize {
             Resize::Undecided => return before,
-            Resize::Kept { precision, recall } => {
-                tracing::debug!(size = before, precision, recall, "hot set kept");
-                "kept"
-            }
+            Resize::Kept { precision, recall } => ("kept", precision, recall, "within bounds"),
             Resize::Shrunk {
-                to,
+                precision, recall, ..
+            } => (
+                "shrunk",
                 precision,
                 recall,
-            } => {
-                tracing::info!(
-                    from = before,
-                    to,
-                    precision,
-                    recall,
-                    "hot set shrunk: too few of its tiles were asked for"
-                );
-                "shrunk"
-            }
+                "too few of its tiles were asked for",
+            ),
             Resize::Grew {
-                to,
+                precision, recall, ..
+            } => (
+                "grown",
                 precision,
                 recall,
-            } => {
-                tracing::info!(
-                    from = before,
-                    to,
-                    precision,
-                    recall,
-                    "hot set grown: its tiles are used and users still miss"
-                );
-                "grown"
-            }
+                "its tiles are used and users still miss",
+            ),
         };
+        let after = sizer.size();
+        if after == before {
+            tracing::debug!(size = after, precision, recall, "hot set kept: {why}");
+        } else {
+            tracing::info!(
+                from = before,
+                to = after,
+                precision,
+                recall,
+                "hot set {direction}: {why}"
+            );
+        }
         metrics::counter!("wxfarm_hot_set_resizes_total", "decision" => direction).increment(1);
         metrics::gauge!("wxfarm_hot_set_size").set(sizer.size() as f64);
         sizer.size()

@@ -213,6 +213,26 @@ impl Farm {
         std::fs::write(&state, info.to_string()).expect("state");
     }
 
+    /// Writes one small demo GRIB2 file (a GFS f000, coarse grid) under
+    /// `dir` and ingests it: a new file arriving. Returns its path.
+    pub fn ingest_demo_file(
+        &self,
+        dir: &std::path::Path,
+        env: &[(&str, &str)],
+    ) -> std::path::PathBuf {
+        let opts = demo::DemoOptions {
+            run: crate::support::run_time(),
+            hours: 0,
+            radar_frames: 0,
+            grid_coarsening: 10,
+            ..Default::default()
+        };
+        let report = demo::write_demo_data(dir, &opts).expect("demo data");
+        let file = report.files.first().expect("a demo file").path.clone();
+        self.ingest_with_env(&file, env);
+        file
+    }
+
     /// Uploads `file` to the farm's bucket and announces it, as
     /// `wxfarm ingest --s3-bucket … --nats …` does; asserts it succeeded.
     pub fn ingest(&self, file: &std::path::Path) {

@@ -156,6 +156,16 @@ pub fn shared_data() -> Option<PathBuf> {
     }
 }
 
+/// The sum of the samples of `metric` in a Prometheus exposition `text`
+/// whose labels contain every one of `labels`.
+pub fn metric_sum(text: &str, metric: &str, labels: &[&str]) -> u64 {
+    text.lines()
+        .filter(|l| l.starts_with(&format!("{metric}{{")) || l.starts_with(&format!("{metric} ")))
+        .filter(|l| labels.iter().all(|x| l.contains(x)))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
 /// GET returning status, headers and body.
 pub async fn get(url: &str) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
     let r = reqwest::get(url)
