@@ -227,29 +227,13 @@ impl Scheduler {
                 WarmOptions::Off => continue,
             };
             let dims = dims_of(entry.info.kind, id);
-            for &tms in &rule.tms {
-                let (z0, z1) = bounded_zooms(layer, zooms, tms, rule.styles.len());
-                for style in &rule.styles {
-                    for z in z0..=z1 {
-                        for y in 0..tms.matrix_height(z) {
-                            for x in 0..tms.matrix_width(z) {
-                                let req = TileRequest {
-                                    layer: layer.clone(),
-                                    style: style.clone(),
-                                    tms,
-                                    z: z.into(),
-                                    x,
-                                    y,
-                                    tile_size: 256,
-                                    format: ImageFormat::Png,
-                                    dims: dims.clone(),
-                                    style_params: Default::default(),
-                                };
-                                jobs.extend(plan_warm(catalog, &req, WarmSource::Static));
-                            }
-                        }
-                    }
-                }
+            if !plan_pyramid(catalog, layer, rule, zooms, &dims, &mut jobs) {
+                tracing::warn!(
+                    layer,
+                    planned = jobs.len(),
+                    "warming plans at most {MAX_PLANNED} jobs at once: the rest of these fields are not warmed"
+                );
+                break;
             }
         }
         self.feed.feed(jobs)
@@ -299,6 +283,50 @@ impl Scheduler {
         metrics::gauge!("wxfarm_hot_set_size").set(sizer.size() as f64);
         sizer.size()
     }
+}
+
+/// Warm jobs one `warm` call plans at most: the feed's backlog bound, so a
+/// file with many fields under a deep rule cannot plan without limit.
+const MAX_PLANNED: usize = crate::warm_feed::MAX_BACKLOG;
+
+/// Plans the static pyramid of one field (`rule`'s styles and tile matrix
+/// sets at `zooms`) into `jobs`; false once `jobs` holds [`MAX_PLANNED`].
+fn plan_pyramid(
+    catalog: &Catalog,
+    layer: &str,
+    rule: &protocol::layers::WarmRule,
+    zooms: (u8, u8),
+    dims: &DimensionQuery,
+    jobs: &mut Vec<(RenderJob, WarmSource)>,
+) -> bool {
+    for &tms in &rule.tms {
+        let (z0, z1) = bounded_zooms(layer, zooms, tms, rule.styles.len());
+        for style in &rule.styles {
+            for z in z0..=z1 {
+                for (x, y) in (0..tms.matrix_height(z))
+                    .flat_map(|y| (0..tms.matrix_width(z)).map(move |x| (x, y)))
+                {
+                    if jobs.len() >= MAX_PLANNED {
+                        return false;
+                    }
+                    let req = TileRequest {
+                        layer: layer.to_owned(),
+                        style: style.clone(),
+                        tms,
+                        z: z.into(),
+                        x,
+                        y,
+                        tile_size: 256,
+                        format: ImageFormat::Png,
+                        dims: dims.clone(),
+                        style_params: Default::default(),
+                    };
+                    jobs.extend(plan_warm(catalog, &req, WarmSource::Static));
+                }
+            }
+        }
+    }
+    true
 }
 
 /// `zooms` cut to the tile matrix set's deepest level and to what fits

@@ -13,7 +13,7 @@ use protocol::{RenderJob, RenderQueue, WarmObserver, WarmSource};
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 /// Jobs waiting in background tasks, at most; beyond, new ones are dropped.
-const MAX_BACKLOG: usize = 200_000;
+pub(crate) const MAX_BACKLOG: usize = 200_000;
 /// How long one job may wait for the budget or a queue slot.
 const MAX_WAIT: Duration = Duration::from_secs(120);
 
