@@ -11,8 +11,29 @@ if ! have cargo; then
   log "cargo is missing: install a Rust toolchain (rustup) first"
   exit 1
 fi
-# `--build` (make build / make serve): building and serving need nothing
-# but the Rust toolchain; the rest below is for tests and benchmarks.
+# Libraries the build links: PROJ 9 (WMS maps in any EPSG CRS; the proj
+# crate finds it with pkg-config and generates its bindings with libclang).
+# Checked for `--build` too: nothing compiles without them.
+lib_needed=()
+have pkg-config || lib_needed+=(pkg-config)
+pkg-config --exists proj 2>/dev/null || lib_needed+=(libproj-dev)
+# bindgen loads libclang at build time.
+ls /usr/lib/llvm-*/lib/libclang*.so* /usr/lib/*/libclang*.so* >/dev/null 2>&1 \
+  || lib_needed+=(libclang-dev)
+if [ ${#lib_needed[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ] && have apt-get; then
+    log "installing ${lib_needed[*]}"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${lib_needed[@]}" >/dev/null
+  else
+    log "missing (install with apt-get): ${lib_needed[*]}"
+    exit 1
+  fi
+fi
+
+# `--build` (make build / make serve): building and serving need the Rust
+# toolchain and the libraries above; the rest below is for tests and
+# benchmarks.
 if [ "${1:-}" = "--build" ]; then
   exit 0
 fi

@@ -238,6 +238,19 @@ async fn owslib_wms_client_gets_maps_feature_info_and_legends() {
         );
     }
     assert!(summary["info"]["values"][0]["value"].as_f64().is_some());
+    // OWSLib sees the PROJ CRSs (inherited from the root layer) and its
+    // EPSG:3413 map is ours.
+    let crs = summary["crs"].as_array().expect("crs");
+    for code in ["EPSG:3413", "EPSG:3031", "EPSG:32633", "EPSG:27700"] {
+        assert!(crs.iter().any(|c| c == code), "{code}: {crs:?}");
+    }
+    let (_, _, polar) = get(&format!(
+        "{}/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&LAYERS=gfs_TMP_2m&STYLES=gradient&CRS=EPSG:3413&BBOX=-4000000,-4000000,4000000,4000000&WIDTH=300&HEIGHT=300&FORMAT=image/png&TIME=2025-06-01T00:00:00Z",
+        server.url
+    ))
+    .await;
+    let owslib_polar = std::fs::read(out.path().join("polar_map.png")).expect("polar_map.png");
+    assert_eq!(support::rgba(&owslib_polar).2, support::rgba(&polar).2);
     // OWSLib's EPSG:4326 request (it swaps to latitude first) = our CRS:84 map.
     let ours = format!(
         "{}/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&LAYERS=gfs_TMP_2m&STYLES=gradient&CRS=CRS:84&BBOX=-130,20,-60,55&WIDTH=350&HEIGHT=175&FORMAT=image/png&TIME=2025-06-01T00:00:00Z",
@@ -416,4 +429,45 @@ async fn gdal_wms_driver_lists_layers_and_draws_a_map() {
         .collect();
     assert!(opaque.len() > (w * h) as usize * 9 / 10);
     assert!(opaque.iter().all(|p| palette.contains(p)));
+}
+
+/// GDAL's WMS driver with SRS=EPSG:3413 (polar stereographic north): it
+/// georeferences the raster in that CRS and reads our map of the box.
+#[tokio::test]
+async fn gdal_wms_driver_reads_a_polar_stereographic_map() {
+    if !gdal_available() {
+        return;
+    }
+    let server = Server::start(demo_data(), &[]);
+    let source = format!(
+        "WMS:{}/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&LAYERS=gfs_TMP_2m&CRS=EPSG:3413&BBOX=-4000000,-4000000,4000000,4000000&FORMAT=image/png&TIME=2025-06-01T00:00:00Z",
+        server.url
+    );
+    let info = run("gdalinfo", vec![source.clone()]).await;
+    let text = String::from_utf8_lossy(&info.stdout);
+    assert!(
+        info.status.success() && text.contains("NSIDC Sea Ice Polar Stereographic North"),
+        "{text}{}",
+        String::from_utf8_lossy(&info.stderr)
+    );
+    assert!(
+        text.contains("-4000000.000,  4000000.000"),
+        "upper left: {text}"
+    );
+    let (w, h, px) = gdal_translate_png(source, &["-outsize", "400", "400"]).await;
+    assert_eq!((w, h), (400, 400));
+    let (_, _, ours) = get(&format!(
+        "{}/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&LAYERS=gfs_TMP_2m&STYLES=&CRS=EPSG:3413&BBOX=-4000000,-4000000,4000000,4000000&WIDTH=400&HEIGHT=400&FORMAT=image/png&TIME=2025-06-01T00:00:00Z",
+        server.url
+    ))
+    .await;
+    let (_, _, ours) = support::rgba(&ours);
+    // GDAL asks in blocks at its own resolution and resamples: nearly every
+    // pixel equal, none far off.
+    let differing = support::differing_pixels(&px, &ours, 0);
+    assert!(
+        differing < (w * h) as usize / 20,
+        "{differing} of {} pixels differ from our map",
+        w * h
+    );
 }

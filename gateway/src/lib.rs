@@ -7,6 +7,7 @@
 //! - [`cache`]: L1 tile cache with single-flight
 //! - [`ogc`]: capabilities XML and exception reports
 //! - [`server`]: the HTTP/1.1 listener (header timeout, connection cap)
+//! - [`wms`], [`wms_crs`]: WMS, and the CRSs its maps are drawn in
 
 pub mod admin;
 pub mod app;
@@ -22,6 +23,7 @@ pub mod state;
 pub mod tiles;
 pub mod warm_ledger;
 pub mod wms;
+pub mod wms_crs;
 
 pub use app::{MAX_URI_BYTES, router};
 pub use cache::TileCache;

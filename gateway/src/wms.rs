@@ -1,6 +1,8 @@
 //! WMS 1.3.0: GetCapabilities, GetMap (any bbox in EPSG:3857, EPSG:4326 with
-//! its latitude-first axis order, or CRS:84), GetFeatureInfo and
-//! GetLegendGraphic — on the renderer, caches and queue the tiles use.
+//! its latitude-first axis order, CRS:84, or any EPSG CRS through PROJ: see
+//! [`crate::wms_crs`]), GetFeatureInfo and GetLegendGraphic — on the
+//! renderer, caches and queue the tiles use. GetMap and GetFeatureInfo also
+//! answer WMS 1.1.1 (`SRS`, x first; `X`/`Y`).
 
 use std::collections::HashMap;
 
@@ -20,6 +22,7 @@ use crate::ogc::{OgcError, OgcErrorCode, layer_dimensions};
 use crate::params::{Kvp, dimensions, parse_u32, style_params};
 use crate::state::GatewayState;
 use crate::tiles::{TileRequest, plan_tile, render_planned};
+use crate::wms_crs::{self, RequestedCrs};
 
 /// A WMS 1.3.0 service exception (its own format, not OWS's).
 #[derive(Debug)]
@@ -139,14 +142,19 @@ struct MapRequest {
     area: MapArea,
 }
 
-fn map_request(kvp: &Kvp, max_side: u32) -> Result<MapRequest, WmsError> {
-    if let Some(v) = kvp.get("version").filter(|v| *v != "1.3.0") {
-        return Err(WmsError::new(
-            "InvalidParameterValue",
-            "version",
-            format!("only WMS 1.3.0 is served, not {v}"),
-        ));
-    }
+async fn map_request(kvp: &Kvp, max_side: u32) -> Result<MapRequest, WmsError> {
+    // 1.1.1 is accepted for maps and feature info: `SRS`, always x first.
+    let v111 = match kvp.get("version") {
+        None | Some("1.3.0") => false,
+        Some("1.1.1") => true,
+        Some(v) => {
+            return Err(WmsError::new(
+                "InvalidParameterValue",
+                "version",
+                format!("WMS 1.3.0 (and 1.1.1 GetMap) is served, not {v}"),
+            ));
+        }
+    };
     let layers = kvp.require("layers")?;
     if layers.contains(',') {
         return Err(WmsError::new(
@@ -159,7 +167,12 @@ fn map_request(kvp: &Kvp, max_side: u32) -> Result<MapRequest, WmsError> {
         None | Some("default") => "gradient".to_owned(),
         Some(s) => s.to_owned(),
     };
-    let crs = kvp.require("crs")?;
+    let (crs_param, crs_code) = if v111 {
+        ("srs", "InvalidSRS")
+    } else {
+        ("crs", "InvalidCRS")
+    };
+    let crs_text = kvp.require(crs_param)?;
     let bbox: Vec<f64> = kvp
         .require("bbox")?
         .split(',')
@@ -173,19 +186,25 @@ fn map_request(kvp: &Kvp, max_side: u32) -> Result<MapRequest, WmsError> {
             "BBOX must be four numbers",
         ));
     };
-    // EPSG:4326 in WMS 1.3.0 is latitude first; CRS:84 is longitude first.
-    let (crs, bbox) = match crs.to_ascii_uppercase().as_str() {
-        "EPSG:3857" | "EPSG:900913" => (MapCrs::WebMercator, [a, b, c, d]),
-        "EPSG:4326" => (MapCrs::LonLat, [b, a, d, c]),
-        "CRS:84" | "OGC:CRS84" => (MapCrs::LonLat, [a, b, c, d]),
-        _ => {
-            return Err(WmsError::new(
-                "InvalidCRS",
-                "crs",
-                format!("CRS {crs} is not served (EPSG:3857, EPSG:4326, CRS:84)"),
-            ));
-        }
+    let invalid = |why: &str| {
+        WmsError::new(
+            crs_code,
+            crs_param,
+            format!("{} {crs_text} is not served{why}", crs_param.to_uppercase()),
+        )
     };
+    let (crs, swap) = match wms_crs::parse(crs_text, !v111) {
+        Some(RequestedCrs::Fixed { crs, swap }) => (crs, swap),
+        Some(RequestedCrs::Epsg(code)) => {
+            let northing_first = wms_crs::resolve(code)
+                .await
+                .map_err(|e| invalid(&format!(": {e}")))?;
+            (MapCrs::Epsg(code), northing_first && !v111)
+        }
+        None => return Err(invalid(" (EPSG codes and CRS:84 are)")),
+    };
+    // A MapArea is always x (easting or longitude) first.
+    let bbox = if swap { [b, a, d, c] } else { [a, b, c, d] };
     let side = |name: &str| parse_u32(name, kvp.require(name)?);
     let area = MapArea {
         crs,
@@ -212,7 +231,7 @@ fn wms_dimensions(kvp: &Kvp) -> Kvp {
 }
 
 async fn get_map(state: &GatewayState, kvp: &Kvp) -> Result<Response, WmsError> {
-    let m = map_request(kvp, state.config.max_map_side)?;
+    let m = map_request(kvp, state.config.max_map_side).await?;
     let format = kvp.require("format")?;
     let format = ImageFormat::parse(format).ok_or_else(|| {
         WmsError::new(
@@ -262,11 +281,18 @@ async fn get_feature_info(state: &GatewayState, kvp: &Kvp) -> Result<Response, W
                 .unwrap_or_default(),
         ),
         state.config.max_map_side,
-    )?;
+    )
+    .await?;
     let format = InfoFormat::parse(kvp.get("info_format").unwrap_or("application/json"))?;
+    // WMS 1.1.1 names the pixel X and Y.
+    let (ni, nj) = if kvp.get("version") == Some("1.1.1") {
+        ("x", "y")
+    } else {
+        ("i", "j")
+    };
     let (i, j) = (
-        parse_u32("i", kvp.require("i")?)?,
-        parse_u32("j", kvp.require("j")?)?,
+        parse_u32(ni, kvp.require(ni)?)?,
+        parse_u32(nj, kvp.require(nj)?)?,
     );
     if i >= m.area.width || j >= m.area.height {
         return Err(WmsError::new(
@@ -278,8 +304,18 @@ async fn get_feature_info(state: &GatewayState, kvp: &Kvp) -> Result<Response, W
             ),
         ));
     }
-    let lon = m.area.pixel_lons()[i as usize];
-    let lat = m.area.pixel_lats()[j as usize];
+    let (lon, lat) = match m.area.crs {
+        MapCrs::Epsg(code) => {
+            let (x, y) = m.area.crs_xy(f64::from(i) + 0.5, f64::from(j) + 0.5);
+            wms_crs::to_lonlat(code, x, y).await.ok_or_else(|| {
+                WmsError::new("InvalidPoint", "i", "the point is outside the CRS's domain")
+            })?
+        }
+        _ => (
+            m.area.pixel_lons()[i as usize],
+            m.area.pixel_lats()[j as usize],
+        ),
+    };
     Ok(feature_info(state, &m.layer, lon, lat, &wms_dimensions(kvp), format).await?)
 }
 
@@ -346,8 +382,8 @@ fn capabilities(state: &GatewayState, headers: &HeaderMap) -> Response {
     w.end();
     w.start("Exception", &[]).text("Format", &[], "XML").end();
     w.start("Layer", &[]).text("Title", &[], "wxfarm layers");
-    for crs in ["EPSG:3857", "EPSG:4326", "CRS:84"] {
-        w.text("CRS", &[], crs);
+    for crs in wms_crs::advertised() {
+        w.text("CRS", &[], &crs);
     }
     for layer in catalog.layers.values() {
         let b = crate::ogc::grid::layer_wgs84_box(layer);

@@ -54,6 +54,19 @@ pub enum MapCrs {
     /// Longitude/latitude degrees (EPSG:4326 and CRS:84 after axis-order
     /// normalisation).
     LonLat,
+    /// Any other EPSG CRS, drawn through PROJ (`render::crs`). The box is in
+    /// the CRS's units and always easting (or longitude) first, whatever
+    /// the CRS's authority axis order: the gateway swaps northing-first
+    /// boxes on the way in.
+    Epsg(u32),
+}
+
+impl MapCrs {
+    /// Whether every pixel column has one longitude and every row one
+    /// latitude (the closed-form CRSs of the tile matrix sets).
+    pub fn is_separable(self) -> bool {
+        !matches!(self, Self::Epsg(_))
+    }
 }
 
 /// An arbitrary map: a box in a CRS, drawn `width`×`height` pixels.
@@ -67,7 +80,19 @@ pub struct MapArea {
 }
 
 impl MapArea {
-    /// Longitudes of the pixel column centres.
+    /// CRS coordinates of image position (`u`, `v`), in pixels from the
+    /// top-left corner (pixel centres are at half pixels).
+    pub fn crs_xy(&self, u: f64, v: f64) -> (f64, f64) {
+        let [x0, y0, x1, y1] = self.bbox;
+        (
+            x0 + u * (x1 - x0) / f64::from(self.width.max(1)),
+            y1 - v * (y1 - y0) / f64::from(self.height.max(1)),
+        )
+    }
+
+    /// Longitudes of the pixel column centres; NaN for an
+    /// [`MapCrs::Epsg`] map, whose columns have no single longitude (see
+    /// `render::crs::Mesh`).
     pub fn pixel_lons(&self) -> Vec<f64> {
         let [x0, _, x1, _] = self.bbox;
         (0..self.width)
@@ -76,12 +101,14 @@ impl MapArea {
                 match self.crs {
                     MapCrs::WebMercator => crate::tms::mercator_x_to_lon(x),
                     MapCrs::LonLat => x,
+                    MapCrs::Epsg(_) => f64::NAN,
                 }
             })
             .collect()
     }
 
-    /// Latitudes of the pixel row centres, top to bottom.
+    /// Latitudes of the pixel row centres, top to bottom; NaN for an
+    /// [`MapCrs::Epsg`] map.
     pub fn pixel_lats(&self) -> Vec<f64> {
         let [_, y0, _, y1] = self.bbox;
         (0..self.height)
@@ -90,6 +117,7 @@ impl MapArea {
                 match self.crs {
                     MapCrs::WebMercator => crate::tms::mercator_y_to_lat(y),
                     MapCrs::LonLat => y,
+                    MapCrs::Epsg(_) => f64::NAN,
                 }
             })
             .collect()

@@ -64,6 +64,20 @@ const WORLDS_AROUND: f64 = 2.0;
 /// How many world widths (or heights) one map may span.
 const MAX_WORLDS_SPANNED: f64 = 2.0;
 
+/// Output pixels between the nodes of a map's PROJ transform grid
+/// ([`MapCrs::Epsg`]): the exact transform runs at the nodes, pixels in
+/// between are interpolated.
+pub const TRANSFORM_STEP_PX: u32 = 16;
+/// The widest margin around a map its transform grid covers, pixels:
+/// isolines trace whole 128 px label cells around the image plus a node.
+pub const TRANSFORM_MARGIN_PX: u32 = 144;
+/// Most PROJ transforms one map may cost (a 4096 px square map with the
+/// widest margin needs 75,625).
+pub const MAX_TRANSFORM_NODES: u64 = 100_000;
+/// Largest absolute coordinate of an [`MapCrs::Epsg`] box, in its units
+/// (metres, feet or degrees): a million kilometres is past any CRS's world.
+const MAX_PROJECTED_COORD: f64 = 1e9;
+
 impl MapArea {
     /// Checks the map's size and box: finite, ordered, within
     /// [`WORLDS_AROUND`] worlds of the CRS's world and at most
@@ -90,6 +104,7 @@ impl MapArea {
         let (half_w, half_h, unit) = match self.crs {
             MapCrs::WebMercator => (MERCATOR_HALF_EXTENT, MERCATOR_HALF_EXTENT, "m"),
             MapCrs::LonLat => (180.0, 90.0, "°"),
+            MapCrs::Epsg(_) => return self.check_projected(),
         };
         let (reach_x, reach_y) = (
             half_w * (1.0 + 2.0 * WORLDS_AROUND),
@@ -110,6 +125,37 @@ impl MapArea {
             return Err(LimitError::new(
                 "bbox",
                 format!("BBOX spans more than {MAX_WORLDS_SPANNED} times the world"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl MapArea {
+    /// Nodes of the PROJ transform grid of this map with `margin` pixels
+    /// around it: one every [`TRANSFORM_STEP_PX`] plus the far edges.
+    pub fn transform_nodes(&self, margin: u32) -> u64 {
+        let nodes = |side: u32| {
+            (u64::from(side) + 2 * u64::from(margin)).div_ceil(u64::from(TRANSFORM_STEP_PX)) + 1
+        };
+        nodes(self.width) * nodes(self.height)
+    }
+
+    /// The box of an [`MapCrs::Epsg`] map (size already checked): bounded
+    /// coordinates and PROJ calls within [`MAX_TRANSFORM_NODES`]. Whether
+    /// PROJ knows the code is the renderer's to say.
+    fn check_projected(&self) -> Result<(), LimitError> {
+        if self.bbox.iter().any(|v| v.abs() > MAX_PROJECTED_COORD) {
+            return Err(LimitError::new(
+                "bbox",
+                format!("BBOX values must be within ±{MAX_PROJECTED_COORD}"),
+            ));
+        }
+        let nodes = self.transform_nodes(TRANSFORM_MARGIN_PX);
+        if nodes > MAX_TRANSFORM_NODES {
+            return Err(LimitError::new(
+                "width",
+                format!("the map needs {nodes} projections, more than {MAX_TRANSFORM_NODES}"),
             ));
         }
         Ok(())
@@ -358,5 +404,28 @@ mod tests {
         for a in good {
             assert_eq!(a.check(4096), Ok(()), "{a:?}");
         }
+    }
+
+    #[test]
+    fn projected_boxes_are_bounded_and_their_projections_counted() {
+        let polar = [-4.0e6, -4.0e6, 4.0e6, 4.0e6];
+        assert_eq!(area(MapCrs::Epsg(3413), polar, 4096).check(4096), Ok(()));
+        for bbox in [
+            [-2e9, 0.0, 1.0, 1.0],
+            [f64::NAN, 0.0, 1.0, 1.0],
+            [1.0, 0.0, 1.0, 1.0],
+        ] {
+            let a = area(MapCrs::Epsg(3413), bbox, 256);
+            assert_eq!(a.check(4096).unwrap_err().param, "bbox", "{a:?}");
+        }
+        // A server configured for larger maps still stops at the PROJ budget.
+        let huge = area(MapCrs::Epsg(3413), polar, 6000);
+        assert!(huge.transform_nodes(TRANSFORM_MARGIN_PX) > MAX_TRANSFORM_NODES);
+        assert_eq!(huge.check(8192).unwrap_err().param, "width");
+        // 4096 px with the widest margin: (4384 / 16 + 1)² nodes.
+        assert_eq!(
+            area(MapCrs::Epsg(3413), polar, 4096).transform_nodes(TRANSFORM_MARGIN_PX),
+            275 * 275
+        );
     }
 }

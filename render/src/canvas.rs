@@ -9,17 +9,22 @@
 //! straddles an edge is drawn whole on both sides.
 
 use protocol::tms::{mercator_x_to_lon, mercator_y_to_lat};
+use std::sync::Arc;
+
 use protocol::{MapArea, MapCrs, RenderError, TileMatrixSetId};
 
 use super::TileFrame;
+use crate::crs::Mesh;
 
 /// Half the Web Mercator world width, metres.
 const MERCATOR_HALF: f64 = 20_037_508.342_789_244;
 
 /// An output image in world pixel space.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Canvas {
     crs: MapCrs,
+    /// Positions of a [`MapCrs::Epsg`] map.
+    mesh: Option<Arc<Mesh>>,
     /// CRS units per pixel along x and y.
     res: (f64, f64),
     /// World pixel position of the image's top-left corner.
@@ -39,6 +44,7 @@ impl Canvas {
         let size = f64::from(frame.size);
         Self {
             crs,
+            mesh: None,
             res: (res, res),
             origin: (f64::from(frame.x) * size, f64::from(frame.y) * size),
             width: frame.size as usize,
@@ -46,8 +52,9 @@ impl Canvas {
         }
     }
 
-    /// The canvas of a WMS map.
-    pub fn for_area(area: &MapArea) -> Self {
+    /// The canvas of a WMS map; an [`MapCrs::Epsg`] map needs its `mesh`
+    /// (else every position is unknown).
+    pub fn for_area(area: &MapArea, mesh: Option<Arc<Mesh>>) -> Self {
         let [x0, y0, x1, y1] = area.bbox;
         let res = (
             (x1 - x0) / f64::from(area.width.max(1)),
@@ -56,6 +63,7 @@ impl Canvas {
         let (left, top) = match area.crs {
             MapCrs::WebMercator => (-MERCATOR_HALF, MERCATOR_HALF),
             MapCrs::LonLat => (-180.0, 90.0),
+            MapCrs::Epsg(_) => (0.0, 0.0),
         };
         // A map aligned with the tile grid lands on whole pixels, so it
         // shares the tiles' lattice exactly despite rounding in the bbox.
@@ -65,6 +73,7 @@ impl Canvas {
         };
         Self {
             crs: area.crs,
+            mesh,
             res,
             origin: (snap((x0 - left) / res.0), snap((top - y1) / res.1)),
             width: area.width as usize,
@@ -72,9 +81,17 @@ impl Canvas {
         }
     }
 
-    /// Longitude and latitude of world pixel position (`wx`, `wy`).
+    /// Longitude and latitude of world pixel position (`wx`, `wy`); NaN
+    /// where a PROJ CRS has none (outside its domain or the mesh).
     pub fn lonlat(&self, wx: f64, wy: f64) -> (f64, f64) {
         match self.crs {
+            MapCrs::Epsg(_) => {
+                let (u, v) = self.to_local(wx, wy);
+                self.mesh
+                    .as_ref()
+                    .and_then(|m| m.lonlat(u, v))
+                    .unwrap_or((f64::NAN, f64::NAN))
+            }
             MapCrs::WebMercator => (
                 mercator_x_to_lon(wx * self.res.0 - MERCATOR_HALF),
                 mercator_y_to_lat(MERCATOR_HALF - wy * self.res.1),
@@ -91,21 +108,55 @@ impl Canvas {
                 (MERCATOR_HALF - protocol::tms::lat_to_mercator_y(lat)) / self.res.1
             }
             MapCrs::LonLat => (90.0 - lat) / self.res.1,
+            MapCrs::Epsg(_) => f64::NAN,
         }
+    }
+
+    /// Whether longitude depends only on world x and latitude only on
+    /// world y (not so in a PROJ CRS).
+    pub fn is_separable(&self) -> bool {
+        self.crs.is_separable()
     }
 
     /// The on-screen bearing (radians clockwise from up) of a vector with
     /// `east` and `north` components at latitude `lat`: Web Mercator is
     /// conformal, so only non-square pixels bend it; plate carrée also
     /// stretches east–west by 1/cos(lat).
-    pub fn screen_bearing(&self, lat: f64, east: f64, north: f64) -> f64 {
+    /// A PROJ CRS turns and stretches vectors differently everywhere:
+    /// there the bearing comes from the local derivatives of the map's
+    /// mesh at world pixel (`wx`, `wy`) (its grid north angle and scale).
+    pub fn screen_bearing(&self, (wx, wy): (f64, f64), lat: f64, east: f64, north: f64) -> f64 {
         let stretch = match self.crs {
             MapCrs::WebMercator => 1.0,
             MapCrs::LonLat => 1.0 / lat.to_radians().cos().max(1e-6),
+            MapCrs::Epsg(_) => return self.mesh_bearing(wx, wy, east, north),
         };
         let x = east * stretch / self.res.0;
         let y = north / self.res.1;
         x.atan2(y)
+    }
+
+    /// [`Self::screen_bearing`] in a PROJ CRS: the ground displacement
+    /// (east, north) of one pixel right and one pixel down, from the mesh,
+    /// inverted for the pixel displacement along the vector.
+    fn mesh_bearing(&self, wx: f64, wy: f64, east: f64, north: f64) -> f64 {
+        let ground = |dx: f64, dy: f64| {
+            let (a, b) = (self.lonlat(wx - dx, wy - dy), self.lonlat(wx + dx, wy + dy));
+            let dlon = (b.0 - a.0 + 540.0).rem_euclid(360.0) - 180.0;
+            let coslat = ((a.1 + b.1) / 2.0).to_radians().cos();
+            (dlon * coslat, b.1 - a.1)
+        };
+        // Columns: ground change per pixel right (x) and per pixel down (y).
+        let (ex, nx) = ground(0.5, 0.0);
+        let (ey, ny) = ground(0.0, 0.5);
+        let det = ex * ny - ey * nx;
+        if !det.is_finite() || det == 0.0 {
+            return f64::NAN;
+        }
+        // Pixels (px, py) with ex·px + ey·py = east, nx·px + ny·py = north.
+        let px = (east * ny - ey * north) / det;
+        let py = (ex * north - east * nx) / det;
+        px.atan2(-py)
     }
 
     /// The spacing nearest `spacing` that divides the world's width into a
@@ -118,6 +169,8 @@ impl Canvas {
         let world = match self.crs {
             MapCrs::WebMercator => 2.0 * MERCATOR_HALF / self.res.0,
             MapCrs::LonLat => 360.0 / self.res.0,
+            // No world to close around.
+            MapCrs::Epsg(_) => return spacing,
         };
         if world >= spacing {
             world / (world / spacing).round()
@@ -212,7 +265,7 @@ mod tests {
             width: 512,
             height: 512,
         };
-        assert_eq!(Canvas::for_area(&area).origin(), (1280.0, 768.0));
+        assert_eq!(Canvas::for_area(&area, None).origin(), (1280.0, 768.0));
     }
 
     #[test]
@@ -227,12 +280,15 @@ mod tests {
     #[test]
     fn a_map_of_many_worlds_keeps_symbols_apart_and_counts_them_first() {
         // 2e12 m across in 256 px: the world is 0.0026 px wide.
-        let map = Canvas::for_area(&MapArea {
-            crs: MapCrs::WebMercator,
-            bbox: [-2e12, -2e12, 2e12, 2e12],
-            width: 256,
-            height: 256,
-        });
+        let map = Canvas::for_area(
+            &MapArea {
+                crs: MapCrs::WebMercator,
+                bbox: [-2e12, -2e12, 2e12, 2e12],
+                width: 256,
+                height: 256,
+            },
+            None,
+        );
         let step = map.periodic_step(40.0);
         assert!(step >= 40.0, "{step}");
         let pts = map.lattice(step, 20.0, 30.0, 100).unwrap();

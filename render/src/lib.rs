@@ -7,6 +7,7 @@
 
 mod canvas;
 mod contour;
+pub mod crs;
 mod encode;
 mod font;
 mod gradient;
@@ -24,7 +25,8 @@ pub use canvas::Canvas;
 pub use gradient::Gradient;
 pub use legend::legend_png;
 pub use sample::{
-    Axes, MAX_LATTICE_ERROR_PX, PixelCoords, TileFrame, pixel_coords, sample, sample_axes, value_at,
+    Axes, Footprint, MAX_LATTICE_ERROR_PX, PixelCoords, TileFrame, pixel_coords, sample,
+    sample_axes, sample_footprint, value_at,
 };
 pub use wind::MAX_SYMBOLS;
 
@@ -53,14 +55,34 @@ pub fn render_tile_until(
         size: key.tile_size,
     };
     let (axes, canvas) = match &job.area {
+        Some(area) if !area.crs.is_separable() => {
+            // Symbols and isolines reach beyond the image; colours do not.
+            let margin = match job.style.kind {
+                StyleKind::Gradient | StyleKind::FilledContours => 0,
+                _ => protocol::limits::TRANSFORM_MARGIN_PX,
+            };
+            let mesh = std::sync::Arc::new(
+                crs::Mesh::build(area, margin)
+                    .map_err(|e| RenderError::Invalid(format!("map CRS: {e}")))?,
+            );
+            cancel.check()?;
+            (
+                Footprint::Mesh {
+                    mesh: mesh.clone(),
+                    width: area.width as usize,
+                    height: area.height as usize,
+                },
+                Canvas::for_area(area, Some(mesh)),
+            )
+        }
         Some(area) => (
-            Axes {
+            Footprint::Axes(Axes {
                 lons: area.pixel_lons(),
                 lats: area.pixel_lats(),
-            },
-            Canvas::for_area(area),
+            }),
+            Canvas::for_area(area, None),
         ),
-        None => (frame.axes(), Canvas::for_tile(&frame)),
+        None => (Footprint::Axes(frame.axes()), Canvas::for_tile(&frame)),
     };
     match job.style.kind {
         StyleKind::Gradient => render_gradient(grids, &job.style, &axes, cancel),
@@ -74,13 +96,13 @@ pub fn render_tile_until(
 
 /// The field's value under every pixel: the magnitude of a (u, v) pair
 /// when a second grid is given.
-pub fn sample_field(grids: &[&Grid], axes: &Axes) -> Result<Vec<f32>, RenderError> {
+pub fn sample_field(grids: &[&Grid], axes: &Footprint) -> Result<Vec<f32>, RenderError> {
     let grid = grids
         .first()
         .ok_or_else(|| RenderError::Invalid("the style needs a source field".into()))?;
-    let mut values = sample::sample_axes(grid, axes);
+    let mut values = sample::sample_footprint(grid, axes);
     if let Some(v_grid) = grids.get(1) {
-        let v = sample::sample_axes(v_grid, axes);
+        let v = sample::sample_footprint(v_grid, axes);
         values.iter_mut().zip(v).for_each(|(u, v)| *u = u.hypot(v));
     }
     Ok(values)
@@ -90,7 +112,7 @@ pub fn sample_field(grids: &[&Grid], axes: &Axes) -> Result<Vec<f32>, RenderErro
 fn render_gradient(
     grids: &[&Grid],
     style: &protocol::StyleSpec,
-    axes: &Axes,
+    axes: &Footprint,
     cancel: &Cancel,
 ) -> Result<Vec<u8>, RenderError> {
     let gradient = Gradient::new(style);
@@ -107,7 +129,7 @@ fn render_gradient(
 /// encoded as an indexed PNG.
 pub(crate) fn render_palette(
     grids: &[&Grid],
-    axes: &Axes,
+    axes: &Footprint,
     palette: &[protocol::style::Rgba],
     index: impl Fn(f32) -> u8,
     cancel: &Cancel,

@@ -11,6 +11,8 @@ use protocol::TileMatrixSetId;
 
 use protocol::grid::Grid;
 
+use crate::crs::Mesh;
+
 /// Largest tolerated error of the interpolated lattice, in output pixels.
 pub const MAX_LATTICE_ERROR_PX: f64 = 0.125;
 /// Lattice spacing in output pixels.
@@ -51,6 +53,59 @@ impl Axes {
     }
     pub fn height(&self) -> usize {
         self.lats.len()
+    }
+}
+
+/// Where an output image's pixels are on the earth.
+#[derive(Debug, Clone)]
+pub enum Footprint {
+    /// One longitude per column, one latitude per row: tiles, and maps in
+    /// EPSG:3857, EPSG:4326 or CRS:84.
+    Axes(Axes),
+    /// Each pixel its own position: maps in a PROJ CRS.
+    Mesh {
+        mesh: std::sync::Arc<Mesh>,
+        width: usize,
+        height: usize,
+    },
+}
+
+impl Footprint {
+    pub fn width(&self) -> usize {
+        match self {
+            Self::Axes(a) => a.width(),
+            Self::Mesh { width, .. } => *width,
+        }
+    }
+    pub fn height(&self) -> usize {
+        match self {
+            Self::Axes(a) => a.height(),
+            Self::Mesh { height, .. } => *height,
+        }
+    }
+}
+
+/// The grid's value under every pixel of `footprint`, row-major; NaN = no
+/// data (also where a PROJ CRS has no position).
+pub fn sample_footprint(grid: &Grid, footprint: &Footprint) -> Vec<f32> {
+    match footprint {
+        Footprint::Axes(axes) => sample_axes(grid, axes),
+        Footprint::Mesh {
+            mesh,
+            width,
+            height,
+        } => {
+            let mut out = Vec::with_capacity(width * height);
+            for r in 0..*height {
+                let v = r as f64 + 0.5;
+                out.extend((0..*width).map(|c| {
+                    mesh.lonlat(c as f64 + 0.5, v)
+                        .and_then(|(lon, lat)| grid.locate(lon, lat))
+                        .map_or(f32::NAN, |(i, j)| value_at(grid, i as f32, j as f32))
+                }));
+            }
+            out
+        }
     }
 }
 

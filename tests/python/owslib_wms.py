@@ -51,6 +51,19 @@ with open(f"{out_dir}/barbs_map.png", "wb") as f:
     f.write(img.read())
 with open(f"{out_dir}/barbs_legend.png", "wb") as f:
     f.write(urllib.request.urlopen(wind.styles["wind_barbs"]["legend"]).read())
+# A polar stereographic map (EPSG:3413 is easting first, so OWSLib sends
+# the box as given).
+img = wms.getmap(
+    layers=["gfs_TMP_2m"],
+    styles=["gradient"],
+    srs="EPSG:3413",
+    bbox=(-4000000, -4000000, 4000000, 4000000),
+    size=(300, 300),
+    format="image/png",
+    time="2025-06-01T00:00:00Z",
+)
+with open(f"{out_dir}/polar_map.png", "wb") as f:
+    f.write(img.read())
 print(json.dumps({
     "layers": sorted(wms.contents),
     "operations": sorted(op.name for op in wms.operations),

@@ -71,19 +71,43 @@ pub fn sample_nodes(
     let (k0, l0) = (*ks.start() - 1, *ls.start() - 1);
     let cols = (ks.end() - ks.start() + 3).max(0) as usize;
     let rows = (ls.end() - ls.start() + 3).max(0) as usize;
-    // Both map projections are separable: longitude depends only on world
-    // x, latitude only on world y.
-    let lons: Vec<f64> = (0..cols)
-        .map(|c| canvas.lonlat((k0 + c as i64) as f64 * NODE_STEP, 0.0).0)
-        .collect();
-    let lats: Vec<f64> = (0..rows)
-        .map(|r| canvas.lonlat(0.0, (l0 + r as i64) as f64 * NODE_STEP).1)
-        .collect();
-    let mut raw = field(grids.first().copied(), &lons, &lats);
-    if let Some(v) = grids.get(1) {
-        let v = field(Some(v), &lons, &lats);
-        raw.iter_mut().zip(v).for_each(|(u, v)| *u = u.hypot(v));
-    }
+    let world = |c: usize, r: usize| {
+        (
+            (k0 + c as i64) as f64 * NODE_STEP,
+            (l0 + r as i64) as f64 * NODE_STEP,
+        )
+    };
+    let mut raw = if canvas.is_separable() {
+        // The tile matrix sets' CRSs: longitude depends only on world x,
+        // latitude only on world y.
+        let lons: Vec<f64> = (0..cols)
+            .map(|c| canvas.lonlat(world(c, 0).0, 0.0).0)
+            .collect();
+        let lats: Vec<f64> = (0..rows)
+            .map(|r| canvas.lonlat(0.0, world(0, r).1).1)
+            .collect();
+        let mut raw = field(grids.first().copied(), &lons, &lats);
+        if let Some(v) = grids.get(1) {
+            let v = field(Some(v), &lons, &lats);
+            raw.iter_mut().zip(v).for_each(|(u, v)| *u = u.hypot(v));
+        }
+        raw
+    } else {
+        // A PROJ CRS: every node has its own position.
+        let points: Vec<(f64, f64)> = (0..rows)
+            .flat_map(|r| (0..cols).map(move |c| (c, r)))
+            .map(|(c, r)| {
+                let (wx, wy) = world(c, r);
+                canvas.lonlat(wx, wy)
+            })
+            .collect();
+        let mut raw = field_at(grids.first().copied(), &points);
+        if let Some(v) = grids.get(1) {
+            let v = field_at(Some(v), &points);
+            raw.iter_mut().zip(v).for_each(|(u, v)| *u = u.hypot(v));
+        }
+        raw
+    };
     raw.iter_mut().for_each(|x| *x = *x * a + b);
     let smooth = smooth(&raw, cols, rows);
     Lattice {
@@ -120,6 +144,25 @@ fn field(grid: Option<&Grid>, lons: &[f64], lats: &[f64]) -> Vec<f32> {
         }
     }
     out
+}
+
+/// One grid's bicubic values at each (lon, lat) point; NaN where a point
+/// has no position or lies off the grid.
+fn field_at(grid: Option<&Grid>, points: &[(f64, f64)]) -> Vec<f32> {
+    let Some(grid) = grid else {
+        return vec![f32::NAN; points.len()];
+    };
+    let cubic = Bicubic::new(grid);
+    points
+        .iter()
+        .map(|&(lon, lat)| {
+            if !(lon.is_finite() && lat.is_finite()) {
+                return f32::NAN;
+            }
+            grid.locate(lon, lat)
+                .map_or(f32::NAN, |(i, j)| cubic.at(i, j))
+        })
+        .collect()
 }
 
 /// Catmull-Rom interpolation on a grid's index space.

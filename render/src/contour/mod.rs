@@ -24,7 +24,7 @@ use protocol::style::{Rgba, default_contour_interval};
 use protocol::{Cancel, RenderError, StyleSpec};
 use tiny_skia::Pixmap;
 
-use super::{Axes, Canvas, raster};
+use super::{Canvas, Footprint, raster};
 pub use filled::Bands;
 pub use labels::Label;
 use lattice::NODE_STEP;
@@ -175,7 +175,7 @@ fn clear(pix: &mut Pixmap, x0: i64, y0: i64, x1: i64, y1: i64) {
 pub fn render_filled(
     grids: &[&Grid],
     style: &StyleSpec,
-    axes: &Axes,
+    axes: &Footprint,
     cancel: &Cancel,
 ) -> Result<Vec<u8>, RenderError> {
     let bands = Bands::new(style);

@@ -173,7 +173,13 @@ fn filled_bands_take_their_band_colour_and_no_data_is_transparent() {
     let f = frame(TileMatrixSetId::WorldCRS84Quad, 2, 4, 1, 256);
     let s = style(StyleKind::FilledContours, (0.0, 50.0), 5.0);
     let (w, px) = decode(
-        &render_filled(&[&grid], &s, &f.axes(), &protocol::Cancel::default()).expect("render"),
+        &render_filled(
+            &[&grid],
+            &s,
+            &crate::Footprint::Axes(f.axes()),
+            &protocol::Cancel::default(),
+        )
+        .expect("render"),
     );
     let lat_row = |lat: f64| ((45.0 - lat) / 45.0 * 256.0) as usize;
     let at = |lon: f64, lat: f64| px[lat_row(lat) * w + (lon / 45.0 * 256.0) as usize];

@@ -80,6 +80,9 @@ pub fn draw(
     let offset = (spacing / 2.0).floor();
     for (wx, wy) in canvas.lattice(spacing, offset, sprites::MAX_RADIUS, MAX_SYMBOLS)? {
         let (lon, lat) = canvas.lonlat(wx, wy);
+        if !(lon.is_finite() && lat.is_finite()) {
+            continue; // outside a PROJ CRS's domain
+        }
         let Some((east, north)) = wind_at(u, v, lon, lat) else {
             continue;
         };
@@ -93,7 +96,10 @@ pub fn draw(
         }
         let display_speed = speed * to_display;
         // Where the wind blows to, on screen.
-        let to = canvas.screen_bearing(lat, f64::from(east), f64::from(north));
+        let to = canvas.screen_bearing((wx, wy), lat, f64::from(east), f64::from(north));
+        if !to.is_finite() {
+            continue;
+        }
         let sprite = match style.kind {
             StyleKind::WindArrows => {
                 if display_speed < 0.5 {
