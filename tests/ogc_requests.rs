@@ -308,7 +308,7 @@ async fn wms_get_map_draws_any_bbox_in_each_crs() {
     );
 
     for (url, code, expected) in [
-        (wms("EPSG:2056", "0,0,1,1", 10, 10), "InvalidCRS", 400),
+        (wms("EPSG:99999", "0,0,1,1", 10, 10), "InvalidCRS", 400),
         (
             wms("EPSG:4326", "55,-60,20,-130", 10, 10),
             "InvalidParameterValue",

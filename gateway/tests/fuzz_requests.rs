@@ -114,6 +114,10 @@ fn value(rng: &mut Rng) -> String {
                 "EPSG:4326",
                 "CRS:84",
                 "EPSG:999999",
+                "EPSG:3413",
+                "EPSG:32633",
+                "EPSG:3035",
+                "urn:ogc:def:crs:EPSG::4978",
                 "WebMercatorQuad",
                 "WorldCRS84Quad",
             ])
