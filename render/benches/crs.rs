@@ -1,7 +1,8 @@
 //! A 1024×1024 WMS map of a GFS-like 0.25° field in EPSG:3413 (NSIDC polar
 //! stereographic north): the PROJ transform grid alone against the whole
-//! render (transform grid + sample + style + encode), and the same map in
-//! EPSG:3857's closed form for scale.
+//! render (transform grid + sample + style + encode); a UTM 33N map of
+//! Central Europe, whose cells mostly take the plain lon/lat path; and a
+//! map in EPSG:3857's closed form for scale.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -44,6 +45,10 @@ fn crs(c: &mut Criterion) {
     });
     c.bench_function("EPSG:3413 1024px: whole gradient render", |b| {
         b.iter(|| render_tile(&[&grid], black_box(&polar)).expect("render"))
+    });
+    let utm = map_job(MapCrs::Epsg(32633), [-2.0e5, 4.2e6, 1.3e6, 5.7e6]);
+    c.bench_function("EPSG:32633 1024px: whole gradient render", |b| {
+        b.iter(|| render_tile(&[&grid], black_box(&utm)).expect("render"))
     });
     let h = 20_037_508.342_789_244 / 4.0;
     let mercator = map_job(MapCrs::WebMercator, [-h, 0.0, h, 2.0 * h]);

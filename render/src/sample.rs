@@ -96,11 +96,11 @@ pub fn sample_footprint(grid: &Grid, footprint: &Footprint) -> Vec<f32> {
             height,
         } => {
             let mut out = Vec::with_capacity(width * height);
+            let mut row = Vec::with_capacity(*width);
             for r in 0..*height {
-                let v = r as f64 + 0.5;
-                out.extend((0..*width).map(|c| {
-                    mesh.lonlat(c as f64 + 0.5, v)
-                        .and_then(|(lon, lat)| grid.locate(lon, lat))
+                mesh.row(r, *width, &mut row);
+                out.extend(row.iter().map(|&(lon, lat)| {
+                    grid.locate(lon, lat)
                         .map_or(f32::NAN, |(i, j)| value_at(grid, i as f32, j as f32))
                 }));
             }

@@ -16,14 +16,25 @@ fn worst_error_px(area: &MapArea) -> f64 {
     };
     with_transformer(code, |t| {
         let mut worst: f64 = 0.0;
+        let mut row = Vec::new();
         for r in 0..area.height {
+            // The renderer's path: plain lon/lat interpolation where it
+            // agrees, unit vectors elsewhere.
+            mesh.row(r as usize, area.width as usize, &mut row);
             for c in 0..area.width {
                 let (u, v) = (f64::from(c) + 0.5, f64::from(r) + 0.5);
                 let (x, y) = area.crs_xy(u, v);
-                let Some((lon, lat)) = mesh.lonlat(u, v) else {
+                let (lon, lat) = row[c as usize];
+                if lon.is_nan() {
                     assert!(t.to_lonlat(x, y).is_none(), "({c}, {r}) lost");
                     continue;
-                };
+                }
+                let exact = mesh.lonlat(u, v).expect("a position");
+                assert!(
+                    ((lon - exact.0 + 540.0).rem_euclid(360.0) - 180.0).abs() < 1.0,
+                    "({c}, {r}): {lon} vs {}",
+                    exact.0
+                );
                 let (bx, by) = t.from_lonlat(lon, lat).expect("forward");
                 worst = worst.max((bx - x).hypot(by - y) / res);
             }
