@@ -145,7 +145,7 @@ impl Mesh {
         let chord = |a: [f64; 3], b: [f64; 3]| (a[0] - b[0]).hypot(a[1] - b[1]).hypot(a[2] - b[2]);
         let px = (chord(xyz[0], xyz[1]) / (self.us[k + 1] - self.us[k]))
             .min(chord(xyz[0], xyz[2]) / (self.vs[l + 1] - self.vs[l]));
-        if !(px > 0.0) || ll.iter().any(|p| p.1.abs() > 89.0) {
+        if px.is_nan() || px <= 0.0 || ll.iter().any(|p| p.1.abs() > 89.0) {
             return false;
         }
         [(0.5, 0.5), (0.5, 0.0), (0.0, 0.5), (1.0, 0.5), (0.5, 1.0)]
