@@ -422,6 +422,11 @@ mod tests {
         let huge = area(MapCrs::Epsg(3413), polar, 6000);
         assert!(huge.transform_nodes(TRANSFORM_MARGIN_PX) > MAX_TRANSFORM_NODES);
         assert_eq!(huge.check(8192).unwrap_err().param, "width");
+        // A job carrying such a map crosses the wire intact.
+        let mut j = job(StyleKind::Gradient, 1);
+        j.area = Some(area(MapCrs::Epsg(32633), [1.0, 2.0, 3.0, 4.0], 64));
+        let back: RenderJob = crate::codec::decode(&crate::codec::encode(&j).unwrap()).unwrap();
+        assert_eq!(back, j);
         // 4096 px with the widest margin: (4384 / 16 + 1)² nodes.
         assert_eq!(
             area(MapCrs::Epsg(3413), polar, 4096).transform_nodes(TRANSFORM_MARGIN_PX),
