@@ -281,4 +281,14 @@ async fn unknown_crss_are_invalid_crs_and_served_ones_are_listed() {
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     let info: serde_json::Value = serde_json::from_slice(&body).expect("json");
     assert!(info["values"][0]["value"].as_f64().is_some(), "{info}");
+    if cs2cs_available() {
+        // Pixel (100, 300) of 400 over 8,000 km: its centre, exactly.
+        let centre = (-4.0e6 + 100.5 * 2.0e4, 4.0e6 - 300.5 * 2.0e4);
+        let (lon, lat) = cs2cs(3413, &[centre])[0].expect("cs2cs");
+        let (got_lon, got_lat) = (info["lon"].as_f64().unwrap(), info["lat"].as_f64().unwrap());
+        assert!(
+            (got_lon - lon).abs() < 1e-6 && (got_lat - lat).abs() < 1e-6,
+            "{got_lon},{got_lat} vs cs2cs {lon},{lat}"
+        );
+    }
 }
