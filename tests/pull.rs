@@ -313,24 +313,27 @@ async fn bad_input_gets_an_error_naming_it() {
     };
     fx.upload_run(run_time(), &[0]).await;
     let data = tempfile::tempdir().unwrap();
-    let run = |edit: Box<dyn Fn(&mut Vec<String>)>| {
+    // The pull of f000, with arguments at these positions replaced.
+    let run = |edits: &[(usize, &str)]| {
         let mut args = fx.pull_args(run_time(), data.path(), &["--retries", "0"]);
         args[5] = "0".into();
-        edit(&mut args);
+        for (i, v) in edits {
+            args[*i] = (*v).to_owned();
+        }
         wxfarm(args)
     };
     // Unknown source.
-    let (ok, _, err) = run(Box::new(|a| a[1] = "nam".into())).await;
+    let (ok, _, err) = run(&[(1, "nam")]).await;
     assert!(
         !ok && err.contains("unknown source \"nam\"") && err.contains("gfs"),
         "{err}"
     );
     // A field the inventory does not have.
-    let (ok, _, err) = run(Box::new(|a| a[7] = "FOO:9 m above ground".into())).await;
+    let (ok, _, err) = run(&[(7, "FOO:9 m above ground")]).await;
     assert!(!ok && err.contains("FOO:9 m above ground"), "{err}");
     assert!(err.contains("gfs.t00z.pgrb2.0p25.f000.idx"), "{err}");
     // A forecast hour without an inventory.
-    let (ok, _, err) = run(Box::new(|a| a[5] = "9".into())).await;
+    let (ok, _, err) = run(&[(5, "9")]).await;
     assert!(!ok, "{err}");
     assert!(
         err.contains(&format!(
@@ -348,13 +351,13 @@ async fn bad_input_gets_an_error_naming_it() {
             b"1:0:d=2026112900:TMP:2 m above ground:anl:\n2:x:y\n".to_vec(),
         )
         .await;
-    let (ok, _, err) = run(Box::new(|a| a[5] = "12".into())).await;
+    let (ok, _, err) = run(&[(5, "12")]).await;
     assert!(
         !ok && err.contains("f012.idx") && err.contains("malformed inventory line 2"),
         "{err}"
     );
     // A bad run.
-    let (ok, _, err) = run(Box::new(|a| a[3] = "yesterday".into())).await;
+    let (ok, _, err) = run(&[(3, "yesterday")]).await;
     assert!(!ok && err.contains("--run \"yesterday\""), "{err}");
     assert_eq!(files_under(data.path()), Vec::<String>::new());
 }
@@ -527,7 +530,6 @@ async fn a_notification_pulls_the_object_it_names() {
     let token = "notify-token-0123456789";
     let sources = data.path().with_extension("sources.toml");
     fx.sources_file(&sources, 2);
-    // Polls an hour apart: the first (at start) finds an empty bucket.
     let server = support::Server::start(
         data.path(),
         &[
@@ -543,7 +545,9 @@ async fn a_notification_pulls_the_object_it_names() {
             token,
         ],
     );
-    let run = (Utc::now() - chrono::Duration::days(1))
+    // Three days old: polls (today and yesterday) never find it, only the
+    // notification names it.
+    let run = (Utc::now() - chrono::Duration::days(3))
         .date_naive()
         .and_hms_opt(0, 0, 0)
         .unwrap()

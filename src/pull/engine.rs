@@ -170,7 +170,7 @@ impl Puller {
         fields: &[String],
         summary: &mut Summary,
     ) -> Vec<Task> {
-        let plans = futures::stream::iter(forecasts.to_vec().into_iter().map(|fh| {
+        let plans = futures::stream::iter(forecasts.iter().copied().map(|fh| {
             let key = self.source.model_key(run, fh);
             // Boxed as Send: the follow loop's task must be Send, which the
             // compiler cannot prove through an unboxed closure's future.

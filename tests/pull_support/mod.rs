@@ -81,6 +81,10 @@ impl Moto {
     pub async fn put(&self, bucket: &str, key: &str, body: Vec<u8>) {
         let r = reqwest::Client::new()
             .put(format!("{}/{bucket}/{key}", self.url))
+            // Readable anonymously, like NOAA's open data; a typed body
+            // (moto reads an untyped one as a form).
+            .header("x-amz-acl", "public-read")
+            .header("content-type", "application/octet-stream")
             .body(body)
             .send()
             .await
@@ -107,7 +111,7 @@ pub struct Seen {
 /// A fault the proxy injects into matching GETs with a Range header.
 #[derive(Debug, Clone)]
 pub enum Fault {
-    /// Answer 500 to the next request whose path contains this.
+    /// Answer 500 to the next request whose path ends with this.
     Status500Once(String),
     /// Cut the body of the next such request in half.
     TruncateOnce(String),
@@ -198,17 +202,17 @@ async fn forward(State(state): State<Arc<ProxyState>>, req: Request) -> Response
         let mut fired = None;
         for (i, f) in faults.iter().enumerate() {
             match f {
-                Fault::Status500Once(p) if path.contains(p.as_str()) => {
+                Fault::Status500Once(p) if path.ends_with(p.as_str()) => {
                     fired = Some(i);
                     truncate = false;
                     break;
                 }
-                Fault::TruncateOnce(p) if path.contains(p.as_str()) => {
+                Fault::TruncateOnce(p) if path.ends_with(p.as_str()) => {
                     fired = Some(i);
                     truncate = true;
                     break;
                 }
-                Fault::TruncateAlways(p) if path.contains(p.as_str()) => truncate = true,
+                Fault::TruncateAlways(p) if path.ends_with(p.as_str()) => truncate = true,
                 Fault::DenyDataAfter(n) if !path.ends_with(".idx") => {
                     let mut passed = state.data_passed.lock().unwrap();
                     if *passed >= *n {
