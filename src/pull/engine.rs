@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration as ChronoDuration, NaiveDateTime, Utc};
 use futures::StreamExt;
 use object_store::ObjectStore;
 use object_store::path::Path;
-use scheduler::{IngestReport, Ingestor};
+use scheduler::{IngestReport, Ingestor, Scheduler};
 
 use super::fetch::Bucket;
 use super::idx::{self, MAX_IDX_BYTES};
@@ -21,9 +21,6 @@ use super::sources::{Source, SourceKind};
 /// NetCDF ~30 MB), and largest merged range request.
 pub const MAX_WHOLE_OBJECT_BYTES: u64 = 256 << 20;
 const MAX_REQUEST_BYTES: u64 = 64 << 20;
-
-/// Called with each file ingested (to warm it, or announce it).
-pub type AfterIngest = Arc<dyn Fn(&IngestReport) + Send + Sync>;
 
 /// What to pull from one source.
 #[derive(Debug, Clone)]
@@ -79,7 +76,9 @@ pub struct Puller {
     pub ingestor: Ingestor,
     pub store: Arc<dyn ObjectStore>,
     pub concurrency: usize,
-    pub after: Option<AfterIngest>,
+    /// When set, each file ingested is published and warmed by it (its
+    /// ingestor must be `ingestor`).
+    pub scheduler: Option<Arc<Scheduler>>,
     pub progress: bool,
 }
 
@@ -452,8 +451,8 @@ impl Puller {
         if report.fields_added == 0 {
             tracing::warn!(object = %dest, rejected = ?report.rejected, "pulled, but no usable field");
         }
-        if let Some(after) = &self.after {
-            after(&report);
+        if let Some(scheduler) = &self.scheduler {
+            scheduler.ingested(report.clone()).await;
         }
         Ok(report)
     }

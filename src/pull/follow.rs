@@ -1,7 +1,8 @@
 //! `serve --follow gfs,mrms`: polls each followed source every interval for
 //! a newer run (models: the source's default fields and hours) or the
-//! newest objects (observations), pulls what is missing, warms it like
-//! any new file, and applies the source's retention.
+//! newest objects (observations), pulls what is missing, publishes and
+//! warms it like any new file, and applies the source's retention. The
+//! farm's `scheduler --follow` runs the same loop.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +12,7 @@ use clap::Args;
 use object_store::ObjectStore;
 use scheduler::Scheduler;
 
-use super::engine::{AfterIngest, Puller, Want};
+use super::engine::{Puller, Want};
 use super::retention::{self, Keep};
 use super::{FetchArgs, sources::Sources};
 
@@ -57,12 +58,7 @@ pub fn spawn(
         let mut puller =
             args.fetch
                 .puller(source, scheduler.ingestor().clone(), store.clone(), false)?;
-        let warm = scheduler.clone();
-        let after: AfterIngest = Arc::new(move |report| {
-            let catalog = warm.ingestor().catalog().snapshot();
-            warm.warm(&catalog, &report.fields);
-        });
-        puller.after = Some(after);
+        puller.scheduler = Some(scheduler.clone());
         followed.push(Followed {
             puller,
             want,

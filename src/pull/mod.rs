@@ -68,7 +68,7 @@ impl FetchArgs {
             ingestor,
             store,
             concurrency: self.concurrency.clamp(1, 64),
-            after: None,
+            scheduler: None,
             progress,
         })
     }

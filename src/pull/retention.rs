@@ -81,7 +81,7 @@ pub fn doomed(catalog: &protocol::Catalog, keep: &Keep, now: DateTime<Utc>) -> B
 }
 
 /// Applies `keep`: removes the doomed fields from the catalog, then their
-/// objects from the store. Returns the objects deleted.
+/// objects from the store. Returns the layers changed (to publish).
 pub async fn apply(
     catalog: &SharedCatalog,
     store: &Arc<dyn ObjectStore>,
@@ -91,13 +91,20 @@ pub async fn apply(
     if doomed.is_empty() {
         return Vec::new();
     }
-    catalog.update(|c| {
-        for layer in c.layers.values_mut() {
+    // A layer emptied (a field no longer pulled) stays, empty, so that a
+    // farm's published catalog has no dangling layer.
+    let changed = catalog.update(|c| {
+        let mut changed = Vec::new();
+        for (name, layer) in c.layers.iter_mut() {
+            let before = layer.fields.len();
             layer
                 .fields
                 .retain(|_, f| !doomed.contains(&f.source.object_key));
+            if layer.fields.len() != before {
+                changed.push(name.clone());
+            }
         }
-        c.layers.retain(|_, l| !l.fields.is_empty());
+        changed
     });
     let mut deleted = Vec::new();
     for key in doomed {
@@ -107,6 +114,6 @@ pub async fn apply(
         }
     }
     metrics::counter!("wxfarm_pull_retention_deleted_total").increment(deleted.len() as u64);
-    tracing::info!(prefix = %keep.prefix, deleted = deleted.len(), "retention");
-    deleted
+    tracing::info!(prefix = %keep.prefix, deleted = deleted.len(), layers = ?changed, "retention");
+    changed
 }
