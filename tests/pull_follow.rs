@@ -140,6 +140,9 @@ async fn a_notification_pulls_the_object_it_names() {
     assert_eq!(post(event(&idx3), None).await.0, 401);
     let (status, text) = post("{\"nope\": 1}".into(), Some(token)).await;
     assert_eq!(status, 400, "{text}");
+    // Over the 256 KiB budget: refused before it is read.
+    let (status, _) = post(" ".repeat(300 << 10), Some(token)).await;
+    assert_eq!(status, 413);
     // An SNS envelope naming f003's inventory: f003 alone is pulled.
     let sns = serde_json::json!({"Type": "Notification", "Message": event(&idx3)}).to_string();
     let (status, text) = post(sns, Some(token)).await;

@@ -66,6 +66,7 @@ pub fn spawn(
         });
     }
     let followed = Arc::new(followed);
+    describe_metrics();
     let every = Duration::from_secs(args.follow_interval.max(1));
     tracing::info!(sources = ?args.follow, every = ?every, "following");
     let looping = followed.clone();
@@ -85,6 +86,10 @@ pub fn spawn(
                 "/admin/pull/notify",
                 axum::routing::post(notified).with_state(followed),
             )
+            // The budget holds before the body is read into memory.
+            .layer(axum::extract::DefaultBodyLimit::max(
+                super::notify::MAX_NOTIFICATION_BYTES,
+            ))
             .layer(axum::middleware::from_fn_with_state(
                 token,
                 gateway::admin::require_token,
@@ -132,6 +137,21 @@ async fn notified(
         StatusCode::NOT_FOUND
     };
     (status, lines.join("\n") + "\n").into_response()
+}
+
+fn describe_metrics() {
+    metrics::describe_counter!(
+        "wxfarm_pull_messages_total",
+        "GRIB messages (or whole objects) pulled from followed sources, by source."
+    );
+    metrics::describe_counter!(
+        "wxfarm_pull_retries_total",
+        "Reads of a source bucket retried (errors, truncated bodies)."
+    );
+    metrics::describe_counter!(
+        "wxfarm_pull_retention_deleted_total",
+        "Objects deleted by the retention of followed sources."
+    );
 }
 
 async fn poll(
