@@ -154,6 +154,60 @@ async fn an_interrupted_pull_completes_on_rerun_without_duplicates() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_pull_completes_on_rerun_without_duplicates() {
+    let Some(fx) = Fixture::start().await else {
+        return;
+    };
+    let files = fx.upload_run(run_time(), &HOURS).await;
+    let (want_ranges, want_stored) = expected(&files);
+    let data = tempfile::tempdir().unwrap();
+    // Two data requests answered, the third never: kill the pull there.
+    fx.proxy.set_faults(vec![Fault::HangDataAfter(2)]);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wxfarm"))
+        .args(fx.pull_args(run_time(), data.path(), &["--concurrency", "1"]))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut seen = Vec::new();
+    while seen.len() < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "pull never reached its third range"
+        );
+        seen.extend(data_ranges(&fx.proxy.take_log()));
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // What the two answered requests held is stored, whole; nothing of the
+    // third.
+    let held = |range: &str| if range.starts_with("bytes=0-") { 2 } else { 1 };
+    let partial = files_under(data.path());
+    assert_eq!(
+        partial.len(),
+        held(&seen[0].1) + held(&seen[1].1),
+        "{partial:?}"
+    );
+    assert!(
+        partial.iter().all(|f| want_stored.contains(f)),
+        "{partial:?}"
+    );
+
+    fx.proxy.set_faults(Vec::new());
+    let (ok, out, err) = wxfarm(fx.pull_args(run_time(), data.path(), &[])).await;
+    assert!(ok, "rerun failed: {out}\n{err}");
+    let rerun = data_ranges(&fx.proxy.take_log());
+    assert_eq!(rerun.len(), want_ranges.len() - 2, "{rerun:?}");
+    assert!(
+        !rerun.contains(&seen[0]) && !rerun.contains(&seen[1]),
+        "{rerun:?}"
+    );
+    assert_eq!(files_under(data.path()), want_stored);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_gets_an_error_naming_it() {
     let Some(fx) = Fixture::start().await else {
         return;

@@ -122,6 +122,9 @@ pub enum Fault {
     /// Answer 403 to every ranged data request (not `.idx`) after the
     /// first N let through.
     DenyDataAfter(usize),
+    /// Never answer a ranged data request after the first N let through
+    /// (the client hangs there until it is killed).
+    HangDataAfter(usize),
 }
 
 #[derive(Default)]
@@ -199,6 +202,7 @@ async fn forward(State(state): State<Arc<ProxyState>>, req: Request) -> Response
         range: range.clone(),
     });
     let mut truncate = false;
+    let mut hang = false;
     if method == "GET" && range.is_some() {
         let mut faults = state.faults.lock().unwrap();
         let mut fired = None;
@@ -222,6 +226,11 @@ async fn forward(State(state): State<Arc<ProxyState>>, req: Request) -> Response
                     }
                     *passed += 1;
                 }
+                Fault::HangDataAfter(n) if !path.ends_with(".idx") => {
+                    let mut passed = state.data_passed.lock().unwrap();
+                    hang = *passed >= *n;
+                    *passed += 1;
+                }
                 _ => {}
             }
         }
@@ -231,6 +240,9 @@ async fn forward(State(state): State<Arc<ProxyState>>, req: Request) -> Response
                 return status(StatusCode::INTERNAL_SERVER_ERROR);
             }
         }
+    }
+    if hang {
+        std::future::pending::<()>().await;
     }
     let mut headers = HeaderMap::new();
     if let Some(r) = &range {
