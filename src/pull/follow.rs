@@ -22,10 +22,10 @@ pub struct FollowArgs {
     /// Sources to keep current, comma-separated (e.g. `gfs,mrms`): their
     /// newest run or objects are pulled every --follow-interval, with the
     /// fields, hours and retention of the sources catalogue.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, env = "WXFARM_FOLLOW", value_delimiter = ',')]
     pub follow: Vec<String>,
     /// Seconds between polls of the followed sources.
-    #[arg(long, default_value_t = 300)]
+    #[arg(long, env = "WXFARM_FOLLOW_INTERVAL", default_value_t = 300)]
     pub follow_interval: u64,
     #[command(flatten)]
     pub fetch: FetchArgs,
@@ -188,5 +188,9 @@ async fn poll(
         store,
         keep,
     ));
-    trim.await;
+    let changed = trim.await;
+    if !changed.is_empty() {
+        // Gateways of a farm see the catalog only as published.
+        scheduler.publish(&changed).await;
+    }
 }

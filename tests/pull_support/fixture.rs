@@ -5,6 +5,9 @@ use chrono::{DateTime, TimeZone, Utc};
 
 use super::{Moto, Proxy, gfs_file, gfs_key};
 
+/// Layers as `/api/layers` lists them: (name, runs with their forecast hours).
+pub type Layers = Vec<(String, Vec<(String, Vec<f64>)>)>;
+
 pub const BUCKET: &str = "noaa-gfs-bdp-pds";
 pub const HOURS: [u32; 3] = [0, 3, 6];
 
@@ -134,12 +137,12 @@ pub fn expected(files: &[(String, u64, Vec<u64>)]) -> (Vec<(String, String)>, Ve
 }
 
 /// Every layer of a `serve` over `data`: (name, runs with their forecasts).
-pub async fn layers(data: &std::path::Path) -> Vec<(String, Vec<(String, Vec<f64>)>)> {
+pub async fn layers(data: &std::path::Path) -> Layers {
     let server = crate::support::Server::start(data, &[]);
     layers_of(&server.url).await
 }
 
-pub async fn layers_of(url: &str) -> Vec<(String, Vec<(String, Vec<f64>)>)> {
+pub async fn layers_of(url: &str) -> Layers {
     let (status, _, body) = crate::support::get(&format!("{url}/api/layers")).await;
     assert_eq!(status, 200);
     let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
