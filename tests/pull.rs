@@ -343,5 +343,13 @@ async fn observations_and_satellite_objects_are_found_by_time_and_band() {
         .map(|(p, _)| p)
         .collect();
     assert_eq!(gets, vec![format!("/noaa-goes16/{}", goes_key(13, 6))]);
+    // Two bands: the newest of each; the C13 already stored is not fetched.
+    let (ok, out, err) = wxfarm(args("goes16", &["--bands", "2,13"])).await;
+    assert!(ok, "{out}\n{err}");
+    let gets: Vec<String> = data_ranges(&fx.proxy.take_log())
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
+    assert_eq!(gets, vec![format!("/noaa-goes16/{}", goes_key(2, 11))]);
     assert!(files_under(data.path()).contains(&format!("noaa-goes16/{}", goes_key(13, 6))));
 }

@@ -281,7 +281,7 @@ impl Puller {
                     found.push((t, key));
                 }
             }
-            if found.len() >= count {
+            if found.len() >= count * bands.len().max(1) {
                 break;
             }
         }
@@ -294,8 +294,26 @@ impl Puller {
             );
         }
         found.sort();
+        // The newest `count` of each band (satellites), or of all.
+        let groups: Vec<Vec<u8>> = if self.source.kind == SourceKind::Satellite && !bands.is_empty()
+        {
+            bands.iter().map(|b| vec![*b]).collect()
+        } else {
+            vec![bands.to_vec()]
+        };
+        let mut chosen = Vec::new();
+        for group in &groups {
+            chosen.extend(
+                found
+                    .iter()
+                    .rev()
+                    .filter(|(_, key)| self.source.observation_time(key, group).is_some())
+                    .take(count)
+                    .map(|(_, key)| key.clone()),
+            );
+        }
         let mut tasks = Vec::new();
-        for (_, key) in found.into_iter().rev().take(count) {
+        for key in chosen {
             match self.whole_task(key).await? {
                 Some(task) => tasks.push(task),
                 None => summary.messages_skipped += 1,

@@ -97,7 +97,8 @@ pub struct PullArgs {
     /// Satellites: ABI bands, comma-separated (default: the source's).
     #[arg(long, value_delimiter = ',')]
     bands: Vec<u8>,
-    /// Observations and satellites: how many of the newest objects.
+    /// Observations and satellites: how many of the newest objects (of
+    /// each band, for satellites).
     #[arg(long, default_value_t = 1)]
     count: usize,
     #[command(flatten)]
