@@ -54,7 +54,8 @@ pub fn spawn(
     let mut followed = Vec::new();
     for name in &args.follow {
         let source = sources.get(name)?;
-        let want = super::want_of(source, "latest", None, None, 1, &[])?;
+        let count = source.follow_count.unwrap_or(1);
+        let want = super::want_of(source, "latest", None, None, count, &[])?;
         let mut puller =
             args.fetch
                 .puller(source, scheduler.ingestor().clone(), store.clone(), false)?;

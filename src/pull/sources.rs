@@ -60,6 +60,10 @@ pub struct Source {
     /// Satellites: the ABI bands wanted by default.
     #[serde(default)]
     pub bands: Vec<u8>,
+    /// Observations and satellites: objects (of each band) each follow
+    /// poll pulls, so a poll interval longer than the cadence misses none.
+    #[serde(default)]
+    pub follow_count: Option<usize>,
     /// Retention of models: runs kept.
     #[serde(default)]
     pub keep_runs: Option<usize>,
@@ -256,6 +260,7 @@ mod tests {
             "hrrr.20261129/conus/hrrr.t06z.wrfsfcf03.grib2"
         );
         let mrms = s.get("mrms").unwrap();
+        assert_eq!(mrms.follow_count, Some(3));
         assert_eq!(
             mrms.listing_prefix(run),
             "CONUS/MergedReflectivityQCComposite_00.50/20261129/"
