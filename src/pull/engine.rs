@@ -113,7 +113,10 @@ impl Puller {
                 }
                 let run = match run {
                     RunSpec::At(t) => *t,
-                    RunSpec::Latest => self.latest_run(forecasts[0]).await?,
+                    RunSpec::Latest => {
+                        self.latest_run(forecasts.first().copied().unwrap_or(0))
+                            .await?
+                    }
                 };
                 summary.run = Some(run);
                 self.plan_run(run, forecasts, fields, &mut summary).await
@@ -129,8 +132,8 @@ impl Puller {
         Ok(summary)
     }
 
-    /// The newest run whose forecast hour `first` has its inventory, from
-    /// today's and yesterday's listings.
+    /// The newest run of today or yesterday (by the source's cycles, UTC)
+    /// whose forecast hour `first` has its inventory.
     pub async fn latest_run(&self, first: u32) -> Result<DateTime<Utc>> {
         let today = Utc::now()
             .date_naive()
