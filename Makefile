@@ -7,7 +7,7 @@ SHELL := /bin/bash
 DATA ?= data-demo
 LISTEN ?= 0.0.0.0:8080
 
-.PHONY: shared-data setup setup-strict build serve test lint bench soak bench-micro bench-farm demo-data farm farm-down style-samples validate-deploy
+.PHONY: shared-data setup setup-strict build serve test lint bench soak bench-micro bench-farm demo-data farm farm-down style-samples screenshots validate-deploy
 
 setup:
 	@scripts/setup.sh
@@ -63,6 +63,10 @@ bench-micro: setup
 # One sample map per style from the demo data → docs/styles/*.png.
 style-samples:
 	scripts/style-samples.sh
+
+# Viewer screenshots for the README (headless Chromium) into docs/screenshots/.
+screenshots:
+	scripts/screenshots.sh
 
 # A whole distributed farm on loopback (NATS, Redis, S3 via moto, scheduler,
 # two workers, a gateway); prints its endpoints and PIDs as JSON.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what wxfarm's tests and tools need, only where missing (with
-# --build: only checks for the Rust toolchain, all `make serve` needs).
+# --build: only the Rust toolchain and the libraries the build links, all
+# `make serve` needs).
 # Idempotent: safe to run before every `make` target.
 set -euo pipefail
 

@@ -5,6 +5,7 @@ mod http_trace;
 mod inspect;
 mod jobs;
 mod launcher;
+mod pull;
 mod roles;
 mod serve;
 mod shutdown;
@@ -45,6 +46,9 @@ enum Command {
     Farm(launcher::FarmCommand),
     /// Add GRIB2 files (optionally .gz/.xz) to a data folder's catalog.
     Ingest(serve::IngestArgs),
+    /// Pull fields from NOAA's open-data buckets (GFS, HRRR, MRMS, GOES) by
+    /// .idx byte ranges, and ingest them.
+    Pull(pull::PullArgs),
     /// List a GRIB2 file's fields, or dump one field's values.
     Inspect(inspect::InspectArgs),
     /// Warm a running serve or gateway's caches (its admin API), estimate
@@ -98,6 +102,7 @@ fn run(command: Command) -> Result<()> {
         Command::Farm(cmd) => launcher::run(cmd),
         Command::Jobs(cmd) => runtime()?.block_on(jobs::run(cmd)),
         Command::Ingest(args) => runtime()?.block_on(serve::ingest(args)),
+        Command::Pull(args) => runtime()?.block_on(pull::run(args)),
         Command::Inspect(args) => inspect::run(&args),
         Command::Warm(args) => {
             let code = runtime()?.block_on(warm::run(args))?;

@@ -59,6 +59,8 @@ pub struct ServeArgs {
     demand: crate::roles::DemandArgs,
     #[command(flatten)]
     budget: crate::roles::WarmBudgetArgs,
+    #[command(flatten)]
+    follow: crate::pull::follow::FollowArgs,
 }
 
 #[derive(Args)]
@@ -98,6 +100,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         layer_catalogue(args.layers.as_deref())?,
         catalog.clone(),
     );
+    let follow_store = store.clone();
     let tiles = gateway::TileCache::new(args.tile_cache_mb << 20, gateway::state::L1_TTL);
     let source = worker::GridSource::new(store, args.grid_cache_mb << 20);
     crate::roles::stats::spawn_cache_stats(Some(tiles.clone()), Some(source.clone()));
@@ -138,6 +141,12 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     if n_layers == 0 {
         tracing::warn!(data = %args.data.display(), "no layers yet: add GRIB2 files (wxfarm ingest, or `wxfarm demo-data DIR`)");
     }
+    let follow_routes = crate::pull::follow::spawn(
+        &args.follow,
+        scheduler.clone(),
+        follow_store,
+        args.http.admin_token()?,
+    )?;
     if args.poll_secs > 0 {
         let poll = Duration::from_secs(args.poll_secs);
         tokio::spawn(async move {
@@ -170,7 +179,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         warm_budget: Some(budget),
         warm_rate: Default::default(),
     };
-    crate::roles::serve_gateway(args.listen, state, &args.http, metrics, |addr| {
+    crate::roles::serve_gateway(args.listen, state, &args.http, metrics, follow_routes, |addr| {
         tracing::info!(%addr, layers = n_layers, render_slots = slots, "wxfarm serving: open http://{addr}/");
     })
     .await
@@ -234,7 +243,10 @@ pub async fn ingest(mut args: IngestArgs) -> Result<()> {
 }
 
 /// Tells the farm's scheduler about a stored file (`wxfarm.ingest.<model>`).
-async fn announce(client: &async_nats::Client, report: &scheduler::IngestReport) -> Result<()> {
+pub(crate) async fn announce(
+    client: &async_nats::Client,
+    report: &scheduler::IngestReport,
+) -> Result<()> {
     let model = report
         .models
         .iter()

@@ -51,6 +51,70 @@ async fn the_viewer_loads_wind_barb_tiles_from_a_shared_link() {
     );
 }
 
+/// `?view=z/lat/lon` opens the map there: the tiles requested are the ones
+/// around that point at that zoom.
+#[tokio::test]
+async fn a_shared_view_opens_the_same_map() {
+    let Some(browser) = chromium() else {
+        support::require::missing("Chromium (Debian chromium)");
+        return;
+    };
+    let server = Server::start(demo_data(), &[]);
+    let (z, lat, lon) = (6u32, 50.0f64, 10.0f64);
+    let dom = dump_dom(
+        browser,
+        format!("{}/?layer=gfs_TMP_2m&view={z}/{lat}/{lon}", server.url),
+        8_000,
+    )
+    .await;
+    // The tile under the centre, by the Web Mercator tile formulas.
+    let n = f64::from(1u32 << z);
+    let x = ((lon + 180.0) / 360.0 * n).floor();
+    let y = ((1.0 - lat.to_radians().tan().asinh() / std::f64::consts::PI) / 2.0 * n).floor();
+    let centre = format!("/tiles/gfs_TMP_2m/gradient/{z}/{x}/{y}.png");
+    assert!(dom.contains(&centre), "{centre} requested in\n{dom}");
+    assert!(
+        !dom.contains("/tiles/gfs_TMP_2m/gradient/4/"),
+        "no tiles of the default view (z4)"
+    );
+}
+
+/// A click on radar where radars see but nothing echoes (MRMS −99 dBZ)
+/// says "no echo", not a number.
+#[tokio::test]
+async fn radar_without_echo_reads_no_echo() {
+    let Some(browser) = chromium() else {
+        support::require::missing("Chromium (Debian chromium)");
+        return;
+    };
+    let server = Server::start(demo_data(), &[]);
+    let path = support::find_file(demo_data(), "MergedReflectivityQCComposite").expect("radar");
+    let grid = decode::decode_message(&std::fs::read(&path).expect("read"), 0).expect("decodes");
+    let name = path.file_name().and_then(|n| n.to_str()).expect("name");
+    let stamp = &name[name.len() - 21..name.len() - 6];
+    let time = chrono::NaiveDateTime::parse_from_str(stamp, "%Y%m%d-%H%M%S")
+        .expect("stamp")
+        .and_utc()
+        .format("%Y-%m-%dT%H:%M:%SZ");
+    // A grid point in a 5×5 block of no echo, so the nearest point is one.
+    let clear = |i: usize, j: usize| grid.value(i, j) == -99.0;
+    let (i, j) = (2..grid.nj - 2)
+        .flat_map(|j| (2..grid.ni - 2).map(move |i| (i, j)))
+        .find(|&(i, j)| (i - 2..=i + 2).all(|a| (j - 2..=j + 2).all(|b| clear(a, b))))
+        .expect("a no-echo area");
+    let (lon, lat) = grid.lonlat(i as f64, j as f64);
+    let dom = dump_dom(
+        browser,
+        format!(
+            "{}/?layer=mrms_REFL&time={time}&info={lat},{lon}",
+            server.url
+        ),
+        6_000,
+    )
+    .await;
+    assert!(dom.contains("<b id=\"value\">no echo</b>"), "in\n{dom}");
+}
+
 static BROWSER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// The DOM of `url` after `budget_ms` of virtual time in headless Chromium
@@ -219,6 +283,25 @@ async fn a_point_in_the_address_shows_the_value_there() {
     let value = info["values"][0]["value"].as_f64().expect("a value");
     let shown = format!("<b id=\"value\">{value:.1} °C</b>");
     assert!(dom.contains(&shown), "{shown} in\n{dom}");
+    // The sparkline under it: every forecast hour of the run, as the
+    // server's own series answers.
+    let (_, _, body) = support::get(&format!(
+        "{}/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetFeatureInfo&LAYERS=gfs_TMP_2m&QUERY_LAYERS=gfs_TMP_2m&STYLES=&CRS=CRS:84&BBOX=-97.0001,37.9999,-96.9999,38.0001&WIDTH=1&HEIGHT=1&I=0&J=0&INFO_FORMAT=application/json&RUN={run}&FORECAST=0/{}",
+        server.url,
+        support::DEMO_HOURS
+    ))
+    .await;
+    let series: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    let values: Vec<String> = series["values"]
+        .as_array()
+        .expect("a series")
+        .iter()
+        .map(|p| format!("{:.2}", p["value"].as_f64().expect("a value")))
+        .collect();
+    assert_eq!(values.len(), support::DEMO_HOURS as usize + 1);
+    let plotted = format!("data-values=\"{}\"", values.join(","));
+    assert!(dom.contains("<svg id=\"series\""), "a sparkline in\n{dom}");
+    assert!(dom.contains(&plotted), "{plotted} in\n{dom}");
 }
 
 #[tokio::test]

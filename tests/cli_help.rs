@@ -60,6 +60,7 @@ fn every_flag_has_help_text() {
         &["worker"],
         &["scheduler"],
         &["ingest"],
+        &["pull"],
         &["inspect"],
         &["warm"],
         &["demo-data"],

@@ -37,7 +37,7 @@ async fn tile_pixels_are_the_ramp_colours_of_the_decoded_values() {
 }
 
 #[tokio::test]
-async fn radar_is_transparent_outside_coverage_and_coloured_in_echoes() {
+async fn radar_is_transparent_off_the_mosaic_and_coloured_in_echoes() {
     let server = Server::start(demo_data(), &[]);
     // z3 (1,3) lies over the South Atlantic, far from the CONUS mosaic.
     let (status, _, body) = get(&format!(
@@ -56,7 +56,13 @@ async fn radar_is_transparent_outside_coverage_and_coloured_in_echoes() {
     .await;
     let (_, _, px) = rgba(&body);
     let gradient = default_gradient(209, 10, 0);
-    let opaque: Vec<&[u8]> = px.chunks(4).filter(|p| p[3] != 0).collect();
+    let tint = protocol::layers::LayerCatalogue::builtin()
+        .parameter(209, 10, 0)
+        .and_then(|r| r.no_data_color)
+        .expect("the radar rule has a no-data colour");
+    // Everything drawn is an echo colour or (on the mosaic, where no radar
+    // sees) the no-coverage tint.
+    let opaque: Vec<&[u8]> = px.chunks(4).filter(|p| p[3] != 0 && **p != tint).collect();
     assert!(!opaque.is_empty(), "echoes are drawn");
     let palette: Vec<[u8; 4]> = (0..=700)
         .map(|k| gradient.color(5.0 + k as f32 * 0.1))
@@ -65,6 +71,64 @@ async fn radar_is_transparent_outside_coverage_and_coloured_in_echoes() {
         opaque
             .iter()
             .all(|p| palette.contains(&[p[0], p[1], p[2], p[3]]))
+    );
+}
+
+/// Radar "no coverage" (MRMS −999, missing on the grid) is tinted in the
+/// layer's no-data colour; "no echo" (−99, a measurement below the 5 dBZ
+/// threshold) and everything off the grid stay clear.
+#[tokio::test]
+async fn radar_tints_no_coverage_and_leaves_no_echo_clear() {
+    let server = Server::start(demo_data(), &[]);
+    let path = find_file(demo_data(), "MergedReflectivityQCComposite");
+    let grid = decode::decode_message(&std::fs::read(&path).expect("radar"), 0).expect("decodes");
+    // The frame's time from its name (…_YYYYMMDD-HHMMSS.grib2).
+    let name = path.file_name().and_then(|n| n.to_str()).expect("name");
+    let stamp = &name[name.len() - 21..name.len() - 6];
+    let time = chrono::NaiveDateTime::parse_from_str(stamp, "%Y%m%d-%H%M%S")
+        .expect("stamp")
+        .and_utc();
+    let (z, x, y) = (2u8, 0u32, 1u32);
+    let (status, _, body) = get(&format!(
+        "{}/tiles/mrms_REFL/gradient/{z}/{x}/{y}.png?time={}",
+        server.url,
+        time.format("%Y-%m-%dT%H:%M:%SZ")
+    ))
+    .await;
+    assert_eq!(status, 200);
+    let (_, _, px) = rgba(&body);
+    let tint = protocol::layers::LayerCatalogue::builtin()
+        .parameter(209, 10, 0)
+        .and_then(|r| r.no_data_color)
+        .expect("the radar rule has a no-data colour");
+    let tms = protocol::TileMatrixSetId::WebMercatorQuad;
+    let (lons, lats) = (tms.pixel_lons(z, x, 256), tms.pixel_lats(z, y, 256));
+    let (mut tinted, mut clear_no_echo, mut off_grid) = (0, 0, 0);
+    for r in (0..256).step_by(3) {
+        for c in (0..256).step_by(3) {
+            let got: [u8; 4] = px[(r * 256 + c) * 4..][..4].try_into().expect("rgba");
+            let Some((i, j)) = grid.locate(lons[c], lats[r]) else {
+                assert_eq!(got[3], 0, "({c},{r}) off the grid: clear");
+                off_grid += 1;
+                continue;
+            };
+            let (i0, j0) = (i.floor() as usize, j.floor() as usize);
+            let around: Vec<f32> = [(0, 0), (1, 0), (0, 1), (1, 1)]
+                .iter()
+                .map(|(di, dj)| grid.value((i0 + di).min(grid.ni - 1), (j0 + dj).min(grid.nj - 1)))
+                .collect();
+            if around.iter().all(|v| v.is_nan()) {
+                assert_eq!(got, tint, "({c},{r}) no coverage: tinted");
+                tinted += 1;
+            } else if around.iter().all(|&v| v == -99.0) {
+                assert_eq!(got[3], 0, "({c},{r}) no echo: clear");
+                clear_no_echo += 1;
+            }
+        }
+    }
+    assert!(
+        tinted > 100 && clear_no_echo > 100 && off_grid > 100,
+        "tinted {tinted}, no echo {clear_no_echo}, off grid {off_grid}"
     );
 }
 

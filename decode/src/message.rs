@@ -20,9 +20,11 @@ use protocol::grid::Grid;
 pub(crate) const SUPPORTED_DATA: [u16; 7] = [0, 2, 3, 40, 41, 42, 200];
 /// MRMS's local discipline (NOAA/NSSL tables).
 const MRMS_DISCIPLINE: u8 = 209;
-/// MRMS writes these as ordinary values: −999 "no radar coverage" and −99
-/// "missing".
-const MRMS_SENTINELS: [f32; 2] = [-999.0, -99.0];
+/// MRMS writes "no radar coverage" as the ordinary value −999 (and −99 for
+/// "covered, but no echo above the detection limit", which stays a value:
+/// it is a measurement, drawn clear by the reflectivity styles' threshold,
+/// while no coverage is missing and can be drawn in a tint).
+const MRMS_NO_COVERAGE: f32 = -999.0;
 /// The most points we accept in one field (256 MiB of f32): well above any
 /// real grid (MRMS CONUS is 24.5 M, ECMWF's O1280 6.6 M), and low enough
 /// that a corrupt or hostile count cannot make us (or the grib crate)
@@ -143,8 +145,8 @@ pub fn decode_raw(bytes: &[u8], submessage: usize) -> Result<Vec<f32>, DecodeErr
 /// by the geometry, NaN for missing points.
 ///
 /// Unlike [`decode_raw`], MRMS fields (discipline 209) have their −999 (no
-/// coverage) and −99 (missing) values turned into NaN, so that renderers
-/// need no producer-specific knowledge.
+/// coverage) values turned into NaN, so that renderers need no
+/// producer-specific knowledge; −99 (no echo) stays a value.
 pub fn decode_message(bytes: &[u8], submessage: usize) -> Result<Grid, DecodeError> {
     let field = field_at(bytes, submessage)?;
     // The grid is checked first: it is cheap, and an unsupported grid
@@ -159,9 +161,9 @@ pub fn decode_message(bytes: &[u8], submessage: usize) -> Result<Grid, DecodeErr
     }
     if field.discipline == MRMS_DISCIPLINE {
         for v in values.iter_mut() {
-            // f32 arithmetic in some unpackers leaves the sentinels a few
-            // ulps away from the integers.
-            if MRMS_SENTINELS.iter().any(|s| (*v - s).abs() < 1e-3) {
+            // f32 arithmetic in some unpackers leaves the sentinel a few
+            // ulps away from the integer.
+            if (*v - MRMS_NO_COVERAGE).abs() < 1e-3 {
                 *v = f32::NAN;
             }
         }

@@ -184,20 +184,29 @@ fn mrms_png_decodes_whatever_bit_width_is_declared() {
 }
 
 #[test]
-fn mrms_grid_has_no_coverage_as_nan_and_north_to_south_rows() {
+fn mrms_grid_has_no_coverage_as_nan_no_echo_as_value_and_north_to_south_rows() {
     let Some(dir) = data_dir() else { return };
     let bytes = read(&dir, CASES[6].0);
     let wgrib2 = reference(&dir, CASES[6].2);
     let grid = decode_message(&bytes, 0).unwrap();
     assert_eq!((grid.ni, grid.nj), (7000, 3500));
     // Scan mode 0: file order is already rows from the north, eastward.
+    let (mut no_coverage, mut no_echo) = (0, 0);
     for (k, (&g, &w)) in grid.values.iter().zip(&wgrib2).enumerate() {
-        if w == -999.0 || w == -99.0 {
-            assert!(g.is_nan(), "[{k}] sentinel {w} kept");
+        if w == -999.0 {
+            assert!(g.is_nan(), "[{k}] no coverage {g} kept as a value");
+            no_coverage += 1;
         } else {
+            no_echo += usize::from(w == -99.0);
             assert!((g - w).abs() < 0.05, "[{k}] {g} vs {w}");
         }
     }
+    // The real mosaic has both: no coverage over the oceans, no echo over
+    // most of the covered land.
+    assert!(
+        no_coverage > 1_000_000 && no_echo > 1_000_000,
+        "{no_coverage} {no_echo}"
+    );
     // Section 3: first point 54.995N 230.005E, 0.01° steps, north to south.
     let (i, j) = grid.locate(-99.995, 35.005).unwrap();
     assert!(

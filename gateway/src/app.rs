@@ -184,6 +184,10 @@ pub struct LayerSummary {
     pub times: Vec<String>,
     pub elevations: Vec<String>,
     pub bbox: [f64; 4],
+    /// Values below this (display units) are drawn clear, e.g. radar "no
+    /// echo" under 5 dBZ: the viewer says so instead of a number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transparent_below: Option<f32>,
 }
 
 /// One run of a layer in `/api/layers`.
@@ -242,6 +246,7 @@ async fn layers(State(state): State<GatewayState>) -> Json<Vec<LayerSummary>> {
                 times: l.all_valid_times().into_iter().map(iso).collect(),
                 elevations: l.elevations(),
                 bbox: [l.bbox.west, l.bbox.south, l.bbox.east, l.bbox.north],
+                transparent_below: l.info.transparent_below,
             }
         })
         .collect();

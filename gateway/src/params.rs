@@ -177,6 +177,10 @@ pub fn style_params(kvp: &Kvp) -> Result<StyleParams, OgcError> {
         .get("belowmincolor")
         .map(|v| parse_color("belowmincolor", v))
         .transpose()?;
+    p.no_data = kvp
+        .get("nodatacolor")
+        .map(|v| parse_color("nodatacolor", v))
+        .transpose()?;
     if let Some(v) = kvp.get("contourinterval") {
         let step: f32 = v.trim().parse().unwrap_or(f32::NAN);
         if !(step.is_finite() && step > 0.0) {

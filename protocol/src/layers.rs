@@ -55,6 +55,10 @@ pub struct ParameterRule {
     /// Display units; defaults to the data's.
     pub display_units: Option<String>,
     pub transparent_below: Option<f32>,
+    /// Colour (RGBA) of missing points, e.g. outside radar coverage, so
+    /// "no data" reads differently from "nothing there".
+    #[serde(default)]
+    pub no_data_color: Option<crate::style::Rgba>,
 }
 
 /// Names a level (GRIB code table 4.5 type, and value).

@@ -36,4 +36,5 @@ pub use tms::TileMatrixSetId;
 /// every cache key so a new release never serves an old rendering.
 ///
 /// 2: precipitation and wind-component ramps, arrow lengths (2026-11-29).
-pub const RENDER_VERSION: u32 = 2;
+/// 3: missing points on a field can be tinted (radar no coverage).
+pub const RENDER_VERSION: u32 = 3;

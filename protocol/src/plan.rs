@@ -32,6 +32,8 @@ pub struct StyleParams {
     pub units: Option<Units>,
     pub above_max: Option<Rgba>,
     pub below_min: Option<Rgba>,
+    /// Colour of missing points (`NODATACOLOR`), overriding the layer's.
+    pub no_data: Option<Rgba>,
     /// Contour spacing in display units (`CONTOURINTERVAL`).
     pub contour_interval: Option<f32>,
     /// Colour wind symbols by speed (`COLORBYSPEED=true`).
@@ -61,6 +63,9 @@ impl StyleParams {
         }
         if let Some(c) = self.below_min {
             parts.push(format!("below={}", hex(c)));
+        }
+        if let Some(c) = self.no_data {
+            parts.push(format!("nodata={}", hex(c)));
         }
         if let Some(step) = self.contour_interval {
             parts.push(format!("interval={step}"));
@@ -242,6 +247,7 @@ pub fn style_spec(info: &LayerInfo, style: &str, p: &StyleParams) -> Result<Styl
         above_max: p.above_max,
         below_min: p.below_min,
         transparent_below,
+        no_data: p.no_data.or(info.no_data_color),
         contour_interval: p.contour_interval,
         color_by_speed: p.color_by_speed,
         symbol_spacing: p.symbol_spacing.unwrap_or(DEFAULT_SYMBOL_SPACING),

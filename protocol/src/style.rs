@@ -96,6 +96,10 @@ pub struct StyleSpec {
     /// Values below this (in display units) are transparent, e.g. light
     /// precipitation or reflectivity under 5 dBZ.
     pub transparent_below: Option<f32>,
+    /// Colour of missing points (no data, e.g. outside radar coverage);
+    /// `None` leaves them transparent.
+    #[serde(default)]
+    pub no_data: Option<Rgba>,
     /// Contour spacing in display units; `None` picks one from the units
     /// and range ([`default_contour_interval`]).
     #[serde(default)]
@@ -132,6 +136,7 @@ impl StyleSpec {
             above_max: None,
             below_min: None,
             transparent_below: None,
+            no_data: None,
             contour_interval: None,
             color_by_speed: false,
             symbol_spacing: DEFAULT_SYMBOL_SPACING,

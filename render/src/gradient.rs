@@ -1,8 +1,8 @@
 //! The `gradient` style: values → palette indices through a linear scale.
 //!
 //! Index 0 is transparent (no data, or below the transparency threshold);
-//! 1..=RAMP_LEVELS are ramp colours; then the optional below-min and
-//! above-max colours. At most 256 entries, so tiles are palette PNGs.
+//! 1..=RAMP_LEVELS are ramp colours; then the optional below-min, above-max
+//! and no-data colours. At most 256 entries, so tiles are palette PNGs.
 
 use protocol::StyleSpec;
 use protocol::style::Rgba;
@@ -25,6 +25,8 @@ pub struct Gradient {
     transparent_below: f32,
     below_index: u8,
     above_index: u8,
+    /// Missing points on the grid: 0, or the style's no-data colour.
+    pub(crate) no_data_index: u8,
 }
 
 impl Gradient {
@@ -49,7 +51,11 @@ impl Gradient {
             };
             palette.push(spec.colormap.color_at(t));
         }
-        let (below_index, above_index) = out_of_range_indices(&mut palette, spec, levels);
+        let Extras {
+            below_index,
+            above_index,
+            no_data_index,
+        } = extra_indices(&mut palette, spec, levels);
         // value in display units d = a·v + b; t = (d − lo)/span
         let transparent_below = spec
             .transparent_below
@@ -62,6 +68,7 @@ impl Gradient {
             transparent_below,
             below_index,
             above_index,
+            no_data_index,
         }
     }
 
@@ -88,14 +95,18 @@ impl Gradient {
     }
 }
 
-/// Appends the style's below-min and above-max colours to `palette` and
-/// returns their indices; without them, values clamp to the first ramp
-/// entry (1) or the last (`last`).
-pub(crate) fn out_of_range_indices(
-    palette: &mut Vec<Rgba>,
-    spec: &StyleSpec,
-    last: usize,
-) -> (u8, u8) {
+/// Palette indices beyond the ramp: out-of-range and missing values.
+pub(crate) struct Extras {
+    pub below_index: u8,
+    pub above_index: u8,
+    pub no_data_index: u8,
+}
+
+/// Appends the style's below-min, above-max and no-data colours to
+/// `palette` and returns their indices; without them, values clamp to the
+/// first ramp entry (1) or the last (`last`), and missing points are
+/// transparent (0).
+pub(crate) fn extra_indices(palette: &mut Vec<Rgba>, spec: &StyleSpec, last: usize) -> Extras {
     let mut extra = |c: Option<Rgba>, clamp_to: usize| -> u8 {
         match c {
             Some(c) => {
@@ -105,9 +116,11 @@ pub(crate) fn out_of_range_indices(
             None => clamp_to as u8,
         }
     };
-    let below = extra(spec.below_min, 1);
-    let above = extra(spec.above_max, last);
-    (below, above)
+    Extras {
+        below_index: extra(spec.below_min, 1),
+        above_index: extra(spec.above_max, last),
+        no_data_index: extra(spec.no_data, 0),
+    }
 }
 
 #[cfg(test)]
@@ -159,5 +172,22 @@ mod tests {
             g.color(273.15 - 30.0),
             ColorMapName::Temperature.color_at(0.125)
         );
+    }
+
+    #[test]
+    fn no_data_colour_differs_from_below_threshold() {
+        let mut s = spec();
+        s.transparent_below = Some(-30.0);
+        s.no_data = Some([150, 150, 150, 90]);
+        let g = Gradient::new(&s);
+        let tint = g.palette[usize::from(g.no_data_index)];
+        assert_eq!(tint, [150, 150, 150, 90], "missing: tinted");
+        assert_eq!(
+            g.color(273.15 - 35.0),
+            [0, 0, 0, 0],
+            "below threshold: clear"
+        );
+        let index = g.index(273.15);
+        assert!(index != 0 && index != g.no_data_index, "data: on the ramp");
     }
 }

@@ -119,24 +119,35 @@ fn render_gradient(
     render_palette(
         grids,
         axes,
-        &gradient.palette,
+        (&gradient.palette, gradient.no_data_index),
         |v| gradient.index(v),
         cancel,
     )
 }
 
 /// Every pixel's value ([`sample_field`]) through `index` into `palette`,
-/// encoded as an indexed PNG.
+/// encoded as an indexed PNG. Missing points on the grid's footprint take
+/// palette entry `no_data` (0, transparent, unless the style tints them, so
+/// "no radar coverage" reads apart from "no echo"); outside it they stay
+/// transparent.
 pub(crate) fn render_palette(
     grids: &[&Grid],
     axes: &Footprint,
-    palette: &[protocol::style::Rgba],
+    (palette, no_data): (&[protocol::style::Rgba], u8),
     index: impl Fn(f32) -> u8,
     cancel: &Cancel,
 ) -> Result<Vec<u8>, RenderError> {
     let values = sample_field(grids, axes)?;
     cancel.check()?;
-    let indices: Vec<u8> = values.into_iter().map(index).collect();
+    let mut indices: Vec<u8> = values.iter().map(|&v| index(v)).collect();
+    if no_data != 0 {
+        let on_grid = sample::on_grid(grids[0], axes);
+        for ((i, v), inside) in indices.iter_mut().zip(&values).zip(on_grid) {
+            if inside && v.is_nan() {
+                *i = no_data;
+            }
+        }
+    }
     encode::encode_indexed_png(&indices, axes.width() as u32, axes.height() as u32, palette)
         .map_err(|e| RenderError::Internal(format!("png encode: {e}")))
 }

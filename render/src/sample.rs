@@ -353,6 +353,52 @@ fn sample_separable(grid: &Grid, axes: &Axes) -> Vec<f32> {
     out
 }
 
+/// Whether each pixel of an image lies on the grid, row-major: where a
+/// missing value means "no data" rather than "outside the field".
+pub fn on_grid(grid: &Grid, footprint: &Footprint) -> Vec<bool> {
+    let axes = match footprint {
+        Footprint::Axes(axes) => axes,
+        Footprint::Mesh {
+            mesh,
+            width,
+            height,
+        } => {
+            let mut out = Vec::with_capacity(width * height);
+            let mut row = Vec::with_capacity(*width);
+            for r in 0..*height {
+                mesh.row(r, *width, &mut row);
+                out.extend(
+                    row.iter()
+                        .map(|&(lon, lat)| grid.locate(lon, lat).is_some()),
+                );
+            }
+            return out;
+        }
+    };
+    if grid.is_separable() {
+        let cols: Vec<bool> = axes
+            .lons
+            .iter()
+            .map(|&lon| grid.locate_lon(lon).is_some())
+            .collect();
+        return axes
+            .lats
+            .iter()
+            .flat_map(|&lat| {
+                let row = grid.locate_lat(lat).is_some();
+                cols.iter().map(move |&c| c && row)
+            })
+            .collect();
+    }
+    let coords = pixel_coords_of(grid, axes);
+    coords
+        .i
+        .iter()
+        .zip(&coords.j)
+        .map(|(i, j)| !(i.is_nan() || j.is_nan()))
+        .collect()
+}
+
 /// The grid's value under every pixel of `frame`, row-major; NaN = no data.
 pub fn sample(grid: &Grid, frame: &TileFrame) -> Vec<f32> {
     sample_axes(grid, &frame.axes())

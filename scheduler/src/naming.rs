@@ -120,6 +120,7 @@ pub fn name_field(catalogue: &LayerCatalogue, field: &FieldIndex) -> Named {
             .filter(|(a, b)| b > a)
             .unwrap_or((0.0, 1.0)),
         transparent_below: rule.and_then(|r| r.transparent_below),
+        no_data_color: rule.and_then(|r| r.no_data_color),
         elevation_units,
         pair: None,
         expected_valid_times: model
@@ -194,6 +195,7 @@ pub fn vector_layer(
         colormap: ColorMapName::Wind,
         range: (0.0, 80.0),
         transparent_below: None,
+        no_data_color: None,
         pair: Some(v.info.name),
         ..u.info.clone()
     })

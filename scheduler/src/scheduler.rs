@@ -185,6 +185,20 @@ impl Scheduler {
         self.scans.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Publishes and warms the fields of a file ingested elsewhere (e.g.
+    /// by `wxfarm pull` through [`Scheduler::ingestor`]).
+    pub async fn ingested(&self, report: IngestReport) {
+        self.after_ingest(report).await
+    }
+
+    /// Publishes `layers` of the catalog as they are now (e.g. after
+    /// retention removed fields), where there is a publisher.
+    pub async fn publish(&self, layers: &[String]) {
+        if let Some(p) = &self.publisher {
+            p.publish(&self.ingestor.catalog().snapshot(), layers).await;
+        }
+    }
+
     async fn after_ingest(&self, report: IngestReport) {
         tracing::Span::current().record("fields", report.fields_added);
         tracing::info!(object = %report.object_key, fields = report.fields_added, layers = ?report.layers, rejected = report.rejected.len(), "ingested");

@@ -109,9 +109,16 @@ pub async fn run(args: GatewayArgs) -> Result<()> {
     };
     let mut http = args.http;
     http.metrics_listen = http.metrics_listen.or(Some(super::GATEWAY_METRICS_LISTEN));
-    super::serve_gateway(args.listen, state, &http, metrics, |addr| {
-        tracing::info!(%addr, layers = n_layers, "gateway serving");
-    })
+    super::serve_gateway(
+        args.listen,
+        state,
+        &http,
+        metrics,
+        axum::Router::new(),
+        |addr| {
+            tracing::info!(%addr, layers = n_layers, "gateway serving");
+        },
+    )
     .await
 }
 

@@ -336,6 +336,7 @@ pub async fn serve_gateway(
     state: ::gateway::GatewayState,
     http: &HttpArgs,
     metrics: metrics_exporter_prometheus::PrometheusHandle,
+    extra: axum::Router,
     announce: impl FnOnce(std::net::SocketAddr),
 ) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
@@ -347,9 +348,11 @@ pub async fn serve_gateway(
     let app = match http.metrics_listen {
         Some(addr) => {
             spawn_metrics(addr, metrics).await?;
-            ::gateway::router(state)
+            ::gateway::router(state).merge(extra)
         }
-        None => ::gateway::router(state).merge(crate::telemetry::metrics_route(metrics)),
+        None => ::gateway::router(state)
+            .merge(extra)
+            .merge(crate::telemetry::metrics_route(metrics)),
     };
     let app = if crate::telemetry::traces_exported() {
         app.layer(axum::middleware::from_fn(crate::http_trace::server_span))

@@ -40,6 +40,8 @@ pub struct SchedulerArgs {
     demand: super::DemandArgs,
     #[command(flatten)]
     budget: super::WarmBudgetArgs,
+    #[command(flatten)]
+    follow: crate::pull::follow::FollowArgs,
 }
 
 /// The farm's catalog publisher: the NATS KV bucket gateways watch.
@@ -61,7 +63,8 @@ pub async fn run(args: SchedulerArgs) -> Result<()> {
     let (kv, loaded) = super::open_catalog(&js).await?;
     let catalog = SharedCatalog::new(loaded);
     let layers = crate::serve::layer_catalogue(args.layers.as_deref())?;
-    let ingestor = Ingestor::new(args.store.open()?, layers, catalog);
+    let store = args.store.open()?;
+    let ingestor = Ingestor::new(store.clone(), layers, catalog);
     let queue = super::retry_startup("the job queue", || async {
         farm::JetStreamQueue::new(client.clone(), config.clone())
             .await
@@ -128,7 +131,11 @@ pub async fn run(args: SchedulerArgs) -> Result<()> {
                 }
             }
         });
+    let scheduler = Arc::new(scheduler);
     scheduler.scan().await;
+    // Keeping current from NOAA (no webhook here: the scheduler has no
+    // public HTTP port).
+    let _no_webhook = crate::pull::follow::spawn(&args.follow, scheduler.clone(), store, None)?;
     tracing::info!(store = %args.store.describe(), "scheduler ready");
     println!("scheduler ready");
     let poll = (args.poll_secs > 0).then(|| Duration::from_secs(args.poll_secs));

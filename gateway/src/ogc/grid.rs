@@ -211,6 +211,7 @@ mod tests {
             colormap: ColorMapName::Temperature,
             range: (0.0, 1.0),
             transparent_below: None,
+            no_data_color: None,
             elevation_units: None,
             pair: None,
             expected_valid_times: Default::default(),

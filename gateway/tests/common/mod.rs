@@ -47,6 +47,7 @@ pub fn info(name: &str, title: &str, kind: LayerKind, elevation_units: Option<&s
         colormap: ColorMapName::Temperature,
         range: (-40.0, 45.0),
         transparent_below: None,
+        no_data_color: None,
         elevation_units: elevation_units.map(str::to_owned),
         pair: None,
         expected_valid_times: Default::default(),

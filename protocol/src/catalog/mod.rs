@@ -98,6 +98,9 @@ pub struct LayerInfo {
     pub range: (f32, f32),
     /// Values below this (display units) are drawn transparent.
     pub transparent_below: Option<f32>,
+    /// Colour of missing points; `None`: transparent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_data_color: Option<crate::style::Rgba>,
     /// Unit label of the elevation dimension, when the layer has one.
     pub elevation_units: Option<String>,
     /// For vector layers (wind): the layer holding the v component. This

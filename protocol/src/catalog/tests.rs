@@ -11,6 +11,7 @@ fn info(kind: LayerKind) -> LayerInfo {
         colormap: ColorMapName::Temperature,
         range: (-40.0, 45.0),
         transparent_below: None,
+        no_data_color: None,
         elevation_units: None,
         pair: None,
         expected_valid_times: Default::default(),

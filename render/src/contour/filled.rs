@@ -38,6 +38,8 @@ pub struct Bands {
     transparent_below: f32,
     below_index: u8,
     above_index: u8,
+    /// Missing points on the grid: 0, or the style's no-data colour.
+    pub(crate) no_data_index: u8,
 }
 
 impl Bands {
@@ -57,8 +59,11 @@ impl Bands {
             let mid = ((first + k as i64) as f32 + 0.5) * interval;
             palette.push(style.colormap.color_at((mid - lo) / span));
         }
-        let (below_index, above_index) =
-            crate::gradient::out_of_range_indices(&mut palette, style, count);
+        let crate::gradient::Extras {
+            below_index,
+            above_index,
+            no_data_index,
+        } = crate::gradient::extra_indices(&mut palette, style, count);
         Self {
             palette,
             interval,
@@ -68,6 +73,7 @@ impl Bands {
             transparent_below: style.transparent_below.unwrap_or(f32::NEG_INFINITY),
             below_index,
             above_index,
+            no_data_index,
         }
     }
 

@@ -179,5 +179,11 @@ pub fn render_filled(
     cancel: &Cancel,
 ) -> Result<Vec<u8>, RenderError> {
     let bands = Bands::new(style);
-    super::render_palette(grids, axes, &bands.palette, |v| bands.index(v), cancel)
+    super::render_palette(
+        grids,
+        axes,
+        (&bands.palette, bands.no_data_index),
+        |v| bands.index(v),
+        cancel,
+    )
 }

@@ -1,0 +1,197 @@
+//! `serve --follow gfs,mrms`: polls each followed source every interval for
+//! a newer run (models: the source's default fields and hours) or the
+//! newest objects (observations), pulls what is missing, publishes and
+//! warms it like any new file, and applies the source's retention. The
+//! farm's `scheduler --follow` runs the same loop.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Result;
+use clap::Args;
+use object_store::ObjectStore;
+use scheduler::Scheduler;
+
+use super::engine::{Puller, Want};
+use super::retention::{self, Keep};
+use super::{FetchArgs, sources::Sources};
+
+/// Keeping a store current from the providers.
+#[derive(Args, Debug, Clone)]
+pub struct FollowArgs {
+    /// Sources to keep current, comma-separated (e.g. `gfs,mrms`): their
+    /// newest run or objects are pulled every --follow-interval, with the
+    /// fields, hours and retention of the sources catalogue.
+    #[arg(long, env = "WXFARM_FOLLOW", value_delimiter = ',')]
+    pub follow: Vec<String>,
+    /// Seconds between polls of the followed sources.
+    #[arg(long, env = "WXFARM_FOLLOW_INTERVAL", default_value_t = 300)]
+    pub follow_interval: u64,
+    #[command(flatten)]
+    pub fetch: FetchArgs,
+}
+
+/// One followed source.
+struct Followed {
+    puller: Puller,
+    want: Want,
+    keep: Keep,
+}
+
+/// Starts the follow loop in the background, when sources are followed;
+/// returns the notification webhook (`POST /admin/pull/notify`, behind
+/// `admin_token`), when there is a token.
+pub fn spawn(
+    args: &FollowArgs,
+    scheduler: Arc<Scheduler>,
+    store: Arc<dyn ObjectStore>,
+    admin_token: Option<Arc<str>>,
+) -> Result<axum::Router> {
+    if args.follow.is_empty() {
+        return Ok(axum::Router::new());
+    }
+    let sources = Sources::load(args.fetch.sources.as_deref())?;
+    let mut followed = Vec::new();
+    for name in &args.follow {
+        let source = sources.get(name)?;
+        let count = source.follow_count.unwrap_or(1);
+        let want = super::want_of(source, "latest", None, None, count, &[])?;
+        let mut puller =
+            args.fetch
+                .puller(source, scheduler.ingestor().clone(), store.clone(), false)?;
+        puller.scheduler = Some(scheduler.clone());
+        followed.push(Followed {
+            puller,
+            want,
+            keep: Keep::of(source),
+        });
+    }
+    let followed = Arc::new(followed);
+    describe_metrics();
+    let every = Duration::from_secs(args.follow_interval.max(1));
+    tracing::info!(sources = ?args.follow, every = ?every, "following");
+    let looping = followed.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            for f in looping.iter() {
+                poll(&f.puller, &f.want, &f.keep, &scheduler, &store).await;
+            }
+        }
+    });
+    Ok(match admin_token {
+        Some(token) => axum::Router::new()
+            .route(
+                "/admin/pull/notify",
+                axum::routing::post(notified).with_state(followed),
+            )
+            // The budget holds before the body is read into memory.
+            .layer(axum::extract::DefaultBodyLimit::max(
+                super::notify::MAX_NOTIFICATION_BYTES,
+            ))
+            .layer(axum::middleware::from_fn_with_state(
+                token,
+                gateway::admin::require_token,
+            )),
+        None => axum::Router::new(),
+    })
+}
+
+/// `POST /admin/pull/notify`: an S3 event (raw or SNS); pulls each named
+/// object of a followed source's bucket. 200 with what was pulled, 400 for
+/// a notification that is not one, 404 when it names no followed bucket.
+async fn notified(
+    axum::extract::State(followed): axum::extract::State<Arc<Vec<Followed>>>,
+    body: axum::body::Bytes,
+) -> axum::response::Response {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    let objects = match super::notify::objects(&body) {
+        Ok(o) => o,
+        Err(e) => return (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response(),
+    };
+    let mut lines = Vec::new();
+    let mut matched = false;
+    for (bucket, key) in objects {
+        let Some(f) = followed.iter().find(|f| f.puller.bucket.name == bucket) else {
+            lines.push(format!(
+                "s3://{bucket}/{key}: no followed source reads this bucket"
+            ));
+            continue;
+        };
+        matched = true;
+        match f.puller.pull_object(&key, &f.want).await {
+            Ok(s) => lines.push(format!(
+                "s3://{bucket}/{key}: pulled {} messages, {} already present, {} failed",
+                s.messages_pulled,
+                s.messages_skipped,
+                s.failures.len()
+            )),
+            Err(e) => lines.push(format!("s3://{bucket}/{key}: {e:#}")),
+        }
+    }
+    let status = if matched {
+        StatusCode::OK
+    } else {
+        StatusCode::NOT_FOUND
+    };
+    (status, lines.join("\n") + "\n").into_response()
+}
+
+fn describe_metrics() {
+    metrics::describe_counter!(
+        "wxfarm_pull_messages_total",
+        "GRIB messages (or whole objects) pulled from followed sources, by source."
+    );
+    metrics::describe_counter!(
+        "wxfarm_pull_retries_total",
+        "Reads of a source bucket retried (errors, truncated bodies)."
+    );
+    metrics::describe_counter!(
+        "wxfarm_pull_retention_deleted_total",
+        "Objects deleted by the retention of followed sources."
+    );
+}
+
+async fn poll(
+    puller: &Puller,
+    want: &Want,
+    keep: &Keep,
+    scheduler: &Scheduler,
+    store: &Arc<dyn ObjectStore>,
+) {
+    let name = &puller.source.name;
+    let pulled: futures::future::BoxFuture<'_, _> = Box::pin(puller.pull(want));
+    match pulled.await {
+        Ok(s) => {
+            metrics::counter!("wxfarm_pull_messages_total", "source" => name.clone())
+                .increment(s.messages_pulled as u64);
+            if s.messages_pulled > 0 || !s.failures.is_empty() {
+                tracing::info!(
+                    source = %name,
+                    run = ?s.run,
+                    pulled = s.messages_pulled,
+                    present = s.messages_skipped,
+                    bytes = s.bytes,
+                    failures = ?s.failures,
+                    "follow: pulled"
+                );
+            }
+        }
+        Err(e) => {
+            tracing::warn!(source = %name, error = %format!("{e:#}"), "follow: nothing pulled")
+        }
+    }
+    let trim: futures::future::BoxFuture<'_, _> = Box::pin(retention::apply(
+        scheduler.ingestor().catalog(),
+        store,
+        keep,
+    ));
+    let changed = trim.await;
+    if !changed.is_empty() {
+        // Gateways of a farm see the catalog only as published.
+        scheduler.publish(&changed).await;
+    }
+}

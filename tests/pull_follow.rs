@@ -1,0 +1,165 @@
+//! `serve --follow` against a fixture of NOAA's buckets (see
+//! `tests/pull.rs`): new runs picked up by polling and by S3 event
+//! notifications, old runs retired.
+
+mod pull_support;
+mod support;
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use pull_support::fixture::{BUCKET, Fixture, layers_of};
+use pull_support::{files_under, gfs_key};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_follow_picks_up_a_new_run_and_retires_the_oldest() {
+    let Some(fx) = Fixture::start().await else {
+        return;
+    };
+    // Yesterday's runs: `latest` looks at today, then yesterday.
+    let day = (Utc::now() - chrono::Duration::days(1)).date_naive();
+    let run0 = day.and_hms_opt(0, 0, 0).unwrap().and_utc();
+    let run6 = day.and_hms_opt(6, 0, 0).unwrap().and_utc();
+    fx.upload_run(run0, &[0, 3]).await;
+    let data = tempfile::tempdir().unwrap();
+    let sources = data.path().with_extension("sources.toml");
+    fx.sources_file(&sources, 1);
+    let server = support::Server::start(
+        data.path(),
+        &[
+            "--follow",
+            "gfs",
+            "--follow-interval",
+            "1",
+            "--sources",
+            sources.to_str().unwrap(),
+            "--endpoint",
+            &fx.proxy.url,
+            "--retry-backoff-ms",
+            "20",
+        ],
+    );
+    let iso = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let wait_for_runs = |want: Vec<String>| {
+        let url = server.url.clone();
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                let layers = layers_of(&url).await;
+                let all = layers.len() == 3
+                    && layers.iter().all(|(_, runs)| {
+                        runs.iter()
+                            .map(|(r, f)| (r.clone(), f.len()))
+                            .collect::<Vec<_>>()
+                            == want.iter().map(|r| (r.clone(), 2)).collect::<Vec<_>>()
+                    });
+                if all {
+                    return Instant::now();
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "runs {want:?} never arrived: {layers:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    wait_for_runs(vec![iso(run0)]).await;
+    let uploaded = Instant::now();
+    fx.upload_run(run6, &[0, 3]).await;
+    let arrived = wait_for_runs(vec![iso(run6)]).await;
+    // Picked up within a poll or two (1 s each) plus the pull itself.
+    assert!(
+        arrived - uploaded < Duration::from_secs(20),
+        "{:?}",
+        arrived - uploaded
+    );
+    let day_dir = format!("{BUCKET}/gfs.{}/00/", day.format("%Y%m%d"));
+    let left: Vec<String> = files_under(data.path())
+        .into_iter()
+        .filter(|f| f.starts_with(&day_dir))
+        .collect();
+    assert!(left.is_empty(), "run 00 deleted: {left:?}");
+    assert_eq!(
+        files_under(data.path()).len(),
+        6,
+        "run 06: 3 messages x 2 hours"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notification_pulls_the_object_it_names() {
+    let Some(fx) = Fixture::start().await else {
+        return;
+    };
+    let data = tempfile::tempdir().unwrap();
+    let token = "notify-token-0123456789";
+    let sources = data.path().with_extension("sources.toml");
+    fx.sources_file(&sources, 2);
+    let server = support::Server::start(
+        data.path(),
+        &[
+            "--follow",
+            "gfs",
+            "--follow-interval",
+            "3600",
+            "--sources",
+            sources.to_str().unwrap(),
+            "--endpoint",
+            &fx.proxy.url,
+            "--admin-token",
+            token,
+        ],
+    );
+    // Three days old: polls (today and yesterday) never find it, only the
+    // notification names it.
+    let run = (Utc::now() - chrono::Duration::days(3))
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc();
+    fx.upload_run(run, &[0, 3]).await;
+    let event = |key: &str| {
+        serde_json::json!({"Records": [{"eventName": "ObjectCreated:Put",
+            "s3": {"bucket": {"name": BUCKET}, "object": {"key": key}}}]})
+        .to_string()
+    };
+    let post = |body: String, auth: Option<&str>| {
+        let mut r = reqwest::Client::new()
+            .post(format!("{}/admin/pull/notify", server.url))
+            .body(body);
+        if let Some(t) = auth {
+            r = r.header("authorization", format!("Bearer {t}"));
+        }
+        async move {
+            let r = r.send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let idx3 = format!("{}.idx", gfs_key(run, 3));
+    assert_eq!(post(event(&idx3), None).await.0, 401);
+    let (status, text) = post("{\"nope\": 1}".into(), Some(token)).await;
+    assert_eq!(status, 400, "{text}");
+    // Over the 256 KiB budget: refused before it is read.
+    let (status, _) = post(" ".repeat(300 << 10), Some(token)).await;
+    assert_eq!(status, 413);
+    // An SNS envelope naming f003's inventory: f003 alone is pulled.
+    let sns = serde_json::json!({"Type": "Notification", "Message": event(&idx3)}).to_string();
+    let (status, text) = post(sns, Some(token)).await;
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains("pulled 3 messages"), "{text}");
+    let layers = layers_of(&server.url).await;
+    assert_eq!(layers.len(), 3, "{layers:?}");
+    for (name, runs) in &layers {
+        let iso = run.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        assert_eq!(runs, &vec![(iso, vec![3.0])], "{name}");
+    }
+    // Again: already present. Another bucket: 404.
+    let (status, text) = post(event(&idx3), Some(token)).await;
+    assert!(
+        status == 200 && text.contains("3 already present"),
+        "{text}"
+    );
+    let (status, text) = post(event("x").replace(BUCKET, "other-bucket"), Some(token)).await;
+    assert_eq!(status, 404, "{text}");
+}
