@@ -136,6 +136,7 @@ mod tests {
             colormap: ColorMapName::Temperature,
             range: (-40.0, 45.0),
             transparent_below: None,
+            no_data_color: None,
             elevation_units: None,
             pair: None,
             expected_valid_times: expected
