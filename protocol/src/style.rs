@@ -19,17 +19,21 @@ pub enum StyleKind {
     WindBarbs,
     /// Arrows from a (u, v) pair, length scaled by speed.
     WindArrows,
+    /// The gradient with a square-root stretch (colour at √t): visible
+    /// satellite imagery, where it brightens dark surfaces and thin cloud.
+    GradientSqrt,
 }
 
 impl StyleKind {
     /// Every style: first those any layer can be drawn in, then those that
     /// need a (u, v) pair.
-    pub const ALL: [StyleKind; 5] = [
+    pub const ALL: [StyleKind; 6] = [
         Self::Gradient,
         Self::Isolines,
         Self::FilledContours,
         Self::WindBarbs,
         Self::WindArrows,
+        Self::GradientSqrt,
     ];
     /// How many of [`Self::ALL`] any layer offers.
     const SCALAR_COUNT: usize = 3;
@@ -41,6 +45,7 @@ impl StyleKind {
             Self::FilledContours => "filled_contours",
             Self::WindBarbs => "wind_barbs",
             Self::WindArrows => "wind_arrows",
+            Self::GradientSqrt => "gradient_sqrt",
         }
     }
 
@@ -52,6 +57,7 @@ impl StyleKind {
             Self::FilledContours => "Filled contours",
             Self::WindBarbs => "Wind barbs (WMO)",
             Self::WindArrows => "Wind arrows scaled by speed",
+            Self::GradientSqrt => "Colour gradient, square-root stretch",
         }
     }
 
@@ -66,9 +72,25 @@ impl StyleKind {
     /// styles when it is a vector (u, v) layer. The first is the default.
     pub fn offered(vector: bool) -> &'static [StyleKind] {
         if vector {
-            &Self::ALL
+            &Self::ALL[..5]
         } else {
             &Self::ALL[..Self::SCALAR_COUNT]
+        }
+    }
+
+    /// The styles a layer drawn with `colormap` offers: [`Self::offered`],
+    /// and the square-root stretch for visible imagery.
+    pub fn offered_for(vector: bool, colormap: ColorMapName) -> &'static [StyleKind] {
+        const VISIBLE: [StyleKind; 4] = [
+            StyleKind::Gradient,
+            StyleKind::GradientSqrt,
+            StyleKind::Isolines,
+            StyleKind::FilledContours,
+        ];
+        if colormap == ColorMapName::Visible && !vector {
+            &VISIBLE
+        } else {
+            Self::offered(vector)
         }
     }
 }
@@ -297,10 +319,18 @@ pub enum ColorMapName {
     /// Signed quantities centred on zero (wind components, anomalies):
     /// blue below, white at the middle of the range, red above.
     Diverging,
+    /// Visible and near-IR imagery: black to white.
+    Visible,
+    /// Infrared imagery, enhanced: grey from warm (dark) to cool (light),
+    /// colours for cold cloud tops (below about −30 °C over −90..50 °C).
+    EnhancedIr,
+    /// Water-vapour imagery (ABI bands 8–10): moist (cold) white, green
+    /// and blue, dry (warm) grey to brown.
+    WaterVapor,
 }
 
 impl ColorMapName {
-    pub const ALL: [ColorMapName; 8] = [
+    pub const ALL: [ColorMapName; 11] = [
         Self::Temperature,
         Self::Precipitation,
         Self::Reflectivity,
@@ -309,6 +339,9 @@ impl ColorMapName {
         Self::Humidity,
         Self::Generic,
         Self::Diverging,
+        Self::Visible,
+        Self::EnhancedIr,
+        Self::WaterVapor,
     ];
 
     pub fn name(self) -> &'static str {
@@ -321,6 +354,9 @@ impl ColorMapName {
             Self::Humidity => "humidity",
             Self::Generic => "generic",
             Self::Diverging => "diverging",
+            Self::Visible => "visible",
+            Self::EnhancedIr => "enhanced_ir",
+            Self::WaterVapor => "water_vapor",
         }
     }
 
@@ -407,6 +443,29 @@ impl ColorMapName {
                 (0.50, [247, 247, 247, 255]),
                 (0.75, [214, 96, 77, 255]),
                 (1.00, [103, 0, 31, 255]),
+            ],
+            Self::Visible => &[(0.0, [0, 0, 0, 255]), (1.0, [255, 255, 255, 255])],
+            // Over −90..50 °C: 10 °C steps of colour down from −30 °C,
+            // then grey, light for cool and dark for warm.
+            Self::EnhancedIr => &[
+                (0.0, [255, 255, 255, 255]),
+                (1.0 / 14.0, [150, 50, 190, 255]),
+                (2.0 / 14.0, [220, 20, 30, 255]),
+                (3.0 / 14.0, [250, 220, 40, 255]),
+                (4.0 / 14.0, [40, 180, 60, 255]),
+                (5.0 / 14.0, [30, 90, 220, 255]),
+                (6.0 / 14.0, [120, 200, 240, 255]),
+                (6.0 / 14.0 + 1e-3, [215, 215, 215, 255]),
+                (1.0, [20, 20, 20, 255]),
+            ],
+            // Over −80..0 °C.
+            Self::WaterVapor => &[
+                (0.0, [255, 255, 255, 255]),
+                (0.2, [80, 180, 80, 255]),
+                (0.4, [40, 90, 200, 255]),
+                (0.55, [200, 205, 225, 255]),
+                (0.75, [110, 110, 110, 255]),
+                (1.0, [150, 80, 20, 255]),
             ],
         }
     }

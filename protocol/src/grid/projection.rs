@@ -102,6 +102,8 @@ pub enum Projection {
 /// §4.4, as PROJ's `geos` implements it).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Geostationary {
+    /// Semi-major axis, metres.
+    a: f64,
     /// Sub-satellite longitude, radians.
     lon0: f64,
     /// Height above the ellipsoid, metres.
@@ -122,6 +124,7 @@ impl Geostationary {
     pub fn new(a: f64, b: f64, h: f64, lon0: f64, sweep_x: bool) -> Option<Self> {
         let ok = a.is_finite() && b.is_finite() && h.is_finite() && a > 0.0 && b > 0.0 && b <= a;
         (ok && h > 0.0 && lon0.is_finite()).then_some(Self {
+            a,
             lon0: lon0.to_radians(),
             h,
             rp2: (b / a) * (b / a),
@@ -133,6 +136,18 @@ impl Geostationary {
     /// The height above the ellipsoid: plane metres ÷ this = scan angle.
     pub fn height(&self) -> f64 {
         self.h
+    }
+
+    /// The equivalent PROJ definition.
+    pub fn proj_string(&self) -> String {
+        format!(
+            "+proj=geos +h={} +a={} +b={} +lon_0={} +sweep={}",
+            self.h,
+            self.a,
+            self.a * self.rp2.sqrt(),
+            self.lon0.to_degrees(),
+            if self.sweep_x { "x" } else { "y" }
+        )
     }
 
     fn forward(&self, lam: f64, phi: f64) -> Option<(f64, f64)> {
