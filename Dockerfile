@@ -8,6 +8,10 @@ WORKDIR /src
 # The whole workspace: the binary depends on every member crate, and
 # config/layers.toml is compiled in (include_str!).
 COPY . .
+# libnetcdf (and HDF5) for the NetCDF4/GOES-R reader, linked dynamically.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libnetcdf-dev pkg-config \
+ && rm -rf /var/lib/apt/lists/*
 # Cache mounts keep the registry and target/ between builds (BuildKit); the
 # binary is copied out because target/ is not part of the image layer.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
@@ -19,8 +23,9 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
 FROM debian:bookworm-slim
 # ca-certificates: TLS to AWS S3 / managed NATS and Redis. No curl/wget on
 # purpose (small surface); health checks use the orchestrator's HTTP probes.
+# libnetcdf19: the NetCDF4 library the binary links (pulls libhdf5).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates \
+ && apt-get install -y --no-install-recommends ca-certificates libnetcdf19 \
  && rm -rf /var/lib/apt/lists/*
 # A fixed numeric uid so Kubernetes' runAsNonRoot can verify it.
 RUN groupadd --system --gid 10001 wxfarm \

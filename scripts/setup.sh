@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what wxfarm's tests and tools need, only where missing (with
-# --build: only checks for the Rust toolchain, all `make serve` needs).
+# --build: the Rust toolchain and libnetcdf, all `make serve` needs).
 # Idempotent: safe to run before every `make` target.
 set -euo pipefail
 
@@ -11,8 +11,20 @@ if ! have cargo; then
   log "cargo is missing: install a Rust toolchain (rustup) first"
   exit 1
 fi
+# Building needs libnetcdf (the NetCDF4/GOES-R reader links it; a library,
+# so pkg-config tells, not a command). Debian: libnetcdf-dev.
+if ! pkg-config --exists netcdf 2>/dev/null; then
+  if [ "$(id -u)" -eq 0 ] && have apt-get; then
+    log "installing libnetcdf-dev pkg-config"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libnetcdf-dev pkg-config >/dev/null
+  else
+    log "missing (install with apt-get): libnetcdf-dev pkg-config"
+    exit 1
+  fi
+fi
 # `--build` (make build / make serve): building and serving need nothing
-# but the Rust toolchain; the rest below is for tests and benchmarks.
+# else; the rest below is for tests and benchmarks.
 if [ "${1:-}" = "--build" ]; then
   exit 0
 fi
@@ -55,6 +67,10 @@ fi
 if have python3 && ! python3 -c 'import owslib' 2>/dev/null; then
   pip_install OWSLib
 fi
+# netCDF4: the independent reader the satellite tests compare with.
+if have python3 && ! python3 -c 'import netCDF4' 2>/dev/null; then
+  pip_install netCDF4
+fi
 
 # Everything the tests need should be here now: say what is not. With
 # WXFARM_REQUIRE_ALL set (`make test`, CI) that is a failure, so tests never
@@ -64,6 +80,7 @@ for cmd in cargo python3 "${!apt_pkgs[@]}" moto_server; do
   have "$cmd" || [ -x "/usr/sbin/$cmd" ] || missing+=("$cmd")
 done
 have python3 && ! python3 -c 'import owslib' 2>/dev/null && missing+=("python3 module owslib")
+have python3 && ! python3 -c 'import netCDF4' 2>/dev/null && missing+=("python3 module netCDF4")
 if [ ${#missing[@]} -gt 0 ]; then
   log "missing after setup: ${missing[*]}"
   if [ "${WXFARM_REQUIRE_ALL:-0}" != 0 ]; then
