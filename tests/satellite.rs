@@ -476,3 +476,26 @@ async fn demo_scans_serve_as_a_satellite_layer() {
         "the central US is all on the disk"
     );
 }
+
+#[test]
+fn a_cut_short_file_is_rejected_at_ingest_with_its_name() {
+    let Some(dir) = goes() else { return };
+    let src = goes_files(&dir).into_iter().next().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = tmp.path().join("cut_short_scan.nc");
+    let bytes = std::fs::read(&src).unwrap();
+    std::fs::write(&bad, &bytes[..bytes.len() / 3]).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_wxfarm"))
+        .arg("ingest")
+        .arg(&bad)
+        .arg("--data")
+        .arg(tmp.path().join("data"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("cut_short_scan.nc: not a usable GRIB2 or NetCDF file"),
+        "{err}"
+    );
+}

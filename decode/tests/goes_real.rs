@@ -250,3 +250,63 @@ fn geostationary_grid_agrees_with_proj_geos_within_a_tenth_of_a_pixel() {
         eprintln!("{name}: worst {worst:.2e} px over {} points", pix.len());
     }
 }
+
+/// A file declaring a grid past the decode budget (its chunks never
+/// written, so it is a few KB) is refused before its values are read.
+#[test]
+fn a_grid_over_the_budget_is_refused_before_reading() {
+    let dir = tempfile_dir();
+    let path = dir.join("huge.nc");
+    {
+        let mut f = netcdf::create(&path).unwrap();
+        f.add_attribute("platform_ID", "G16").unwrap();
+        f.add_attribute("time_coverage_start", "2020-01-01T00:00:00.0Z")
+            .unwrap();
+        let n = 9000;
+        f.add_dimension("y", n).unwrap();
+        f.add_dimension("x", n).unwrap();
+        f.add_dimension("band", 1).unwrap();
+        let mut v = f.add_variable::<i16>("CMI", &["y", "x"]).unwrap();
+        v.set_chunking(&[250, 250]).unwrap();
+        v.set_compression(1, false).unwrap();
+        v.put_attribute("grid_mapping", "goes_imager_projection")
+            .unwrap();
+        for (axis, step) in [("x", 1e-5f32), ("y", -1e-5f32)] {
+            let mut a = f.add_variable::<i16>(axis, &[axis]).unwrap();
+            a.put_attribute("scale_factor", step).unwrap();
+            a.put_attribute("add_offset", 0.0f32).unwrap();
+            let raw: Vec<i16> = (0..n as i32).map(|k| (k - 4500) as i16).collect();
+            a.put_values(&raw, ..).unwrap();
+        }
+        let mut b = f.add_variable::<i8>("band_id", &["band"]).unwrap();
+        b.put_values(&[13i8], ..).unwrap();
+        let mut p = f
+            .add_variable::<i32>("goes_imager_projection", &[])
+            .unwrap();
+        p.put_attribute("grid_mapping_name", "geostationary")
+            .unwrap();
+        p.put_attribute("perspective_point_height", 35786023.0)
+            .unwrap();
+        p.put_attribute("semi_major_axis", 6378137.0).unwrap();
+        p.put_attribute("semi_minor_axis", 6356752.31414).unwrap();
+        p.put_attribute("longitude_of_projection_origin", -75.0)
+            .unwrap();
+        p.put_attribute("sweep_angle_axis", "x").unwrap();
+    }
+    let bytes = std::fs::read(&path).unwrap();
+    assert!(bytes.len() < 1 << 20, "{} bytes", bytes.len());
+    let err = index_netcdf(&bytes).unwrap_err().to_string();
+    assert!(
+        err.contains("9000 × 9000") && err.contains("budget"),
+        "{err}"
+    );
+    let err = decode::decode_field(&bytes, 0).unwrap_err().to_string();
+    assert!(err.contains("budget"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("wxfarm-goes-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}

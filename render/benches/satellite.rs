@@ -32,6 +32,16 @@ fn satellite(c: &mut Criterion) {
         "satellite tile 256px mercator z4 (geos sample+style+encode)",
         |b| b.iter(|| render_tile(&[&grid], black_box(&job)).expect("render")),
     );
+    let frame = render::TileFrame {
+        tms: TileMatrixSetId::WebMercatorQuad,
+        z: 4,
+        x: 3,
+        y: 6,
+        size: 256,
+    };
+    c.bench_function("satellite sampling only 256px mercator z4", |b| {
+        b.iter(|| render::sample(&grid, black_box(&frame)))
+    });
 }
 
 criterion_group!(benches, satellite);
