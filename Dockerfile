@@ -8,10 +8,11 @@ WORKDIR /src
 # The whole workspace: the binary depends on every member crate, and
 # config/layers.toml is compiled in (include_str!).
 COPY . .
-# PROJ 9 for WMS maps in any EPSG CRS: the proj crate links libproj through
-# pkg-config and generates its bindings with libclang (bindgen).
+# PROJ 9 for WMS maps in any EPSG CRS (the proj crate links libproj through
+# pkg-config and generates its bindings with libclang) and libnetcdf (with
+# HDF5) for the NetCDF4/GOES-R reader, both linked dynamically.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libproj-dev libclang-dev pkg-config \
+ && apt-get install -y --no-install-recommends libproj-dev libclang-dev libnetcdf-dev pkg-config \
  && rm -rf /var/lib/apt/lists/*
 # Cache mounts keep the registry and target/ between builds (BuildKit); the
 # binary is copied out because target/ is not part of the image layer.
@@ -25,9 +26,9 @@ FROM debian:bookworm-slim
 # ca-certificates: TLS to AWS S3 / managed NATS and Redis. No curl/wget on
 # purpose (small surface); health checks use the orchestrator's HTTP probes.
 # libproj25 + proj-data: PROJ and its database (proj.db), which maps in EPSG
-# CRSs read at run time.
+# CRSs read at run time; libnetcdf19: the NetCDF4 library (pulls libhdf5).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates libproj25 proj-data \
+ && apt-get install -y --no-install-recommends ca-certificates libproj25 proj-data libnetcdf19 \
  && rm -rf /var/lib/apt/lists/*
 # A fixed numeric uid so Kubernetes' runAsNonRoot can verify it.
 RUN groupadd --system --gid 10001 wxfarm \

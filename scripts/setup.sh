@@ -13,11 +13,13 @@ if ! have cargo; then
   exit 1
 fi
 # Libraries the build links: PROJ 9 (WMS maps in any EPSG CRS; the proj
-# crate finds it with pkg-config and generates its bindings with libclang).
-# Checked for `--build` too: nothing compiles without them.
+# crate finds it with pkg-config and generates its bindings with libclang)
+# and libnetcdf (the NetCDF4/GOES-R reader). Libraries, so pkg-config tells,
+# not a command. Checked for `--build` too: nothing compiles without them.
 lib_needed=()
 have pkg-config || lib_needed+=(pkg-config)
 pkg-config --exists proj 2>/dev/null || lib_needed+=(libproj-dev)
+pkg-config --exists netcdf 2>/dev/null || lib_needed+=(libnetcdf-dev)
 # bindgen loads libclang at build time.
 ls /usr/lib/llvm-*/lib/libclang*.so* /usr/lib/*/libclang*.so* >/dev/null 2>&1 \
   || lib_needed+=(libclang-dev)
@@ -77,6 +79,10 @@ fi
 if have python3 && ! python3 -c 'import owslib' 2>/dev/null; then
   pip_install OWSLib
 fi
+# netCDF4: the independent reader the satellite tests compare with.
+if have python3 && ! python3 -c 'import netCDF4' 2>/dev/null; then
+  pip_install netCDF4
+fi
 
 # Everything the tests need should be here now: say what is not. With
 # WXFARM_REQUIRE_ALL set (`make test`, CI) that is a failure, so tests never
@@ -86,6 +92,7 @@ for cmd in cargo python3 "${!apt_pkgs[@]}" moto_server; do
   have "$cmd" || [ -x "/usr/sbin/$cmd" ] || missing+=("$cmd")
 done
 have python3 && ! python3 -c 'import owslib' 2>/dev/null && missing+=("python3 module owslib")
+have python3 && ! python3 -c 'import netCDF4' 2>/dev/null && missing+=("python3 module netCDF4")
 if [ ${#missing[@]} -gt 0 ]; then
   log "missing after setup: ${missing[*]}"
   if [ "${WXFARM_REQUIRE_ALL:-0}" != 0 ]; then

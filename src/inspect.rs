@@ -1,6 +1,8 @@
 //! `wxfarm inspect`: a `wgrib2 -s`-style listing, or one field's values as
 //! raw little-endian f32 in file order (NaN for missing), like
-//! `wgrib2 -d N -order raw -no_header -bin`.
+//! `wgrib2 -d N -order raw -no_header -bin`. NetCDF satellite products
+//! (told apart by content) list their variables and projection, and write
+//! values as CSV with each pixel's position ([`crate::inspect_netcdf`]).
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -10,19 +12,35 @@ use clap::Args;
 
 #[derive(Args)]
 pub struct InspectArgs {
-    /// A GRIB2 file (.gz and .xz are decompressed).
+    /// A GRIB2 or NetCDF (GOES-R ABI) file (.gz and .xz are decompressed).
     file: PathBuf,
-    /// Field number as listed (1-based, in file order).
+    /// Field number as listed (1-based, in file order; a NetCDF product's
+    /// band).
     #[arg(long)]
     message: Option<usize>,
-    /// Write the field's values here (requires --message).
+    /// Write the field's values here (requires --message): raw
+    /// little-endian f32, or for NetCDF with a `.csv` name
+    /// lon,lat,row,col,value,shown for every pixel.
     #[arg(long, requires = "message")]
     values: Option<PathBuf>,
+    /// NetCDF: print lon,lat,row,col,value,shown of the pixel under this
+    /// point (repeatable; band from --message, default 1).
+    #[arg(long, value_name = "LON,LAT", value_parser = parse_point, allow_hyphen_values = true)]
+    at: Vec<(f64, f64)>,
+}
+
+fn parse_point(s: &str) -> Result<(f64, f64), String> {
+    let (lon, lat) = s.split_once(',').ok_or("expected LON,LAT")?;
+    let num = |t: &str| t.trim().parse::<f64>().map_err(|e| format!("{t:?}: {e}"));
+    Ok((num(lon)?, num(lat)?))
 }
 
 pub fn run(args: &InspectArgs) -> Result<()> {
     let bytes = read_maybe_compressed(&args.file)?;
     let name = args.file.display();
+    if decode::netcdf::is_netcdf(&bytes) {
+        return run_netcdf(args, &bytes, &name.to_string());
+    }
     match (args.message, &args.values) {
         (Some(n), Some(out)) => {
             let index = n.checked_sub(1).context("--message counts from 1")?;
@@ -54,6 +72,28 @@ pub fn run(args: &InspectArgs) -> Result<()> {
                 );
             }
         }
+    }
+    Ok(())
+}
+
+fn run_netcdf(args: &InspectArgs, bytes: &[u8], name: &str) -> Result<()> {
+    let band = args
+        .message
+        .unwrap_or(1)
+        .checked_sub(1)
+        .context("--message counts from 1")?;
+    let mut stdout = std::io::stdout().lock();
+    if let Some(out) = &args.values {
+        let n = crate::inspect_netcdf::write_values(bytes, name, band, out)?;
+        eprintln!(
+            "{name}: band {}: {n} values written to {}",
+            band + 1,
+            out.display()
+        );
+    } else if !args.at.is_empty() {
+        crate::inspect_netcdf::values_at(bytes, name, band, &args.at, &mut stdout)?;
+    } else {
+        crate::inspect_netcdf::list(bytes, name, &mut stdout)?;
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 mod confined_fs;
 mod http_trace;
 mod inspect;
+mod inspect_netcdf;
 mod jobs;
 mod launcher;
 mod pull;

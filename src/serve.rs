@@ -278,6 +278,9 @@ pub(crate) async fn announce(
     .await
 }
 
+/// Satellite scans in the sample data (5 minutes apart).
+const DEMO_SCANS: u32 = 4;
+
 pub fn demo_data(dir: &Path, run: Option<&str>, seed: u64, hours: u32) -> Result<()> {
     let run = match run {
         Some(r) => chrono::DateTime::parse_from_rfc3339(r)
@@ -298,9 +301,12 @@ pub fn demo_data(dir: &Path, run: Option<&str>, seed: u64, hours: u32) -> Result
     let started = std::time::Instant::now();
     let report = demo::write_demo_data(dir, &opts)
         .with_context(|| format!("writing sample data to {}", dir.display()))?;
+    // A satellite layer too: GOES-16-like infrared scans (NetCDF4).
+    let scans = demo::satellite::write_scans(dir, &opts, DEMO_SCANS)
+        .with_context(|| format!("writing sample satellite scans to {}", dir.display()))?;
     eprintln!(
         "wrote {} files ({} MB) to {} in {:.1} s",
-        report.files.len(),
+        report.files.len() + scans.len(),
         report.total_bytes() >> 20,
         dir.display(),
         started.elapsed().as_secs_f64()

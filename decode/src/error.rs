@@ -42,6 +42,9 @@ pub enum DecodeError {
     /// Some other feature we do not handle (bit-map kind, scan mode...).
     #[error("message {message}: {what} is not supported")]
     Unsupported { message: MessageId, what: String },
+    /// A NetCDF file we cannot read as a satellite product, and why.
+    #[error("NetCDF: {0}")]
+    NetCdf(String),
     /// The message contradicts itself or is cut short.
     #[error("message {message}: corrupt data: {reason}")]
     Corrupt { message: MessageId, reason: String },

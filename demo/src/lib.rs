@@ -17,6 +17,7 @@ mod message;
 mod noise;
 pub mod png_packing;
 pub mod radar;
+pub mod satellite;
 pub mod sections;
 
 use std::path::{Path, PathBuf};

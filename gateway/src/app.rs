@@ -213,10 +213,13 @@ async fn layers(State(state): State<GatewayState>) -> Json<Vec<LayerSummary>> {
                 title: l.info.title.clone(),
                 kind: l.info.kind,
                 units: l.info.display_units.symbol(),
-                styles: protocol::style::StyleKind::offered(l.info.pair.is_some())
-                    .iter()
-                    .map(|k| k.name())
-                    .collect(),
+                styles: protocol::style::StyleKind::offered_for(
+                    l.info.pair.is_some(),
+                    l.info.colormap,
+                )
+                .iter()
+                .map(|k| k.name())
+                .collect(),
                 latest_run: latest.map(iso),
                 forecasts: latest
                     .map(|r| {

@@ -454,7 +454,7 @@ fn capabilities(state: &GatewayState, headers: &HeaderMap) -> Response {
                 );
             }
         }
-        for &kind in StyleKind::offered(layer.info.pair.is_some()) {
+        for &kind in StyleKind::offered_for(layer.info.pair.is_some(), layer.info.colormap) {
             let legend = format!(
                 "{base}/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetLegendGraphic&LAYER={}&STYLE={}&FORMAT=image/png",
                 layer.info.name,

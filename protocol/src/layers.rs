@@ -114,6 +114,45 @@ impl WarmRule {
     }
 }
 
+/// Names a satellite by the `platform_ID` of its products.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SatelliteRule {
+    /// `platform_ID`, e.g. `G16`.
+    pub platform: String,
+    /// Layer-name prefix, e.g. `goes16`.
+    pub name: String,
+    /// As in titles, e.g. `GOES-16`.
+    pub title: String,
+}
+
+/// Names and styles one imager band (ABI bands 1–16). Layers are
+/// `<satellite>_<short_name>_<sector>`, e.g. `goes16_C13_conus`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BandRule {
+    pub band: u8,
+    /// E.g. `C13`.
+    pub short_name: String,
+    /// E.g. `clean longwave IR`.
+    pub long_name: String,
+    /// Units of the decoded data: `K` (brightness temperature) or `1`
+    /// (reflectance factor).
+    pub units: String,
+    pub display_units: Option<String>,
+    pub colormap: ColorMapName,
+    /// Default ramp range, in display units.
+    pub range: (f32, f32),
+}
+
+impl BandRule {
+    /// Display units, parsed; the data's units when unset or unknown.
+    pub fn display_units(&self) -> Units {
+        self.display_units
+            .as_deref()
+            .and_then(Units::parse)
+            .unwrap_or_else(|| Units::parse(&self.units).unwrap_or(Units::Other))
+    }
+}
+
 /// The whole catalogue.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LayerCatalogue {
@@ -125,6 +164,10 @@ pub struct LayerCatalogue {
     pub levels: Vec<LevelRule>,
     #[serde(default, rename = "warm")]
     pub warm: Vec<WarmRule>,
+    #[serde(default, rename = "satellite")]
+    pub satellites: Vec<SatelliteRule>,
+    #[serde(default, rename = "band")]
+    pub bands: Vec<BandRule>,
 }
 
 /// A catalogue file that does not parse.
@@ -157,6 +200,22 @@ impl LayerCatalogue {
         let mut warm = other.warm;
         warm.append(&mut self.warm);
         self.warm = warm;
+        let mut satellites = other.satellites;
+        satellites.append(&mut self.satellites);
+        self.satellites = satellites;
+        let mut bands = other.bands;
+        bands.append(&mut self.bands);
+        self.bands = bands;
+    }
+
+    /// The satellite rule for a `platform_ID`, if any.
+    pub fn satellite(&self, platform: &str) -> Option<&SatelliteRule> {
+        self.satellites.iter().find(|s| s.platform == platform)
+    }
+
+    /// The rule for imager band `band`, if any.
+    pub fn band(&self, band: u8) -> Option<&BandRule> {
+        self.bands.iter().find(|b| b.band == band)
     }
 
     /// The warm rule for `layer`: the first that matches.

@@ -7,6 +7,7 @@
 
 pub mod catalog;
 pub mod codec;
+pub mod colormap;
 pub mod demand;
 pub mod events;
 pub mod grid;

@@ -57,6 +57,12 @@ impl LimitError {
     }
 }
 
+/// Most bytes decoding one source field may allocate (packed integers,
+/// quality flags and the decoded f32 values), checked against the sizes a
+/// file declares before any of it is read: a few hundred bytes of NetCDF
+/// header or zlib chunks can claim gigabytes.
+pub const MAX_DECODED_BYTES: u64 = 1 << 30;
+
 /// How far outside its CRS's world a map may reach, in world widths on
 /// either side: clients that wrap the antimeridian ask for boxes a little
 /// past ±180°, nobody needs the fifth copy of the globe.

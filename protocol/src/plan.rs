@@ -200,7 +200,7 @@ pub fn plan_tile(
 
 /// The layer's default style bent by the request's options.
 pub fn style_spec(info: &LayerInfo, style: &str, p: &StyleParams) -> Result<StyleSpec, PlanError> {
-    let offered = StyleKind::offered(info.pair.is_some());
+    let offered = StyleKind::offered_for(info.pair.is_some(), info.colormap);
     let kind = StyleKind::parse(style)
         .filter(|k| offered.contains(k))
         .ok_or_else(|| {

@@ -5,7 +5,7 @@
 //! and no-data colours. At most 256 entries, so tiles are palette PNGs.
 
 use protocol::StyleSpec;
-use protocol::style::Rgba;
+use protocol::style::{Rgba, StyleKind};
 
 /// Number of ramp colours in a continuous (unbanded) palette.
 pub const RAMP_LEVELS: usize = 252;
@@ -48,6 +48,13 @@ impl Gradient {
                 (k as f32 + 0.5) / levels as f32
             } else {
                 k as f32 / (levels - 1) as f32
+            };
+            // The square-root stretch bends the colours, not the values,
+            // so the value → index scale stays linear.
+            let t = if spec.kind == StyleKind::GradientSqrt {
+                t.sqrt()
+            } else {
+                t
             };
             palette.push(spec.colormap.color_at(t));
         }

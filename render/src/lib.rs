@@ -85,7 +85,9 @@ pub fn render_tile_until(
         None => (Footprint::Axes(frame.axes()), Canvas::for_tile(&frame)),
     };
     match job.style.kind {
-        StyleKind::Gradient => render_gradient(grids, &job.style, &axes, cancel),
+        StyleKind::Gradient | StyleKind::GradientSqrt => {
+            render_gradient(grids, &job.style, &axes, cancel)
+        }
         StyleKind::WindBarbs | StyleKind::WindArrows => {
             wind::render(grids, &job.style, &canvas, cancel)
         }

@@ -8,7 +8,7 @@ use std::io::Read;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use decode::index_fields;
+use decode::{IndexedField, index_file};
 use object_store::path::Path;
 use object_store::{ObjectStore, PutPayload};
 use protocol::FieldRef;
@@ -16,13 +16,14 @@ use protocol::catalog::{FieldEntry, FieldId, GridSummary, LayerInfo, SharedCatal
 use protocol::layers::LayerCatalogue;
 
 use crate::naming::{name_field, vector_layer};
+use crate::satellite::satellite_entry;
 
 /// Why a whole file was rejected.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
     #[error("{key}: cannot read: {message}")]
     Read { key: String, message: String },
-    #[error("{key}: not a usable GRIB2 file: {message}")]
+    #[error("{key}: not a usable GRIB2 or NetCDF file: {message}")]
     NotGrib { key: String, message: String },
     #[error("{name}: invalid object name (use letters, digits, '.', '-', '_' and '/')")]
     BadName { name: String },
@@ -195,7 +196,7 @@ impl Ingestor {
         bytes: Bytes,
     ) -> Result<(IngestReport, Vec<(LayerInfo, FieldEntry)>), IngestError> {
         let k = key.to_owned();
-        let indexed = tokio::task::spawn_blocking(move || index_fields(&bytes))
+        let indexed = tokio::task::spawn_blocking(move || index_file(&bytes))
             .await
             .map_err(|e| IngestError::NotGrib {
                 key: k.clone(),
@@ -213,7 +214,13 @@ impl Ingestor {
         for field in indexed {
             match field {
                 Err(e) => report.rejected.push(format!("{key}: {e}")),
-                Ok(f) => {
+                Ok(IndexedField::Satellite(s)) => {
+                    let (model, info, entry) = satellite_entry(&self.layers, key, &s);
+                    report.layers.insert(info.name.clone());
+                    report.models.insert(model);
+                    additions.push((info, entry));
+                }
+                Ok(IndexedField::Grib(f)) => {
                     let named = name_field(&self.layers, &f);
                     report.layers.insert(named.info.name.clone());
                     report.models.insert(named.model.clone());

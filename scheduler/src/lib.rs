@@ -8,6 +8,7 @@
 pub mod hot_set;
 pub mod ingest;
 pub mod naming;
+pub mod satellite;
 mod scheduler;
 mod warm_feed;
 

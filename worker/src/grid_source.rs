@@ -10,7 +10,7 @@ use object_store::ObjectStore;
 use object_store::path::Path;
 use protocol::FieldRef;
 
-use decode::decode_message;
+use decode::decode_field;
 use protocol::grid::Grid;
 
 /// Why a field's grid could not be produced.
@@ -91,7 +91,7 @@ impl GridSource {
             .await
             .map_err(|e| fetch_err(e.to_string()))?;
         let submessage = field.submessage as usize;
-        let grid = tokio::task::spawn_blocking(move || decode_message(&bytes, submessage))
+        let grid = tokio::task::spawn_blocking(move || decode_field(&bytes, submessage))
             .await
             .map_err(|e| SourceError::Decode {
                 key: key.clone(),

@@ -112,15 +112,20 @@ impl Renderer for RenderService {
     }
 }
 
-/// The interpolated value at (lon, lat) and the nearest grid point.
+/// The interpolated value at (lon, lat) and the nearest grid point; for
+/// imagery ([`protocol::Grid::is_imagery`]) the value of the pixel there.
 pub fn sample_point(grid: &protocol::Grid, lon: f64, lat: f64) -> PointSample {
     match grid.locate(lon, lat) {
         Some((i, j)) => {
-            let v = render::value_at(grid, i as f32, j as f32);
             let (ri, rj) = (
                 i.round().clamp(0.0, grid.ni as f64 - 1.0),
                 j.round().clamp(0.0, grid.nj as f64 - 1.0),
             );
+            let v = if grid.is_imagery() {
+                grid.value(ri as usize, rj as usize)
+            } else {
+                render::value_at(grid, i as f32, j as f32)
+            };
             let (glon, glat) = grid.lonlat(ri, rj);
             PointSample {
                 value: v.is_finite().then_some(v),

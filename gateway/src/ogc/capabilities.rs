@@ -280,7 +280,10 @@ fn write_layer(w: &mut XmlWriter, layer: &LayerEntry, base: &str, now: DateTime<
     .text("ows:UpperCorner", &[], &format!("{x1} {y1}"))
     .end();
 
-    for (n, &kind) in StyleKind::offered(info.pair.is_some()).iter().enumerate() {
+    for (n, &kind) in StyleKind::offered_for(info.pair.is_some(), info.colormap)
+        .iter()
+        .enumerate()
+    {
         let style = kind.name();
         let default = if n == 0 { "true" } else { "false" };
         w.start("Style", &[("isDefault", default)])

@@ -146,6 +146,19 @@ impl Grid {
         }
     }
 
+    /// Whether the grid holds imagery: pixels of an instrument's scan
+    /// (geostationary satellites) rather than points of a smooth field.
+    /// A point query answers the pixel's own value, not an interpolation.
+    pub fn is_imagery(&self) -> bool {
+        matches!(
+            self.geometry,
+            GridGeometry::Projected {
+                projection: Projection::Geostationary(_),
+                ..
+            }
+        )
+    }
+
     /// Whether [`Self::locate_lon`] and [`Self::locate_lat`] apply: column
     /// depends only on longitude, row only on latitude.
     pub fn is_separable(&self) -> bool {

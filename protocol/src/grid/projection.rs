@@ -91,6 +91,115 @@ pub enum Projection {
     /// Polar stereographic with true scale at `lat_ts` (GRIB2 template 3.20).
     /// Equivalent PROJ string: `+proj=stere +lat_0=±90 +lat_ts +lon_0`.
     PolarStereographic(PolarStereo),
+    /// The view from a geostationary satellite (GOES-R ABI fixed grid,
+    /// CF `geostationary`). Plane coordinates are scan angles times the
+    /// satellite's height above the ellipsoid, as PROJ's
+    /// `+proj=geos +h +a +b +lon_0 +sweep=x|y`.
+    Geostationary(Geostationary),
+}
+
+/// Geostationary view constants (CGMS LRIT/HRIT Global Specification
+/// §4.4, as PROJ's `geos` implements it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Geostationary {
+    /// Semi-major axis, metres.
+    a: f64,
+    /// Sub-satellite longitude, radians.
+    lon0: f64,
+    /// Height above the ellipsoid, metres.
+    h: f64,
+    /// (b/a)², the flattening of geocentric latitude.
+    rp2: f64,
+    /// Distance from the Earth's centre to the satellite, in units of `a`.
+    rg: f64,
+    /// The x axis is the outer gimbal (GOES: `sweep_angle_axis = "x"`).
+    sweep_x: bool,
+}
+
+impl Geostationary {
+    /// A view from height `h` metres above the ellipsoid with axes `a`
+    /// and `b` metres, over longitude `lon0` degrees, sweeping the x axis
+    /// (`sweep_x`, GOES) or the y axis (Meteosat). `None` for a view from
+    /// inside the Earth or an ellipsoid that is not one.
+    pub fn new(a: f64, b: f64, h: f64, lon0: f64, sweep_x: bool) -> Option<Self> {
+        let ok = a.is_finite() && b.is_finite() && h.is_finite() && a > 0.0 && b > 0.0 && b <= a;
+        (ok && h > 0.0 && lon0.is_finite()).then_some(Self {
+            a,
+            lon0: lon0.to_radians(),
+            h,
+            rp2: (b / a) * (b / a),
+            rg: 1.0 + h / a,
+            sweep_x,
+        })
+    }
+
+    /// The height above the ellipsoid: plane metres ÷ this = scan angle.
+    pub fn height(&self) -> f64 {
+        self.h
+    }
+
+    /// The equivalent PROJ definition.
+    pub fn proj_string(&self) -> String {
+        format!(
+            "+proj=geos +h={} +a={} +b={} +lon_0={} +sweep={}",
+            self.h,
+            self.a,
+            self.a * self.rp2.sqrt(),
+            self.lon0.to_degrees(),
+            if self.sweep_x { "x" } else { "y" }
+        )
+    }
+
+    fn forward(&self, lam: f64, phi: f64) -> Option<(f64, f64)> {
+        let lam = wrap_pi(lam - self.lon0);
+        // Geocentric latitude and the point's distance from the centre.
+        let phi = (self.rp2 * phi.tan()).atan();
+        let rp = self.rp2.sqrt();
+        let r = rp / (rp * phi.cos()).hypot(phi.sin());
+        let (vx, vy, vz) = (
+            r * lam.cos() * phi.cos(),
+            r * lam.sin() * phi.cos(),
+            r * phi.sin(),
+        );
+        let tmp = self.rg - vx;
+        // Behind the limb: the satellite does not see the point.
+        if tmp * vx - vy * vy - vz * vz / self.rp2 < 0.0 {
+            return None;
+        }
+        let (ax, ay) = if self.sweep_x {
+            ((vy / vz.hypot(tmp)).atan(), (vz / tmp).atan())
+        } else {
+            ((vy / tmp).atan(), (vz / vy.hypot(tmp)).atan())
+        };
+        Some((ax * self.h, ay * self.h))
+    }
+
+    fn inverse(&self, x: f64, y: f64) -> Option<(f64, f64)> {
+        let (ax, ay) = (x / self.h, y / self.h);
+        let (vy, vz) = if self.sweep_x {
+            let vz = ay.tan();
+            (ax.tan() * 1f64.hypot(vz), vz)
+        } else {
+            let vy = ax.tan();
+            (vy, ay.tan() * 1f64.hypot(vy))
+        };
+        // The ray from the satellite along (−1, vy, vz) meets the ellipsoid
+        // where k solves a quadratic; no root means it misses the Earth.
+        let vx = -1.0;
+        let qa = vy * vy + vz * vz / self.rp2 + vx * vx;
+        let qb = 2.0 * self.rg * vx;
+        let qc = self.rg * self.rg - 1.0;
+        let det = qb * qb - 4.0 * qa * qc;
+        if det.is_nan() || det < 0.0 {
+            return None;
+        }
+        let k = (-qb - det.sqrt()) / (2.0 * qa);
+        let (px, py, pz) = (self.rg + k * vx, k * vy, k * vz);
+        let lam = py.atan2(px);
+        let phi = (pz * lam.cos() / px).atan();
+        let phi = (phi.tan() / self.rp2).atan();
+        Some((lam + self.lon0, phi))
+    }
 }
 
 /// Lambert conformal conic constants, precomputed from its definition.
@@ -182,12 +291,14 @@ impl Projection {
                 let dl = s * wrap_pi(lam - p.lon0);
                 (s * rho * dl.sin(), -s * rho * dl.cos())
             }
+            Self::Geostationary(g) => g.forward(lam, phi)?,
         };
         (xy.0.is_finite() && xy.1.is_finite()).then_some(xy)
     }
 
     /// Plane (x, y) metres to geographic (lon, lat) degrees, longitude in
-    /// [−180, 180).
+    /// [−180, 180); NaN where no point of the Earth projects there (off
+    /// the disk of a geostationary view).
     pub fn inverse(&self, x: f64, y: f64) -> (f64, f64) {
         let (lam, phi) = match self {
             Self::LambertConformal(p) => {
@@ -209,6 +320,10 @@ impl Projection {
                 let phi = p.earth.phi_from_t(rho / p.k);
                 (s * x.atan2(-y) + p.lon0, s * phi)
             }
+            Self::Geostationary(g) => match g.inverse(x, y) {
+                Some(lp) => lp,
+                None => return (f64::NAN, f64::NAN),
+            },
         };
         (wrap_pi(lam).to_degrees(), phi.to_degrees())
     }

@@ -20,7 +20,7 @@ pub fn legend_png(
 ) -> Result<Vec<u8>, protocol::RenderError> {
     let (w, h) = (width.max(120) as usize, height.max(48) as usize);
     let png = match spec.kind {
-        StyleKind::Gradient => {
+        StyleKind::Gradient | StyleKind::GradientSqrt => {
             let gradient = Gradient::new(spec);
             bar::colour_bar(spec, title, (w, h), |v| gradient.color(v))
         }
