@@ -115,6 +115,47 @@ async fn radar_without_echo_reads_no_echo() {
     assert!(dom.contains("<b id=\"value\">no echo</b>"), "in\n{dom}");
 }
 
+/// Satellite scans in the viewer: the layer is listed with its title, the
+/// slider steps through scan times, and Play loads the next scan's tiles.
+#[tokio::test]
+async fn the_viewer_lists_and_plays_satellite_scans() {
+    let Some(browser) = chromium() else {
+        support::require::missing("Chromium (Debian chromium)");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let opts = demo::DemoOptions {
+        run: support::run_time(),
+        ..Default::default()
+    };
+    demo::satellite::write_scans(dir.path(), &opts, 2).expect("scans");
+    let server = Server::start(dir.path(), &[]);
+    let dom = dump_dom(
+        browser,
+        format!("{}/?layer=goes16_C13_conus&play=1", server.url),
+        12_000,
+    )
+    .await;
+    assert!(
+        dom.contains(r#"<option value="goes16_C13_conus">GOES-16 ABI band 13"#),
+        "listed with its title in\n{dom}"
+    );
+    let iso = |k| {
+        demo::satellite::scan_time(&opts, k)
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    };
+    for k in 0..2 {
+        let frame = "/tiles/goes16_C13_conus/gradient/4/";
+        let time = format!("time={}", iso(k));
+        assert!(
+            dom.split("<img")
+                .any(|img| img.contains(frame) && img.contains(&time)),
+            "tiles of scan {k} ({time}) in\n{dom}"
+        );
+    }
+}
+
 static BROWSER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// The DOM of `url` after `budget_ms` of virtual time in headless Chromium

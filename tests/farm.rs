@@ -45,12 +45,33 @@ async fn farm_serves_correct_tiles_from_s3_through_jetstream_and_redis() {
     let (status, headers, other) = get(&format!("{}{tile}", farm.gateway(1))).await;
     assert_eq!((status, headers["x-cache"].to_str().unwrap()), (200, "L2"));
     assert_eq!(other, body);
-    // The scheduler warmed zooms 0–1 of the new field.
-    let (_, headers, _) = get_until(
-        &format!("{}/tiles/gfs_VRATE_pbl/gradient/1/0/1.png", farm.gateway(1)),
-        Duration::from_secs(20),
-        |_, h| h["x-cache"] == "L2",
-    )
+    // The scheduler warmed zooms 0–1 of the new field. Asked before the
+    // workers finish, a tile is an ordinary miss (and then an L1 hit), so
+    // wait for every warm job the scheduler issued to be rendered first.
+    let scheduler = farm.info["metrics"]["scheduler"]
+        .as_str()
+        .expect("url")
+        .to_owned();
+    let started = Instant::now();
+    let issued = loop {
+        let (_, _, text) = get(&scheduler).await;
+        let issued = support::metric_sum(
+            &String::from_utf8_lossy(&text),
+            "wxfarm_warm_jobs_total",
+            &[],
+        );
+        if (issued > 0 && farm.renders_at("warm").await >= issued)
+            || started.elapsed() > Duration::from_secs(30)
+        {
+            break issued;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(issued >= 5, "z0–1 warmed: {issued} jobs");
+    let (_, headers, _) = get(&format!(
+        "{}/tiles/gfs_VRATE_pbl/gradient/1/0/1.png",
+        farm.gateway(1)
+    ))
     .await;
     assert_eq!(headers["x-cache"], "L2", "warmed tile");
     // The miss at z2 (1,1) queued its 8 neighbours at prefetch priority;

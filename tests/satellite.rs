@@ -499,3 +499,94 @@ fn a_cut_short_file_is_rejected_at_ingest_with_its_name() {
         "{err}"
     );
 }
+
+/// Third-party clients read satellite imagery as they read model fields:
+/// GDAL's WMS driver and OWSLib each fetch the EPSG:3857 map of a z4 tile's
+/// box of GOES-16 band 16, and get our tile pixel for pixel.
+#[tokio::test]
+async fn gdal_and_owslib_fetch_satellite_imagery() {
+    let Some(dir) = goes() else { return };
+    let file = goes_files(&dir)
+        .into_iter()
+        .find(|f| f.to_string_lossy().contains("C16_G16"))
+        .expect("band 16");
+    let layer = layer_of(&file);
+    let server = Server::start(data(), &[]);
+    // The tile over Kansas, inside the CONUS sector.
+    let (x, y, _, _) = tile_of(4, -98.0, 38.5);
+    let (status, _, tile) = get(&format!(
+        "{}/tiles/{layer}/gradient/4/{x}/{y}.png",
+        server.url
+    ))
+    .await;
+    assert_eq!(status, 200);
+    let ours = rgba(&tile).2;
+    assert!(ours.chunks(4).all(|p| p[3] == 255), "all on the scan");
+    let half = 20037508.342789244;
+    let span = 2.0 * half / 16.0;
+    let (x0, y1) = (-half + f64::from(x) * span, half - f64::from(y) * span);
+    let bbox = format!("{x0},{},{},{y1}", y1 - span, x0 + span);
+    let out = tempfile::tempdir().expect("tempdir");
+
+    // GDAL: the WMS driver in EPSG:3857 reads the box at its default size
+    // (1024 px, one block), which equals our 1024 px map of it.
+    let png = out.path().join("gdal.png");
+    let gdal = std::process::Command::new("gdal_translate")
+        .args(["-q", "-of", "PNG", "-outsize", "1024", "1024"])
+        .arg(format!(
+            "WMS:{}/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&LAYERS={layer}&CRS=EPSG:3857&BBOX={bbox}&FORMAT=image/png",
+            server.url
+        ))
+        .arg(&png)
+        .output()
+        .expect("run gdal_translate (scripts/setup.sh installs gdal-bin)");
+    assert!(
+        gdal.status.success(),
+        "{}",
+        String::from_utf8_lossy(&gdal.stderr)
+    );
+    let (status, _, map) = get(&format!(
+        "{}/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&LAYERS={layer}&STYLES=&CRS=EPSG:3857&BBOX={bbox}&WIDTH=1024&HEIGHT=1024&FORMAT=image/png",
+        server.url
+    ))
+    .await;
+    assert_eq!(status, 200);
+    let (ours_1024, theirs) = (rgba(&map).2, rgba(&std::fs::read(&png).expect("png")).2);
+    assert!(ours_1024.chunks(4).all(|p| p[3] == 255), "all on the scan");
+    assert!(ours_1024 == theirs, "GDAL's read = our 1024 px map");
+
+    // OWSLib: the layer is in the capabilities, and its GetMap is the tile.
+    let png = out.path().join("owslib.png");
+    let script = format!(
+        r#"
+import sys
+from owslib.wms import WebMapService
+wms = WebMapService("{url}/wms", version="1.3.0")
+assert "{layer}" in wms.contents, list(wms.contents)
+img = wms.getmap(layers=["{layer}"], styles=[""], srs="EPSG:3857",
+                 bbox=({bbox}), size=(256, 256), format="image/png")
+open(sys.argv[1], "wb").write(img.read())
+print(wms["{layer}"].title)
+"#,
+        url = server.url
+    );
+    let py = std::process::Command::new("python3")
+        .args(["-c", &script])
+        .arg(&png)
+        .output()
+        .expect("run python3 (OWSLib)");
+    assert!(
+        py.status.success(),
+        "{}",
+        String::from_utf8_lossy(&py.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&py.stdout).contains("GOES-16 ABI band 16"),
+        "title: {}",
+        String::from_utf8_lossy(&py.stdout)
+    );
+    assert!(
+        rgba(&std::fs::read(&png).expect("png")).2 == ours,
+        "OWSLib's map = our tile"
+    );
+}
