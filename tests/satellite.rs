@@ -191,6 +191,22 @@ async fn a_tile_equals_the_wms_map_of_its_box_and_shows_the_ramp() {
         let (_, _, pixels) = rgba(&tile);
         let axes = (lons, tms.pixel_lats(4, y, 256));
         support::assert_image_pixels_match_grid(&pixels, &axes, &[(px, py)], &g, &gradient);
+        // Imagery is drawn as measured: the pixel shows the colour of a scan
+        // pixel under its centre, not a blend of neighbours. (Within one
+        // scan pixel: at z4 the sampling lattice's 0.125 px bound is half
+        // a scan pixel.)
+        let (i, j) = g.locate(axes.0[px], axes.1[py]).expect("on the scan");
+        let (i, j) = (i.round() as usize, j.round() as usize);
+        let scan: Vec<[u8; 4]> = (i - 1..=i + 1)
+            .flat_map(|a| (j - 1..=j + 1).map(move |b| (a, b)))
+            .map(|(a, b)| gradient.color(g.value(a, b)))
+            .collect();
+        let k = (py * 256 + px) * 4;
+        let got: [u8; 4] = pixels[k..k + 4].try_into().expect("rgba");
+        assert!(
+            scan.contains(&got),
+            "imagery: {got:?} is a scan pixel's own colour"
+        );
         // The WMS map of the same box, in EPSG:3857, is the same image.
         let span = 2.0 * 20037508.342789244 / 16.0;
         let (x0, y1) = (

@@ -101,7 +101,7 @@ pub fn sample_footprint(grid: &Grid, footprint: &Footprint) -> Vec<f32> {
                 mesh.row(r, *width, &mut row);
                 out.extend(row.iter().map(|&(lon, lat)| {
                     grid.locate(lon, lat)
-                        .map_or(f32::NAN, |(i, j)| value_at(grid, i as f32, j as f32))
+                        .map_or(f32::NAN, |(i, j)| pixel_value(grid, i as f32, j as f32))
                 }));
             }
             out
@@ -414,6 +414,24 @@ pub fn sample_axes(grid: &Grid, axes: &Axes) -> Vec<f32> {
         .i
         .iter()
         .zip(&coords.j)
-        .map(|(&i, &j)| value_at(grid, i, j))
+        .map(|(&i, &j)| pixel_value(grid, i, j))
         .collect()
+}
+
+/// What a map pixel at fractional grid position (i, j) shows: bilinear
+/// ([`value_at`]) for fields; for imagery ([`Grid::is_imagery`]) the value
+/// of the scan pixel there, as feature info answers, so imagery is drawn
+/// as the instrument measured it. (It also reads one scan row instead of
+/// two, which halves a zoomed-out satellite tile's memory traffic.)
+pub fn pixel_value(grid: &Grid, i: f32, j: f32) -> f32 {
+    if !grid.is_imagery() {
+        return value_at(grid, i, j);
+    }
+    if i.is_nan() || j.is_nan() {
+        return f32::NAN;
+    }
+    // Positions reach half a pixel past the edge pixels' centres.
+    let c = i.round().clamp(0.0, grid.ni as f32 - 1.0) as usize;
+    let r = j.round().clamp(0.0, grid.nj as f32 - 1.0) as usize;
+    grid.values[r * grid.ni + c]
 }
