@@ -137,8 +137,8 @@ async fn the_viewer_lists_and_plays_satellite_scans() {
     )
     .await;
     assert!(
-        dom.contains(r#"<option value="goes16_C13_conus">GOES-16 ABI band 13"#),
-        "listed with its title in\n{dom}"
+        dom.contains(r#"<optgroup label="Satellite: GOES-16 (East)"><option value="goes16_C13_conus">GOES-16 ABI band 13"#),
+        "listed with its title under its satellite in\n{dom}"
     );
     let iso = |k| {
         demo::satellite::scan_time(&opts, k)

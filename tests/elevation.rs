@@ -7,8 +7,6 @@
 
 mod support;
 
-use std::io::Read as _;
-
 use support::{Server, get, rgba};
 
 const CMC: &str = "CMC_glb_TMP_ISBL_1_latlon.24x.24_2021051800_P000.grib2";
@@ -59,19 +57,6 @@ fn relabelled(msg: &[u8], pa: u32) -> Vec<u8> {
     out
 }
 
-/// CMC's 1 hPa temperature as wgrib2 dumped it (raw order).
-fn wgrib2_cmc(shared: &std::path::Path) -> Vec<f32> {
-    let mut bytes = Vec::new();
-    xz2::read::XzDecoder::new(
-        std::fs::File::open(shared.join("reference/cmc-glb-wgrib2-le.bin.xz")).expect("reference"),
-    )
-    .read_to_end(&mut bytes)
-    .expect("unxz");
-    bytes
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect()
-}
 
 #[tokio::test]
 async fn each_endpoint_serves_the_elevation_asked_for() {
@@ -128,7 +113,8 @@ async fn each_endpoint_serves_the_elevation_asked_for() {
     );
 
     // Feature info at a grid node: 1 hPa is wgrib2's value, 500 hPa 10 K more.
-    let wgrib2 = wgrib2_cmc(&shared);
+    // CMC's 1 hPa temperature as wgrib2 dumped it (raw order).
+    let wgrib2 = support::wgrib2_reference(&shared, "cmc-glb-wgrib2-le.bin.xz");
     let ni = 1500;
     assert_eq!(wgrib2.len(), ni * 751, "0.24° global grid");
     // Rows from 90° S northward, columns from 180° E: (12° E, 48° N) is

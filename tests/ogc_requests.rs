@@ -403,17 +403,7 @@ async fn wms_feature_info_legend_and_capabilities() {
 /// GDAS VRATE as wgrib2 dumped it (raw scan order: 1440 × 721, north
 /// first, from 0° east): an oracle independent of our decoder.
 fn wgrib2_vrate(shared: &std::path::Path) -> Vec<f32> {
-    use std::io::Read as _;
-    let mut bytes = Vec::new();
-    xz2::read::XzDecoder::new(
-        std::fs::File::open(shared.join("reference/gdas-12-wgrib2-le.bin.xz")).expect("reference"),
-    )
-    .read_to_end(&mut bytes)
-    .expect("unxz");
-    bytes
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect()
+    support::wgrib2_reference(shared, "gdas-12-wgrib2-le.bin.xz")
 }
 
 #[tokio::test]

@@ -145,6 +145,23 @@ pub fn demo_data() -> &'static Path {
     .path()
 }
 
+/// A wgrib2 dump under the shared samples' `reference/` (xz-compressed
+/// little-endian f32, the file's raw scan order): an oracle independent of
+/// our decoder.
+pub fn wgrib2_reference(shared: &Path, name: &str) -> Vec<f32> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    xz2::read::XzDecoder::new(
+        std::fs::File::open(shared.join("reference").join(name)).expect("reference"),
+    )
+    .read_to_end(&mut bytes)
+    .expect("unxz");
+    bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
+}
+
 /// The shared real GRIB2 samples, when present.
 pub fn shared_data() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/grib");
