@@ -108,4 +108,19 @@ async fn a_webhook_notification_is_pulled_into_the_farm_catalog() {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    // Without NATS the gateway cannot forward: 503, not a silent 202.
+    farm.kill("nats");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, text) = post(event(&idx3), Some(&token)).await;
+        if status == 503 {
+            break;
+        }
+        assert_eq!(status, 202, "{text}");
+        assert!(
+            Instant::now() < deadline,
+            "the gateway still accepts with NATS down"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
