@@ -20,6 +20,10 @@ pub const RESULT_SUBJECT_PREFIX: &str = "wxfarm.results";
 /// Prefix of ingest events; the model name follows.
 pub const INGEST_SUBJECT_PREFIX: &str = "wxfarm.ingest";
 
+/// New-object notices ([`protocol::events::PullNotice`]) from the
+/// gateways' `POST /admin/pull/notify` webhook, for a following scheduler.
+pub const PULL_NOTIFY_SUBJECT: &str = "wxfarm.pull.notify";
+
 /// KV bucket holding the catalog, one key per layer.
 pub const CATALOG_BUCKET: &str = "wxfarm_catalog";
 

@@ -38,6 +38,66 @@ struct Followed {
     keep: Keep,
 }
 
+/// The followed sources of a running follow loop: what notifications (the
+/// webhook of `serve`, the farm's notices) are pulled with.
+#[derive(Clone)]
+pub struct Following(Arc<Vec<Followed>>);
+
+/// What became of one notified object.
+pub enum Notified {
+    /// A followed source reads the bucket: the pull's outcome, as a line.
+    Pulled(String),
+    /// No followed source reads the bucket.
+    NotFollowed,
+}
+
+impl Following {
+    /// Whether a followed source reads `bucket`.
+    pub fn follows_bucket(&self, bucket: &str) -> bool {
+        self.0.iter().any(|f| f.puller.bucket.name == bucket)
+    }
+
+    /// Pulls `key` of `bucket` at once, as the poll would (ingested,
+    /// published and warmed through the scheduler).
+    pub async fn pull_notified(&self, bucket: &str, key: &str) -> Notified {
+        let Some(f) = self.0.iter().find(|f| f.puller.bucket.name == bucket) else {
+            return Notified::NotFollowed;
+        };
+        let pulled: futures::future::BoxFuture<'_, _> =
+            Box::pin(f.puller.pull_object(key, &f.want));
+        Notified::Pulled(match pulled.await {
+            Ok(s) => {
+                metrics::counter!("wxfarm_pull_messages_total", "source" => f.puller.source.name.clone())
+                    .increment(s.messages_pulled as u64);
+                format!(
+                    "s3://{bucket}/{key}: pulled {} messages, {} already present, {} failed",
+                    s.messages_pulled,
+                    s.messages_skipped,
+                    s.failures.len()
+                )
+            }
+            Err(e) => format!("s3://{bucket}/{key}: {e:#}"),
+        })
+    }
+
+    /// The notification webhook (`POST /admin/pull/notify`) behind `token`.
+    pub fn webhook(self, token: Arc<str>) -> axum::Router {
+        axum::Router::new()
+            .route(
+                "/admin/pull/notify",
+                axum::routing::post(notified).with_state(self),
+            )
+            // The budget holds before the body is read into memory.
+            .layer(axum::extract::DefaultBodyLimit::max(
+                super::notify::MAX_NOTIFICATION_BYTES,
+            ))
+            .layer(axum::middleware::from_fn_with_state(
+                token,
+                gateway::admin::require_token,
+            ))
+    }
+}
+
 /// Starts the follow loop in the background, when sources are followed;
 /// returns the notification webhook (`POST /admin/pull/notify`, behind
 /// `admin_token`), when there is a token.
@@ -47,8 +107,21 @@ pub fn spawn(
     store: Arc<dyn ObjectStore>,
     admin_token: Option<Arc<str>>,
 ) -> Result<axum::Router> {
+    Ok(match (start(args, scheduler, store)?, admin_token) {
+        (Some(following), Some(token)) => following.webhook(token),
+        _ => axum::Router::new(),
+    })
+}
+
+/// Starts the follow loop in the background, when sources are followed;
+/// returns what notifications are pulled with.
+pub fn start(
+    args: &FollowArgs,
+    scheduler: Arc<Scheduler>,
+    store: Arc<dyn ObjectStore>,
+) -> Result<Option<Following>> {
     if args.follow.is_empty() {
-        return Ok(axum::Router::new());
+        return Ok(None);
     }
     let sources = Sources::load(args.fetch.sources.as_deref())?;
     let mut followed = Vec::new();
@@ -81,29 +154,14 @@ pub fn spawn(
             }
         }
     });
-    Ok(match admin_token {
-        Some(token) => axum::Router::new()
-            .route(
-                "/admin/pull/notify",
-                axum::routing::post(notified).with_state(followed),
-            )
-            // The budget holds before the body is read into memory.
-            .layer(axum::extract::DefaultBodyLimit::max(
-                super::notify::MAX_NOTIFICATION_BYTES,
-            ))
-            .layer(axum::middleware::from_fn_with_state(
-                token,
-                gateway::admin::require_token,
-            )),
-        None => axum::Router::new(),
-    })
+    Ok(Some(Following(followed)))
 }
 
 /// `POST /admin/pull/notify`: an S3 event (raw or SNS); pulls each named
 /// object of a followed source's bucket. 200 with what was pulled, 400 for
 /// a notification that is not one, 404 when it names no followed bucket.
 async fn notified(
-    axum::extract::State(followed): axum::extract::State<Arc<Vec<Followed>>>,
+    axum::extract::State(following): axum::extract::State<Following>,
     body: axum::body::Bytes,
 ) -> axum::response::Response {
     use axum::http::StatusCode;
@@ -115,21 +173,14 @@ async fn notified(
     let mut lines = Vec::new();
     let mut matched = false;
     for (bucket, key) in objects {
-        let Some(f) = followed.iter().find(|f| f.puller.bucket.name == bucket) else {
-            lines.push(format!(
+        match following.pull_notified(&bucket, &key).await {
+            Notified::Pulled(line) => {
+                matched = true;
+                lines.push(line);
+            }
+            Notified::NotFollowed => lines.push(format!(
                 "s3://{bucket}/{key}: no followed source reads this bucket"
-            ));
-            continue;
-        };
-        matched = true;
-        match f.puller.pull_object(&key, &f.want).await {
-            Ok(s) => lines.push(format!(
-                "s3://{bucket}/{key}: pulled {} messages, {} already present, {} failed",
-                s.messages_pulled,
-                s.messages_skipped,
-                s.failures.len()
             )),
-            Err(e) => lines.push(format!("s3://{bucket}/{key}: {e:#}")),
         }
     }
     let status = if matched {

@@ -107,18 +107,16 @@ pub async fn run(args: GatewayArgs) -> Result<()> {
         warm_budget: Some(budget),
         warm_rate: Default::default(),
     };
+    // The webhook of new-object notifications, for a following scheduler.
+    let notify = match &state.config.admin_token {
+        Some(token) => super::pull_notify::webhook(client.clone(), token.clone()),
+        None => axum::Router::new(),
+    };
     let mut http = args.http;
     http.metrics_listen = http.metrics_listen.or(Some(super::GATEWAY_METRICS_LISTEN));
-    super::serve_gateway(
-        args.listen,
-        state,
-        &http,
-        metrics,
-        axum::Router::new(),
-        |addr| {
-            tracing::info!(%addr, layers = n_layers, "gateway serving");
-        },
-    )
+    super::serve_gateway(args.listen, state, &http, metrics, notify, |addr| {
+        tracing::info!(%addr, layers = n_layers, "gateway serving");
+    })
     .await
 }
 

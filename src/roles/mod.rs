@@ -3,6 +3,7 @@
 //! and an object store.
 
 pub mod gateway;
+pub mod pull_notify;
 pub mod scheduler;
 pub mod stats;
 pub mod worker;

@@ -133,9 +133,16 @@ pub async fn run(args: SchedulerArgs) -> Result<()> {
         });
     let scheduler = Arc::new(scheduler);
     scheduler.scan().await;
-    // Keeping current from NOAA (no webhook here: the scheduler has no
-    // public HTTP port).
-    let _no_webhook = crate::pull::follow::spawn(&args.follow, scheduler.clone(), store, None)?;
+    // Keeping current from NOAA, and pulling what the gateways' webhook
+    // names (the scheduler has no public HTTP port).
+    if let Some(following) = crate::pull::follow::start(&args.follow, scheduler.clone(), store)? {
+        let client = client.clone();
+        tokio::spawn(async move {
+            if let Err(e) = super::pull_notify::consume(client, following).await {
+                tracing::error!(error = %e, "pull notices: not receiving");
+            }
+        });
+    }
     tracing::info!(store = %args.store.describe(), "scheduler ready");
     println!("scheduler ready");
     let poll = (args.poll_secs > 0).then(|| Duration::from_secs(args.poll_secs));
