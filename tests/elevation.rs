@@ -57,7 +57,6 @@ fn relabelled(msg: &[u8], pa: u32) -> Vec<u8> {
     out
 }
 
-
 #[tokio::test]
 async fn each_endpoint_serves_the_elevation_asked_for() {
     let Some(shared) = support::shared_data() else {
