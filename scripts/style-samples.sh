@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Renders one sample map per style from the demo data into docs/styles/
+# Renders one sample map per style, and the legend of each colour scale,
+# from the demo data into docs/styles/
 # (`make style-samples`): WMS GetMap over the North Atlantic, overlays
 # composited on their layer's gradient (Pillow) so they read as a forecaster
 # would see them. Needs python3; installs Pillow into the user site if absent.
@@ -69,4 +70,20 @@ for name, (layer, style, under, extra) in samples.items():
         top = base_img
     top.save(f"{out}/{name}.png", optimize=True)
     print(f"{out}/{name}.png")
+
+# Each colour scale as users see it: the legend of a layer that uses it.
+legends = {
+    "temperature": "gfs_TMP_2m",
+    "precipitation": "gfs_PRATE_sfc",
+    "pressure": "gfs_PRMSL_msl",
+    "wind": "gfs_WIND_10m",
+    "diverging": "gfs_UGRD_10m",
+    "reflectivity": "mrms_REFL",
+    "enhanced_ir": "goes16_C13_conus",
+}
+for name, layer in legends.items():
+    url = f"{base}/legend/{layer}/gradient.png?WIDTH=360&HEIGHT=56"
+    with open(f"{out}/legend_{name}.png", "wb") as f:
+        f.write(urllib.request.urlopen(url).read())
+    print(f"{out}/legend_{name}.png")
 PY
