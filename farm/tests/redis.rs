@@ -106,3 +106,76 @@ async fn the_worker_stores_tiles_in_l2_and_reuses_them() {
         1
     );
 }
+
+/// Several `--redis` URLs are a Redis Cluster's seeds: a three-node
+/// cluster (real redis-servers, slots assigned by `redis-cli --cluster
+/// create`) reached through two of them stores and returns every tile, and
+/// the tiles land on every node, so the client follows the cluster's slots.
+#[tokio::test]
+async fn cluster_seeds_reach_every_node_of_a_redis_cluster() {
+    let nodes: Vec<Server> = (0..3).map(|_| Server::redis_cluster_node()).collect();
+    let addrs: Vec<String> = nodes
+        .iter()
+        .map(|n| format!("127.0.0.1:{}", n.port))
+        .collect();
+    let created = std::process::Command::new("redis-cli")
+        .args(["--cluster", "create"])
+        .args(&addrs)
+        .args(["--cluster-replicas", "0", "--cluster-yes"])
+        .output()
+        .expect("run redis-cli (Debian redis-tools, with redis-server)");
+    assert!(
+        created.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&created.stdout),
+        String::from_utf8_lossy(&created.stderr)
+    );
+    // Every node agrees the cluster is up before the store is used.
+    let until = Instant::now() + Duration::from_secs(30);
+    for node in &nodes {
+        let client = redis::Client::open(node.redis_url()).expect("client");
+        let mut conn = client
+            .get_multiplexed_async_connection()
+            .await
+            .expect("connect");
+        loop {
+            let info: String = redis::cmd("CLUSTER")
+                .arg("INFO")
+                .query_async(&mut conn)
+                .await
+                .expect("cluster info");
+            if info.contains("cluster_state:ok") {
+                break;
+            }
+            assert!(Instant::now() < until, "cluster not ok: {info}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let seeds = [nodes[0].redis_url(), nodes[1].redis_url()];
+    let store = RedisTileStore::new(&seeds, Duration::from_secs(60), Duration::from_secs(2))
+        .expect("store");
+    for k in 0..60u8 {
+        store
+            .put(&format!("wx:tile:{k}"), Bytes::from(vec![k; 64]))
+            .await;
+    }
+    for k in 0..60u8 {
+        assert_eq!(
+            store.get(&format!("wx:tile:{k}")).await,
+            Ok(Some(Bytes::from(vec![k; 64]))),
+            "tile {k}"
+        );
+    }
+    for node in &nodes {
+        let client = redis::Client::open(node.redis_url()).expect("client");
+        let mut conn = client
+            .get_multiplexed_async_connection()
+            .await
+            .expect("connect");
+        let keys: u64 = redis::cmd("DBSIZE")
+            .query_async(&mut conn)
+            .await
+            .expect("dbsize");
+        assert!(keys > 0, "node {} holds some of the tiles", node.port);
+    }
+}

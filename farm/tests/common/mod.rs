@@ -101,6 +101,29 @@ impl Server {
         Self::start(port, command, None)
     }
 
+    /// `redis-server` as a Redis Cluster node (slots unassigned until
+    /// `redis-cli --cluster create`), its node file in its own folder.
+    pub fn redis_cluster_node() -> Self {
+        let port = free_port();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let command = vec![
+            "/usr/bin/redis-server".into(),
+            "--port".into(),
+            port.to_string(),
+            "--bind".into(),
+            "127.0.0.1".into(),
+            "--save".into(),
+            String::new(),
+            "--appendonly".into(),
+            "no".into(),
+            "--cluster-enabled".into(),
+            "yes".into(),
+            "--cluster-config-file".into(),
+            dir.path().join("nodes.conf").display().to_string(),
+        ];
+        Self::start(port, command, Some(dir))
+    }
+
     fn start(port: u16, command: Vec<String>, dir: Option<tempfile::TempDir>) -> Self {
         let mut s = Self {
             port,
