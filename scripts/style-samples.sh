@@ -18,21 +18,9 @@ cleanup() {
 trap cleanup EXIT
 
 python3 -c 'import PIL' 2>/dev/null || python3 -m pip install --quiet --user pillow
-if [[ -z $BIN ]]; then
-  cargo build --release --quiet --bin wxfarm
-  BIN=${CARGO_TARGET_DIR:-target}/release
-fi
-"$BIN/wxfarm" demo-data "$WORK/data" >/dev/null
-"$BIN/wxfarm" serve --data "$WORK/data" --listen 127.0.0.1:0 --poll-secs 0 \
-  >"$WORK/server.out" 2>"$WORK/server.log" &
-SERVER_PID=$!
-URL=""
-for _ in $(seq 1 600); do
-  line=$(head -n1 "$WORK/server.out" 2>/dev/null || true)
-  if [[ $line == "listening on "* ]]; then URL=${line#listening on }; break; fi
-  sleep 0.05
-done
-[[ -n $URL ]] || { echo "server did not start: $(cat "$WORK/server.log")" >&2; exit 1; }
+# shellcheck source=scripts/demo-serve.sh
+source scripts/demo-serve.sh
+demo_serve "$WORK"
 mkdir -p "$OUT"
 python3 - "$URL" "$OUT" <<'PY'
 import io, sys, urllib.request

@@ -28,6 +28,21 @@ pub fn free_port() -> u16 {
         .expect("bind an ephemeral port")
 }
 
+/// `redis-server` on loopback `port`, keeping nothing on disk.
+fn redis_command(port: u16) -> Vec<String> {
+    vec![
+        "/usr/bin/redis-server".into(),
+        "--port".into(),
+        port.to_string(),
+        "--bind".into(),
+        "127.0.0.1".into(),
+        "--save".into(),
+        String::new(),
+        "--appendonly".into(),
+        "no".into(),
+    ]
+}
+
 fn wait_listening(port: u16) {
     let until = Instant::now() + Duration::from_secs(10);
     while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
@@ -87,18 +102,7 @@ impl Server {
     /// `redis-server` without persistence.
     pub fn redis() -> Self {
         let port = free_port();
-        let command = vec![
-            "/usr/bin/redis-server".into(),
-            "--port".into(),
-            port.to_string(),
-            "--bind".into(),
-            "127.0.0.1".into(),
-            "--save".into(),
-            String::new(),
-            "--appendonly".into(),
-            "no".into(),
-        ];
-        Self::start(port, command, None)
+        Self::start(port, redis_command(port), None)
     }
 
     /// `redis-server` as a Redis Cluster node (slots unassigned until
@@ -106,21 +110,13 @@ impl Server {
     pub fn redis_cluster_node() -> Self {
         let port = free_port();
         let dir = tempfile::tempdir().expect("tempdir");
-        let command = vec![
-            "/usr/bin/redis-server".into(),
-            "--port".into(),
-            port.to_string(),
-            "--bind".into(),
-            "127.0.0.1".into(),
-            "--save".into(),
-            String::new(),
-            "--appendonly".into(),
-            "no".into(),
+        let mut command = redis_command(port);
+        command.extend([
             "--cluster-enabled".into(),
             "yes".into(),
             "--cluster-config-file".into(),
             dir.path().join("nodes.conf").display().to_string(),
-        ];
+        ]);
         Self::start(port, command, Some(dir))
     }
 
