@@ -116,6 +116,11 @@ async fn get_in_trace(url: &str, trace_id: &str, parent: &str) -> Vec<u8> {
         .collect()
 }
 
+/// One traced farm at a time in this binary: several at once on two cores
+/// (each process exporting spans every 100 ms) left one farm answering
+/// 503 for 30 s in about one run in four, while each test alone passed.
+static ONE_FARM: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// A farm exporting its traces to a receiver of ours, what it got, and
 /// the receiver's URL.
 async fn traced_farm_with(extra: &[&str]) -> Option<(Farm, Arc<Mutex<Vec<Span>>>, String)> {
@@ -135,6 +140,7 @@ async fn traced_farm() -> Option<(Farm, Arc<Mutex<Vec<Span>>>)> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_tile_miss_is_one_trace_from_gateway_through_the_queue_to_the_worker() {
+    let _one_farm = ONE_FARM.lock().await;
     let Some((farm, spans)) = traced_farm().await else {
         return;
     };
@@ -230,6 +236,7 @@ async fn a_tile_miss_is_one_trace_from_gateway_through_the_queue_to_the_worker()
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_client_traceparent_continues_through_a_server_span_to_the_worker() {
+    let _one_farm = ONE_FARM.lock().await;
     let Some((farm, spans)) = traced_farm().await else {
         return;
     };
@@ -310,6 +317,7 @@ async fn a_client_traceparent_continues_through_a_server_span_to_the_worker() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_ingest_is_one_trace_and_its_warm_jobs_link_to_it() {
+    let _one_farm = ONE_FARM.lock().await;
     let Some((farm, spans, otlp)) = traced_farm_with(&["--warm-max-zoom", "0"]).await else {
         return;
     };
@@ -376,6 +384,7 @@ async fn an_ingest_is_one_trace_and_its_warm_jobs_link_to_it() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_standard_sampler_variables_are_honoured() {
+    let _one_farm = ONE_FARM.lock().await;
     let (otlp, spans) = receiver().await;
     // Sample no new trace, but follow a caller's decision (parent-based).
     let env = [
@@ -426,6 +435,7 @@ async fn the_standard_sampler_variables_are_honoured() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_render_timeout_marks_the_tile_and_server_spans_as_errors() {
+    let _one_farm = ONE_FARM.lock().await;
     let (otlp, spans) = receiver().await;
     // A 1 ms render budget: the first render (with its grid decode) cannot
     // make it, and the request gets a 503.
