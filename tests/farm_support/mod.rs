@@ -21,8 +21,10 @@ pub struct Farm {
 
 /// Farms one test binary runs at once: each is about ten processes, and
 /// eight at once on two cores make start-up and first renders crawl past
-/// the tests' deadlines.
-const MAX_FARMS: usize = 3;
+/// the tests' deadlines. With three, one farm in about three runs answered
+/// 503 to its first tiles for a whole 20–30 s wait (2026-11-29; the cause
+/// is not found yet, see the notes); two at once have not.
+const MAX_FARMS: usize = 2;
 
 static RUNNING: (std::sync::Mutex<usize>, std::sync::Condvar) =
     (std::sync::Mutex::new(0), std::sync::Condvar::new());
