@@ -20,8 +20,9 @@ lib_needed=()
 have pkg-config || lib_needed+=(pkg-config)
 pkg-config --exists proj 2>/dev/null || lib_needed+=(libproj-dev)
 pkg-config --exists netcdf 2>/dev/null || lib_needed+=(libnetcdf-dev)
-# bindgen loads libclang at build time.
-ls /usr/lib/llvm-*/lib/libclang*.so* /usr/lib/*/libclang*.so* >/dev/null 2>&1 \
+# bindgen loads libclang at build time (libclang-cpp, which other packages
+# bring, is not it: a fresh machine had only that and the build failed).
+ls /usr/lib/llvm-*/lib/libclang.so* /usr/lib/*/libclang-[0-9]*.so* >/dev/null 2>&1 \
   || lib_needed+=(libclang-dev)
 if [ ${#lib_needed[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && have apt-get; then
