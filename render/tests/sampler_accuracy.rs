@@ -1,6 +1,8 @@
-//! The lattice sampler against the exact transform on a real Lambert grid
-//! (NDFD CONUS 2.5 km): interpolation error stays within 0.125 output pixels.
-//! (The exact transform itself is checked against PROJ in `decode_real`.)
+//! The lattice sampler against the exact transform on real projected grids
+//! (NDFD CONUS 2.5 km Lambert; GOES-16 CONUS 2 km geostationary):
+//! interpolation error stays within 0.125 output pixels. (The exact
+//! transforms themselves are checked against PROJ in `decode_real` and
+//! `goes_real`.)
 
 #[path = "../../tests/support/require.rs"]
 mod require;
@@ -26,7 +28,26 @@ fn lattice_sampling_is_within_an_eighth_of_a_pixel_of_exact() {
         .expect("unxz");
     let grid = decode::decode_message(&bytes, 0).expect("decode");
     assert!(!grid.is_separable(), "Lambert grids take the lattice path");
+    check_lattice(&grid);
+}
 
+#[test]
+fn geostationary_lattice_sampling_is_within_an_eighth_of_a_pixel_of_exact() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(
+        "../../shared/data/goes/OR_ABI-L1b-RadC-M6C16_G16_s20200040316182_e20200040318566_c20200040319074.nc",
+    );
+    let Ok(bytes) = std::fs::read(&path) else {
+        require::missing(&path.display().to_string());
+        return;
+    };
+    let grid = decode::decode_field(&bytes, 0).expect("decode");
+    assert!(grid.is_imagery(), "a geostationary scan");
+    check_lattice(&grid);
+}
+
+/// Every third pixel of tiles from the whole of CONUS down to single
+/// counties, against the exact transform.
+fn check_lattice(grid: &decode::Grid) {
     let m = TileMatrixSetId::WebMercatorQuad;
     let mut checked = 0;
     // From the whole of CONUS in one tile down to single counties.
@@ -45,7 +66,7 @@ fn lattice_sampling_is_within_an_eighth_of_a_pixel_of_exact() {
             y,
             size: 256,
         };
-        let coords = pixel_coords(&grid, &frame);
+        let coords = pixel_coords(grid, &frame);
         let (lons, lats) = (m.pixel_lons(z, x, 256), m.pixel_lats(z, y, 256));
         for py in (0..256).step_by(3) {
             for px in (0..255).step_by(3) {

@@ -13,10 +13,11 @@ use protocol::grid::Grid;
 
 use crate::crs::Mesh;
 
+mod lattice;
+use lattice::for_each_coord;
+
 /// Largest tolerated error of the interpolated lattice, in output pixels.
 pub const MAX_LATTICE_ERROR_PX: f64 = 0.125;
-/// Lattice spacing in output pixels.
-const LATTICE_STEP: usize = 16;
 
 /// An output tile's pixel grid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,10 +152,6 @@ fn separable_coords(grid: &Grid, axes: &Axes) -> PixelCoords {
     PixelCoords { width: w, i, j }
 }
 
-fn exact(grid: &Grid, lons: &[f64], lats: &[f64], px: usize, py: usize) -> Option<(f64, f64)> {
-    grid.locate(lons[px], lats[py])
-}
-
 fn lattice_coords(grid: &Grid, axes: &Axes) -> PixelCoords {
     let (w, h) = (axes.width(), axes.height());
     let mut out = PixelCoords {
@@ -162,89 +159,11 @@ fn lattice_coords(grid: &Grid, axes: &Axes) -> PixelCoords {
         i: vec![f32::NAN; w * h],
         j: vec![f32::NAN; w * h],
     };
-    for cy in (0..h).step_by(LATTICE_STEP) {
-        for cx in (0..w).step_by(LATTICE_STEP) {
-            let (x1, y1) = (
-                (cx + LATTICE_STEP).min(w) - 1,
-                (cy + LATTICE_STEP).min(h) - 1,
-            );
-            fill_cell(grid, &axes.lons, &axes.lats, (cx, cy, x1, y1), &mut out);
-        }
-    }
+    for_each_coord(grid, axes, |k, gi, gj| {
+        out.i[k] = gi as f32;
+        out.j[k] = gj as f32;
+    });
     out
-}
-
-/// Fills pixels `x0..=x1` × `y0..=y1` by interpolating the exact transform
-/// at the cell's corners when that is accurate enough, exactly otherwise.
-fn fill_cell(
-    grid: &Grid,
-    lons: &[f64],
-    lats: &[f64],
-    (x0, y0, x1, y1): (usize, usize, usize, usize),
-    out: &mut PixelCoords,
-) {
-    let n = out.width;
-    let corners = [
-        exact(grid, lons, lats, x0, y0),
-        exact(grid, lons, lats, x1, y0),
-        exact(grid, lons, lats, x0, y1),
-        exact(grid, lons, lats, x1, y1),
-    ];
-    let interpolable = x1 > x0 && y1 > y0 && corners.iter().all(Option::is_some);
-    if interpolable {
-        let [a, b, c, d] = corners.map(|p| p.unwrap_or_default());
-        let lerp = |fx: f64, fy: f64| {
-            let top = (a.0 + (b.0 - a.0) * fx, a.1 + (b.1 - a.1) * fx);
-            let bot = (c.0 + (d.0 - c.0) * fx, c.1 + (d.1 - c.1) * fx);
-            (top.0 + (bot.0 - top.0) * fy, top.1 + (bot.1 - top.1) * fy)
-        };
-        // Check the interpolation where it is worst for a smooth transform:
-        // the centre and the edge midpoints. Error is measured in output
-        // pixels: grid cells per output pixel come from the cell's extent.
-        let (w, h) = ((x1 - x0) as f64, (y1 - y0) as f64);
-        let cells_per_px = ((b.0 - a.0).hypot(b.1 - a.1) / w).max((c.0 - a.0).hypot(c.1 - a.1) / h);
-        let probes = [(0.5, 0.5), (0.5, 0.0), (0.0, 0.5), (1.0, 0.5), (0.5, 1.0)];
-        let accurate = cells_per_px > 0.0
-            && probes.iter().all(|&(fx, fy)| {
-                let px = x0 + (fx * w).round() as usize;
-                let py = y0 + (fy * h).round() as usize;
-                let (fx, fy) = ((px - x0) as f64 / w, (py - y0) as f64 / h);
-                match exact(grid, lons, lats, px, py) {
-                    Some(e) => {
-                        let g = lerp(fx, fy);
-                        (g.0 - e.0).hypot(g.1 - e.1) / cells_per_px <= MAX_LATTICE_ERROR_PX
-                    }
-                    None => false,
-                }
-            });
-        if accurate {
-            for py in y0..=y1 {
-                let fy = (py - y0) as f64 / h;
-                for px in x0..=x1 {
-                    let (gi, gj) = lerp((px - x0) as f64 / w, fy);
-                    let k = py * n + px;
-                    // Interpolated positions may leave the grid near its edge.
-                    if gi >= -0.5
-                        && gj >= -0.5
-                        && gi <= grid.ni as f64 - 0.5
-                        && gj <= grid.nj as f64 - 0.5
-                    {
-                        out.i[k] = gi as f32;
-                        out.j[k] = gj as f32;
-                    }
-                }
-            }
-            return;
-        }
-    }
-    for py in y0..=y1 {
-        for px in x0..=x1 {
-            if let Some((gi, gj)) = exact(grid, lons, lats, px, py) {
-                out.i[py * n + px] = gi as f32;
-                out.j[py * n + px] = gj as f32;
-            }
-        }
-    }
 }
 
 /// Bilinear value at fractional grid position (i, j); nearest neighbour
@@ -409,13 +328,23 @@ pub fn sample_axes(grid: &Grid, axes: &Axes) -> Vec<f32> {
     if grid.is_separable() {
         return sample_separable(grid, axes);
     }
-    let coords = pixel_coords_of(grid, axes);
-    coords
-        .i
-        .iter()
-        .zip(&coords.j)
-        .map(|(&i, &j)| pixel_value(grid, i, j))
-        .collect()
+    let mut out = vec![f32::NAN; axes.width() * axes.height()];
+    if grid.is_imagery() {
+        // As `pixel_value`, straight from the interpolated position: no
+        // coordinate buffers between the lattice and the scan.
+        let (ni, nj) = (grid.ni, grid.nj);
+        for_each_coord(grid, axes, |k, gi, gj| {
+            // Positions are at least -0.5, so truncation rounds.
+            let c = ((gi + 0.5) as usize).min(ni - 1);
+            let r = ((gj + 0.5) as usize).min(nj - 1);
+            out[k] = grid.values[r * ni + c];
+        });
+    } else {
+        for_each_coord(grid, axes, |k, gi, gj| {
+            out[k] = value_at(grid, gi as f32, gj as f32);
+        });
+    }
+    out
 }
 
 /// What a map pixel at fractional grid position (i, j) shows: bilinear
