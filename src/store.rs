@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use object_store::ObjectStore;
 use object_store::aws::AmazonS3Builder;
+use object_store::{ClientOptions, ObjectStore};
 
 /// Where GRIB files live. Credentials for S3 come from the usual
 /// `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` environment variables.
@@ -24,6 +24,12 @@ pub struct StoreArgs {
     /// Region of the S3 bucket.
     #[arg(long, env = "AWS_REGION", default_value = "us-east-1")]
     pub s3_region: String,
+    /// Longest one S3 request may take, seconds, before it is retried. A
+    /// stalled read holds every tile of its field (they share one decode),
+    /// so a latency-sensitive deployment sets this low (AWS suggests a few
+    /// seconds with retries); large objects over slow links need more.
+    #[arg(long, env = "WXFARM_S3_TIMEOUT_SECS", default_value_t = 30)]
+    pub s3_timeout_secs: u64,
 }
 
 impl StoreArgs {
@@ -31,9 +37,11 @@ impl StoreArgs {
         match (&self.data, &self.s3_bucket) {
             (Some(dir), None) => crate::confined_fs::open(dir),
             (None, Some(bucket)) => {
+                let timeout = std::time::Duration::from_secs(self.s3_timeout_secs.max(1));
                 let mut b = AmazonS3Builder::from_env()
                     .with_bucket_name(bucket)
-                    .with_region(&self.s3_region);
+                    .with_region(&self.s3_region)
+                    .with_client_options(ClientOptions::new().with_timeout(timeout));
                 if let Some(endpoint) = &self.s3_endpoint {
                     b = b
                         .with_endpoint(endpoint)

@@ -103,6 +103,9 @@ impl Farm {
                 ("WXFARM_HOT_SET", "0"),
                 ("WXFARM_WARM_PAUSE_MS", "0"),
                 ("WXFARM_WARM_MAX_ZOOM", "-1"),
+                // A stalled read of moto is retried well inside the tests'
+                // waits (object_store's default is 30 s).
+                ("WXFARM_S3_TIMEOUT_SECS", "5"),
             ])
             .envs(env.iter().copied())
             .output()
@@ -337,7 +340,53 @@ impl Drop for Farm {
             .args(["farm", "down", "--dir"])
             .arg(self.dir.path().join("farm"))
             .output();
+        if std::thread::panicking() {
+            self.report_logs();
+        }
     }
+}
+
+impl Farm {
+    /// After a failed test: the tail of every service's log on stderr (the
+    /// test's output), and the whole folder kept for reading.
+    fn report_logs(&self) {
+        let farm = self.dir.path().join("farm");
+        let mut logs: Vec<_> = walk_logs(&farm);
+        logs.sort();
+        for log in logs {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            let tail = &lines[lines.len().saturating_sub(40)..];
+            eprintln!("--- {} (last {} lines)", log.display(), tail.len());
+            for line in tail {
+                eprintln!("{line}");
+            }
+        }
+        let kept = std::env::temp_dir()
+            .join("wxfarm-failed-farms")
+            .join(format!("{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&kept);
+        let name = self.dir.path().file_name().unwrap_or_default();
+        if std::fs::rename(self.dir.path(), kept.join(name)).is_ok() {
+            eprintln!("--- farm folder kept at {}", kept.join(name).display());
+        }
+    }
+}
+
+/// Every `*.log` file under `dir`.
+fn walk_logs(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for path in entries.flatten().map(|e| e.path()) {
+        if path.is_dir() {
+            out.extend(walk_logs(&path));
+        } else if path.extension().is_some_and(|e| e == "log") {
+            out.push(path);
+        }
+    }
+    out
 }
 
 /// GETs until `ok` accepts the answer or `timeout` passes.
