@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # GRIB2 decoding, ours beside ecCodes, in process, message by message.
 #
-#   scripts/bench-decode-peers.sh [RUNS]
+#   scripts/bench-decode-peers.sh [RUNS] [ROUNDS]
 #
 # Installs the PyPI eccodes wheel (it bundles the C library) with
 # `pip install --user` if python3 cannot import it, writes the demo data's
@@ -14,7 +14,8 @@
 #   - ours: decode::decode_message on the message's bytes (parse, unpack,
 #     scan order: more than ecCodes' call does), CPU time of the decoding
 #     thread, median of RUNS, from decode/examples/decode_time.rs;
-# and prints both with their ratio, and a summary per template.
+# both sides alternately, ROUNDS times (default 3), and prints the median
+# of the rounds with their ratio, and a summary per template.
 # With WXFARM_PEERS_DOC=FILE (`make bench-peers` passes
 # docs/performance.md) the summary is also written into FILE between its
 # <!-- decode-peers:start --> and <!-- decode-peers:end --> markers.
@@ -26,6 +27,7 @@
 set -euo pipefail
 
 RUNS=${1:-15}
+ROUNDS=${2:-3}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SAMPLES=${WXFARM_GRIB_SAMPLES:-$ROOT/../shared/data/grib}
 WORK=${WORK:-$(mktemp -d -t wxfarm-decode-peers.XXXXXX)}
@@ -72,19 +74,23 @@ fi
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 LOAD_BEFORE=$(load)
-log "timing ecCodes ($RUNS runs per message)"
-python3 "$HELPER" time --runs "$RUNS" "${FILES[@]}" >"$WORK/eccodes.tsv"
-log "timing ours ($RUNS runs per message)"
-"$BIN" --runs "$RUNS" --templates 0,2,3,40,41,42 "${FILES[@]}" >"$WORK/ours.tsv"
+ECC_TSV=() OURS_TSV=()
+for round in $(seq "$ROUNDS"); do
+  log "round $round of $ROUNDS: timing ecCodes ($RUNS runs per message)"
+  python3 "$HELPER" time --runs "$RUNS" "${FILES[@]}" >"$WORK/eccodes.$round.tsv"
+  log "round $round of $ROUNDS: timing ours ($RUNS runs per message)"
+  "$BIN" --runs "$RUNS" --templates 0,2,3,40,41,42 "${FILES[@]}" >"$WORK/ours.$round.tsv"
+  ECC_TSV+=("$WORK/eccodes.$round.tsv") OURS_TSV+=("$WORK/ours.$round.tsv")
+done
 LOAD_AFTER=$(load)
 
 CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 ECCODES=$(python3 -c 'import eccodes; print(eccodes.codes_get_api_version())')
 COMMIT=$(cd "$ROOT" && git rev-parse --short HEAD)
-MACHINE="$(date -u +%Y-%m-%d), $(nproc) cores ($CPU), load average $LOAD_BEFORE before / $LOAD_AFTER after, ecCodes $ECCODES (PyPI wheel), ours at commit $COMMIT, $RUNS runs per message"
+MACHINE="$(date -u +%Y-%m-%d), $(nproc) cores ($CPU), load average $LOAD_BEFORE before / $LOAD_AFTER after, ecCodes $ECCODES (PyPI wheel), ours at commit $COMMIT, median of $ROUNDS rounds of $RUNS runs per message"
 echo "cores: $(nproc); $CPU; load average $LOAD_BEFORE before, $LOAD_AFTER after"
 echo "ecCodes $ECCODES; ours: $COMMIT"
 DOC_ARGS=()
 [ -n "${WXFARM_PEERS_DOC:-}" ] && DOC_ARGS=(--doc "$WXFARM_PEERS_DOC" --machine "$MACHINE")
-python3 "$HELPER" table "$WORK/eccodes.tsv" "$WORK/ours.tsv" "${DOC_ARGS[@]}"
-log "raw timings: $WORK/eccodes.tsv $WORK/ours.tsv"
+python3 "$HELPER" table "$(IFS=,; echo "${ECC_TSV[*]}")" "$(IFS=,; echo "${OURS_TSV[*]}")" "${DOC_ARGS[@]}"
+log "raw timings: $WORK/eccodes.*.tsv $WORK/ours.*.tsv"

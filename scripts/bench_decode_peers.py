@@ -5,8 +5,9 @@
                                   5.0, 5.2, 5.3 (orders 1 and 2), 5.40, 5.41
                                   and 5.42 into OUT
   time [--runs N] FILE...         median CPU ms of codes_get_values per message
-  table ECCODES.tsv OURS.tsv [--doc FILE --machine TEXT]
-                                  the two timings side by side, with ratios;
+  table ECCODES.tsv[,...] OURS.tsv[,...] [--doc FILE --machine TEXT]
+                                  the two timings side by side, with ratios
+                                  (several files: one per round, median);
                                   with --doc, also the per-template summary
                                   written into FILE between the
                                   <!-- decode-peers:start/end --> markers
@@ -130,11 +131,23 @@ def timing(files, runs):
             print(f"{name}\t{k + 1}\t{packing}\t{points}\t{statistics.median(times):.3f}")
 
 
-def load(path):
-    with open(path) as f:
-        rows = [line.rstrip("\n").split("\t") for line in f if line.strip()]
-    head, body = rows[0], rows[1:]
-    return {(r[0], r[1]): dict(zip(head, r)) for r in body}
+def load(paths):
+    """Rows by (file, message) from one or more TSVs (comma-separated
+    paths, one per round), median_ms being the median over the rounds."""
+    merged = {}
+    for path in paths.split(","):
+        with open(path) as f:
+            rows = [line.rstrip("\n").split("\t") for line in f if line.strip()]
+        head, body = rows[0], rows[1:]
+        for r in body:
+            row = dict(zip(head, r))
+            merged.setdefault((r[0], r[1]), []).append(row)
+    out = {}
+    for key, rows in merged.items():
+        row = dict(rows[0])
+        row["median_ms"] = str(statistics.median(float(r["median_ms"]) for r in rows))
+        out[key] = row
+    return out
 
 
 def table(eccodes_tsv, ours_tsv, doc=None, machine=""):
@@ -179,9 +192,10 @@ def write_doc(path, machine, summary, real):
 
     out = ["<!-- decode-peers:start -->",
            f"Written by `make bench-peers` (scripts/bench-decode-peers.sh): {machine}.",
-           "Each time is the median over the runs of one message's decode, CPU time",
-           "of the decoding thread on both sides (ecCodes: `codes_get_values`;",
-           "ours: a whole `decode_message`, i.e. parse, unpack, scan order).",
+           "Each time is the median over the rounds of each round's median over the",
+           "runs of one message's decode, CPU time of the decoding thread on both",
+           "sides (ecCodes: `codes_get_values`; ours: a whole `decode_message`,",
+           "i.e. parse, unpack, scan order); the two sides alternate round by round.",
            "",
            "| template | messages | ours ÷ ecCodes, median | best | worst |",
            "| --- | ---: | ---: | ---: | ---: |"]
