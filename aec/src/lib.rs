@@ -75,8 +75,25 @@ pub fn bytes_per_sample(bits_per_sample: u32, flags: u32) -> usize {
     }
 }
 
+/// Refuses what CCSDS 121.0-B and GRIB2 do not allow, before libaec sees
+/// it: libaec 1.0.6 (Debian 12) does not check the block size itself, and
+/// a corrupt stream with a block size of 175 overran its heap buffers
+/// (found by `decode/tests/fuzz_decode.rs`).
+fn check(bits_per_sample: u32, block_size: u32, rsi: u32, flags: u32) -> Result<(), AecError> {
+    const KNOWN: u32 = DATA_SIGNED | DATA_3BYTE | DATA_MSB | DATA_PREPROCESS | RESTRICTED | PAD_RSI;
+    let ok = (1..=32).contains(&bits_per_sample)
+        && matches!(block_size, 8 | 16 | 32 | 64)
+        && (1..=4096).contains(&rsi)
+        && flags & !KNOWN == 0
+        && (flags & RESTRICTED == 0 || bits_per_sample <= 4);
+    if ok { Ok(()) } else { Err(AecError::Config) }
+}
+
 /// Decodes the AEC stream `input` into `out`, filling it with samples of
-/// [`bytes_per_sample`] bytes each. Returns the number of bytes written,
+/// [`bytes_per_sample`] bytes each. Parameters outside the standard (block
+/// size 8, 16, 32 or 64; RSI 1–4096; 1–32 bits; the restricted option
+/// only up to 4 bits; no flags beyond [`PAD_RSI`]) are a
+/// [`AecError::Config`]. Returns the number of bytes written,
 /// which is less than `out.len()` when the stream holds fewer samples.
 pub fn decode(
     input: &[u8],
@@ -86,6 +103,7 @@ pub fn decode(
     flags: u32,
     out: &mut [u8],
 ) -> Result<usize, AecError> {
+    check(bits_per_sample, block_size, rsi, flags)?;
     let mut strm = AecStream {
         next_in: input.as_ptr(),
         avail_in: input.len(),
@@ -197,7 +215,25 @@ mod tests {
     #[test]
     fn bad_parameters_and_garbage_are_errors_not_crashes() {
         let mut out = [0u8; 64];
-        // 0 and 33 bits per sample are invalid.
+        // Block sizes other than 8, 16, 32 and 64 (libaec 1.0.6 would
+        // take them and overrun its buffers), RSI 0 or above 4096, unknown
+        // flags, and 0 or 33 bits per sample are invalid.
+        for (block, rsi, flags) in [
+            (7, 128, 0),
+            (175, 128, 0),
+            (32, 0, 0),
+            (32, 4097, 0),
+            (32, 128, 64),
+        ] {
+            assert_eq!(
+                decode(&[0; 16], 16, block, rsi, flags, &mut out),
+                Err(AecError::Config)
+            );
+        }
+        assert_eq!(
+            decode(&[0; 16], 8, 32, 128, RESTRICTED, &mut out),
+            Err(AecError::Config)
+        );
         assert_eq!(
             decode(&[0; 16], 0, 32, 128, 0, &mut out),
             Err(AecError::Config)
