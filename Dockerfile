@@ -10,9 +10,11 @@ WORKDIR /src
 COPY . .
 # PROJ 9 for WMS maps in any EPSG CRS (the proj crate links libproj through
 # pkg-config and generates its bindings with libclang) and libnetcdf (with
-# HDF5) for the NetCDF4/GOES-R reader, both linked dynamically.
+# HDF5) for the NetCDF4/GOES-R reader, and libaec for CCSDS-packed GRIB2
+# (template 5.42), all linked dynamically. (OpenJPEG, for JPEG 2000, is
+# compiled from the jpeg2k crate's bundled sources.)
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libproj-dev libclang-dev libnetcdf-dev pkg-config \
+ && apt-get install -y --no-install-recommends libproj-dev libclang-dev libnetcdf-dev libaec-dev pkg-config \
  && rm -rf /var/lib/apt/lists/*
 # Cache mounts keep the registry and target/ between builds (BuildKit); the
 # binary is copied out because target/ is not part of the image layer.
@@ -26,9 +28,10 @@ FROM debian:bookworm-slim
 # ca-certificates: TLS to AWS S3 / managed NATS and Redis. No curl/wget on
 # purpose (small surface); health checks use the orchestrator's HTTP probes.
 # libproj25 + proj-data: PROJ and its database (proj.db), which maps in EPSG
-# CRSs read at run time; libnetcdf19: the NetCDF4 library (pulls libhdf5).
+# CRSs read at run time; libnetcdf19: the NetCDF4 library (pulls libhdf5);
+# libaec0: CCSDS decoding.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates libproj25 proj-data libnetcdf19 \
+ && apt-get install -y --no-install-recommends ca-certificates libproj25 proj-data libnetcdf19 libaec0 \
  && rm -rf /var/lib/apt/lists/*
 # A fixed numeric uid so Kubernetes' runAsNonRoot can verify it.
 RUN groupadd --system --gid 10001 wxfarm \

@@ -7,7 +7,7 @@ SHELL := /bin/bash
 DATA ?= data-demo
 LISTEN ?= 0.0.0.0:8080
 
-.PHONY: shared-data setup setup-strict build serve test lint bench soak bench-micro bench-farm demo-data farm farm-down style-samples screenshots validate-deploy
+.PHONY: shared-data setup setup-strict build serve test lint bench soak bench-micro bench-peers bench-farm demo-data farm farm-down style-samples screenshots validate-deploy
 
 setup:
 	@scripts/setup.sh
@@ -55,6 +55,12 @@ soak: setup
 # The farm's miss path vs the embedded one, L2 hits, 1 vs 2 workers (~2 min).
 bench-farm: setup
 	scripts/bench-farm.sh
+
+# GRIB2 decoding beside ecCodes (PyPI wheel), every packing template
+# including the real JPEG 2000, PNG and CCSDS samples (~2 min); rewrites the
+# per-template ratio table in docs/performance.md (decode-peers markers).
+bench-peers: setup
+	WXFARM_PEERS_DOC=docs/performance.md scripts/bench-decode-peers.sh 15
 
 # Criterion micro-benchmarks (decode, tile rendering).
 bench-micro: setup

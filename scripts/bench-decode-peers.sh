@@ -1,19 +1,24 @@
 #!/usr/bin/env bash
 # GRIB2 decoding, ours beside ecCodes, in process, message by message.
 #
-#   scripts/bench-decode-peers.sh [RUNS]
+#   scripts/bench-decode-peers.sh [RUNS] [ROUNDS]
 #
 # Installs the PyPI eccodes wheel (it bundles the C library) with
 # `pip install --user` if python3 cannot import it, writes the demo data's
-# f000 and re-packs sample fields with ecCodes as templates 5.0, 5.2 and
-# 5.3 (orders 1 and 2, with and without a bit-map), then times, for the
-# same messages:
+# f000 and re-packs sample fields with ecCodes as templates 5.0, 5.2, 5.3
+# (orders 1 and 2, with and without a bit-map), 5.40 (JPEG 2000), 5.41
+# (PNG) and 5.42 (CCSDS), then times, for the same messages (those and
+# the real GDAS, NDFD, CMC JPEG 2000, ECMWF CCSDS and MRMS PNG samples):
 #   - ecCodes: codes_get_values on a fresh handle, CPU time
 #     (time.process_time), median of RUNS (default 15);
 #   - ours: decode::decode_message on the message's bytes (parse, unpack,
-#     scan order: more than ecCodes' call does), median of RUNS, from
-#     decode/examples/decode_time.rs;
-# and prints both with their ratio, and a summary per template.
+#     scan order: more than ecCodes' call does), CPU time of the decoding
+#     thread, median of RUNS, from decode/examples/decode_time.rs;
+# both sides alternately, ROUNDS times (default 3), and prints the median
+# of the rounds with their ratio, and a summary per template.
+# With WXFARM_PEERS_DOC=FILE (`make bench-peers` passes
+# docs/performance.md) the summary is also written into FILE between its
+# <!-- decode-peers:start --> and <!-- decode-peers:end --> markers.
 # With WXFARM_PEERS_IDENTITY=1 it also runs the bit-identity test over the
 # re-packed files (our unpacker against the grib crate's).
 #
@@ -22,6 +27,7 @@
 set -euo pipefail
 
 RUNS=${1:-15}
+ROUNDS=${2:-3}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SAMPLES=${WXFARM_GRIB_SAMPLES:-$ROOT/../shared/data/grib}
 WORK=${WORK:-$(mktemp -d -t wxfarm-decode-peers.XXXXXX)}
@@ -53,6 +59,9 @@ FILES=(
   "$SAMPLES/gdas.t12z.pgrb2.0p25.f000.12.xz"
   "$SAMPLES/gdas.t12z.pgrb2.0p25.f000.46.xz"
   "$SAMPLES/ds.critfireo.bin.xz"
+  "$SAMPLES/CMC_glb_TMP_ISBL_1_latlon.24x.24_2021051800_P000.grib2"
+  "$SAMPLES/20250912120000-0h-oper-fc.grib2.89.xz"
+  "$SAMPLES/MRMS_ReflectivityAtLowestAltitude_00.50_20230406-120039.grib2.gz"
   "$F000"
   "$WORK"/packed/*.grib2
 )
@@ -63,12 +72,25 @@ if [ "${WXFARM_PEERS_IDENTITY:-0}" != 0 ]; then
     extra_files_decode_bit_identically -- --nocapture) >&2
 fi
 
-log "timing ecCodes ($RUNS runs per message)"
-python3 "$HELPER" time --runs "$RUNS" "${FILES[@]}" >"$WORK/eccodes.tsv"
-log "timing ours ($RUNS runs per message)"
-"$BIN" --runs "$RUNS" --templates 0,2,3 "${FILES[@]}" >"$WORK/ours.tsv"
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+LOAD_BEFORE=$(load)
+ECC_TSV=() OURS_TSV=()
+for round in $(seq "$ROUNDS"); do
+  log "round $round of $ROUNDS: timing ecCodes ($RUNS runs per message)"
+  python3 "$HELPER" time --runs "$RUNS" "${FILES[@]}" >"$WORK/eccodes.$round.tsv"
+  log "round $round of $ROUNDS: timing ours ($RUNS runs per message)"
+  "$BIN" --runs "$RUNS" --templates 0,2,3,40,41,42 "${FILES[@]}" >"$WORK/ours.$round.tsv"
+  ECC_TSV+=("$WORK/eccodes.$round.tsv") OURS_TSV+=("$WORK/ours.$round.tsv")
+done
+LOAD_AFTER=$(load)
 
-echo "cores: $(nproc); $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
-echo "ecCodes $(python3 -c 'import eccodes; print(eccodes.codes_get_api_version())'); ours: $(cd "$ROOT" && git rev-parse --short HEAD)"
-python3 "$HELPER" table "$WORK/eccodes.tsv" "$WORK/ours.tsv"
-log "raw timings: $WORK/eccodes.tsv $WORK/ours.tsv"
+CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+ECCODES=$(python3 -c 'import eccodes; print(eccodes.codes_get_api_version())')
+COMMIT=$(cd "$ROOT" && git rev-parse --short HEAD)
+MACHINE="$(date -u +%Y-%m-%d), $(nproc) cores ($CPU), load average $LOAD_BEFORE before / $LOAD_AFTER after, ecCodes $ECCODES (PyPI wheel), ours at commit $COMMIT, median of $ROUNDS rounds of $RUNS runs per message"
+echo "cores: $(nproc); $CPU; load average $LOAD_BEFORE before, $LOAD_AFTER after"
+echo "ecCodes $ECCODES; ours: $COMMIT"
+DOC_ARGS=()
+[ -n "${WXFARM_PEERS_DOC:-}" ] && DOC_ARGS=(--doc "$WXFARM_PEERS_DOC" --machine "$MACHINE")
+python3 "$HELPER" table "$(IFS=,; echo "${ECC_TSV[*]}")" "$(IFS=,; echo "${OURS_TSV[*]}")" "${DOC_ARGS[@]}"
+log "raw timings: $WORK/eccodes.*.tsv $WORK/ours.*.tsv"

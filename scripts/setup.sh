@@ -14,12 +14,15 @@ if ! have cargo; then
 fi
 # Libraries the build links: PROJ 9 (WMS maps in any EPSG CRS; the proj
 # crate finds it with pkg-config and generates its bindings with libclang)
-# and libnetcdf (the NetCDF4/GOES-R reader). Libraries, so pkg-config tells,
+# libnetcdf (the NetCDF4/GOES-R reader) and libaec (CCSDS decoding of GRIB2
+# template 5.42; libnetcdf-dev pulls it in through libhdf5-dev, named here
+# because the aec crate links it directly). Libraries, so pkg-config tells,
 # not a command. Checked for `--build` too: nothing compiles without them.
 lib_needed=()
 have pkg-config || lib_needed+=(pkg-config)
 pkg-config --exists proj 2>/dev/null || lib_needed+=(libproj-dev)
 pkg-config --exists netcdf 2>/dev/null || lib_needed+=(libnetcdf-dev)
+[ -e /usr/include/libaec.h ] || lib_needed+=(libaec-dev)
 # bindgen loads libclang at build time (libclang-cpp, which other packages
 # bring, is not it: a fresh machine had only that and the build failed).
 ls /usr/lib/llvm-*/lib/libclang.so* /usr/lib/*/libclang-[0-9]*.so* >/dev/null 2>&1 \

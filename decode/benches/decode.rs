@@ -2,9 +2,11 @@
 //! 0.25° field packed with complex packing and spatial differencing (5.3),
 //! the NDFD field with complex packing and missing values (5.2), the demo
 //! data's 0.25° 2 m temperature as written (5.2) and re-packed by the grib
-//! crate's encoder with simple packing (5.0), and the 7000×3500 MRMS PNG
-//! field (5.41). Files are decompressed outside the timed loop; the cases
-//! from the shared data folder are skipped when it is absent.
+//! crate's encoder with simple packing (5.0), the 7000×3500 MRMS PNG
+//! field (5.41), the CMC 0.24° JPEG 2000 temperature (5.40) and the ECMWF
+//! 0.25° CCSDS precipitation rate (5.42). Files are decompressed outside
+//! the timed loop; the cases from the shared data folder are skipped when
+//! it is absent.
 
 use std::borrow::Cow;
 use std::io::Read;
@@ -26,10 +28,12 @@ fn load(name: &str) -> Option<Vec<u8>> {
         xz2::read::XzDecoder::new(&raw[..])
             .read_to_end(&mut out)
             .ok()?;
-    } else {
+    } else if name.ends_with(".gz") {
         flate2::read::GzDecoder::new(&raw[..])
             .read_to_end(&mut out)
             .ok()?;
+    } else {
+        out = raw;
     }
     Some(out)
 }
@@ -98,6 +102,14 @@ fn bench(c: &mut Criterion) {
         (
             "mrms_7000x3500_template_5_41",
             "MRMS_ReflectivityAtLowestAltitude_00.50_20230406-120039.grib2.gz",
+        ),
+        (
+            "cmc_0p24_template_5_40",
+            "CMC_glb_TMP_ISBL_1_latlon.24x.24_2021051800_P000.grib2",
+        ),
+        (
+            "ecmwf_0p25_template_5_42",
+            "20250912120000-0h-oper-fc.grib2.89.xz",
         ),
     ] {
         if let Some(bytes) = load(file) {

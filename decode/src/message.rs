@@ -220,8 +220,9 @@ fn checked_headers(field: &RawField<'_>) -> Result<(usize, Section5), DecodeErro
     Ok((num_points, s5))
 }
 
-/// Sections 5–7 of `field` into values in file order: templates 5.0, 5.2
-/// and 5.3 through [`crate::unpack`], the others through [`unpack_other`].
+/// Sections 5–7 of `field` into values in file order: templates 5.0, 5.2,
+/// 5.3, 5.40, 5.41 and 5.42 through [`crate::unpack`], the others (5.200)
+/// through [`unpack_other`].
 pub(crate) fn unpack(field: &RawField<'_>) -> Result<Vec<f32>, DecodeError> {
     let id = field.id;
     let (num_points, s5) = checked_headers(field)?;
@@ -241,7 +242,8 @@ pub(crate) fn unpack(field: &RawField<'_>) -> Result<Vec<f32>, DecodeError> {
     check_count(values, num_points, id)
 }
 
-/// What the `grib` crate unpacked (every template 5.0–5.3 included), for
+/// What the `grib` crate unpacked (every template 5.0–5.3, 5.40 and 5.42
+/// included; 5.41 as our unpacking did before rows were streamed), for
 /// tests that compare [`crate::unpack`] with it.
 #[cfg(test)]
 pub(crate) fn unpack_reference(field: &RawField<'_>) -> Result<Vec<f32>, DecodeError> {
@@ -267,8 +269,8 @@ fn check_count(
     Ok(values)
 }
 
-/// Unpacks PNG fields (5.41) ourselves and every other template with the
-/// `grib` crate's value iterator.
+/// Unpacks every template with the `grib` crate's value iterator, except
+/// PNG fields (5.41), which the crate splits at the declared width.
 fn unpack_other(
     field: &RawField<'_>,
     s5: &Section5,
@@ -286,12 +288,18 @@ fn unpack_other(
                 what: format!("original field type {} (integers)", t.orig_field_type),
             });
         }
-        let packed = png41::unpack(
-            field.sect7.get(5..).unwrap_or_default(),
-            &t.simple,
-            s5.payload.num_encoded_points as usize,
-        )
-        .map_err(|e| corrupt(format!("section 7: {e}")))?;
+        let payload = field.sect7.get(5..).unwrap_or_default();
+        let count = s5.payload.num_encoded_points as usize;
+        // `crate::unpack` decodes 5.41 fields; only the tests' reference
+        // (the unpacking as it was before) comes here.
+        #[cfg(test)]
+        let packed = png41::unpack_before(payload, &t.simple, count);
+        #[cfg(not(test))]
+        let packed = {
+            let mut values = vec![0f32; count];
+            png41::unpack(payload, &t.simple, &mut values).map(|()| values)
+        };
+        let packed = packed.map_err(|e| corrupt(format!("section 7: {e}")))?;
         return apply_bitmap(field.sect6, packed, num_points, id);
     }
     let decoded = guarded(|| -> Result<Vec<f32>, grib::GribError> {

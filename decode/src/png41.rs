@@ -10,19 +10,59 @@
 
 use grib::def::grib2::template::param_set::SimplePacking;
 
-/// Unpacks `count` values from the PNG stream `payload` (section 7 without
-/// its 5-octet header).
+/// Unpacks `out.len()` values from the PNG stream `payload` (section 7
+/// without its 5-octet header) into `out`.
+///
+/// Rows are unfiltered one at a time and converted straight into `out`:
+/// no buffer of the whole decoded image (49 MB for a 16-bit MRMS field)
+/// is allocated, written and read again. Interlaced PNGs (no producer
+/// writes them) go through [`unpack_frame`].
 pub(crate) fn unpack(
     payload: &[u8],
     simple: &SimplePacking,
-    count: usize,
-) -> Result<Vec<f32>, String> {
+    out: &mut [f32],
+) -> Result<(), String> {
     let scale = Scale::new(simple);
     if simple.num_bits == 0 {
         // As wgrib2: a zero width means a constant field of the reference
         // value, whatever section 7 carries.
-        return Ok(vec![scale.apply(0); count]);
+        out.fill(scale.apply(0));
+        return Ok(());
     }
+    let count = out.len();
+    let mut reader = read_header(payload, count)?;
+    let info = reader.info();
+    if info.interlaced {
+        out.copy_from_slice(&unpack_frame(payload, simple, count)?);
+        return Ok(());
+    }
+    let width = info.width as usize;
+    let bits = info.bit_depth as usize * channels(info.color_type)?;
+    let mut done = 0;
+    while done < count {
+        let row = reader
+            .next_row()
+            .map_err(|e| format!("PNG data: {e}"))?
+            .ok_or_else(|| format!("PNG yielded {done} of {count} values"))?;
+        let need = (count - done).min(width);
+        convert_row(row.data(), bits, &scale, &mut out[done..done + need]);
+        done += need;
+    }
+    // Read on to the end of the image data, as a whole-frame read does:
+    // a stream cut short after its last row is still refused. At most a
+    // row is left (the header check), so this decodes nothing big.
+    while reader
+        .next_row()
+        .map_err(|e| format!("PNG data: {e}"))?
+        .is_some()
+    {}
+    Ok(())
+}
+
+/// Unpacks `count` values as [`unpack`] does, through a buffer of the
+/// whole decoded image (the png crate deinterlaces into it).
+fn unpack_frame(payload: &[u8], simple: &SimplePacking, count: usize) -> Result<Vec<f32>, String> {
+    let scale = Scale::new(simple);
     let mut reader = read_header(payload, count)?;
     let info = reader.info();
     let (width, height) = (info.width as usize, info.height as usize);
@@ -31,38 +71,46 @@ pub(crate) fn unpack(
     let frame = reader
         .next_frame(&mut buf)
         .map_err(|e| format!("PNG data: {e}"))?;
-    let mut out = Vec::with_capacity(count);
+    let mut out = vec![0f32; count];
+    let mut done = 0;
     for row in buf.chunks_exact(frame.line_size.max(1)).take(height) {
-        let need = (count - out.len()).min(width);
+        let need = (count - done).min(width);
         if need == 0 {
             break;
         }
-        // Samples are big-endian and pixels are packed MSB first, so each
-        // pixel is one `bits`-wide big-endian integer.
-        match bits {
-            8 => out.extend(row.iter().take(need).map(|&b| scale.apply(u32::from(b)))),
-            16 => out.extend(
-                row.chunks_exact(2)
-                    .take(need)
-                    .map(|p| scale.apply(u32::from(u16::from_be_bytes([p[0], p[1]])))),
-            ),
-            24 => out.extend(
-                row.chunks_exact(3)
-                    .take(need)
-                    .map(|p| scale.apply(u32::from_be_bytes([0, p[0], p[1], p[2]]))),
-            ),
-            32 => out.extend(
-                row.chunks_exact(4)
-                    .take(need)
-                    .map(|p| scale.apply(u32::from_be_bytes([p[0], p[1], p[2], p[3]]))),
-            ),
-            _ => out.extend((0..need).map(|k| scale.apply(read_bits(row, k * bits, bits)))),
-        }
+        convert_row(row, bits, &scale, &mut out[done..done + need]);
+        done += need;
     }
-    if out.len() != count {
-        return Err(format!("PNG yielded {} of {count} values", out.len()));
+    if done != count {
+        return Err(format!("PNG yielded {done} of {count} values"));
     }
     Ok(out)
+}
+
+/// Scales the first `out.len()` pixels of one decoded row into `out`.
+/// Samples are big-endian and pixels are packed MSB first, so each pixel
+/// is one `bits`-wide big-endian integer.
+fn convert_row(row: &[u8], bits: usize, scale: &Scale, out: &mut [f32]) {
+    fn each<const N: usize>(row: &[u8], out: &mut [f32], f: impl Fn([u8; N]) -> f32) {
+        for (o, p) in out.iter_mut().zip(row.chunks_exact(N)) {
+            let mut b = [0u8; N];
+            b.copy_from_slice(p);
+            *o = f(b);
+        }
+    }
+    match bits {
+        8 => each::<1>(row, out, |[b]| scale.apply(u32::from(b))),
+        16 => each::<2>(row, out, |p| scale.apply(u32::from(u16::from_be_bytes(p)))),
+        24 => each::<3>(row, out, |[a, b, c]| {
+            scale.apply(u32::from_be_bytes([0, a, b, c]))
+        }),
+        32 => each::<4>(row, out, |p| scale.apply(u32::from_be_bytes(p))),
+        _ => {
+            for (k, o) in out.iter_mut().enumerate() {
+                *o = scale.apply(read_bits(row, k * bits, bits));
+            }
+        }
+    }
 }
 
 /// Checks the PNG header in `payload` against the `count` values section 5
@@ -140,9 +188,82 @@ impl Scale {
     }
 }
 
+/// The whole-frame unpacking as it was before rows were streamed (commit
+/// 5eff204), kept verbatim as the reference that [`unpack`] must match bit
+/// for bit.
+#[cfg(test)]
+pub(crate) fn unpack_before(
+    payload: &[u8],
+    simple: &SimplePacking,
+    count: usize,
+) -> Result<Vec<f32>, String> {
+    let scale = Scale::new(simple);
+    if simple.num_bits == 0 {
+        // As wgrib2: a zero width means a constant field of the reference
+        // value, whatever section 7 carries.
+        return Ok(vec![scale.apply(0); count]);
+    }
+    let mut reader = read_header(payload, count)?;
+    let info = reader.info();
+    let (width, height) = (info.width as usize, info.height as usize);
+    let bits = info.bit_depth as usize * channels(info.color_type)?;
+    let mut buf = vec![0u8; reader.output_buffer_size().ok_or("PNG too large")?];
+    let frame = reader
+        .next_frame(&mut buf)
+        .map_err(|e| format!("PNG data: {e}"))?;
+    let mut out = Vec::with_capacity(count);
+    for row in buf.chunks_exact(frame.line_size.max(1)).take(height) {
+        let need = (count - out.len()).min(width);
+        if need == 0 {
+            break;
+        }
+        // Samples are big-endian and pixels are packed MSB first, so each
+        // pixel is one `bits`-wide big-endian integer.
+        match bits {
+            8 => out.extend(row.iter().take(need).map(|&b| scale.apply(u32::from(b)))),
+            16 => out.extend(
+                row.chunks_exact(2)
+                    .take(need)
+                    .map(|p| scale.apply(u32::from(u16::from_be_bytes([p[0], p[1]])))),
+            ),
+            24 => out.extend(
+                row.chunks_exact(3)
+                    .take(need)
+                    .map(|p| scale.apply(u32::from_be_bytes([0, p[0], p[1], p[2]]))),
+            ),
+            32 => out.extend(
+                row.chunks_exact(4)
+                    .take(need)
+                    .map(|p| scale.apply(u32::from_be_bytes([p[0], p[1], p[2], p[3]]))),
+            ),
+            _ => out.extend((0..need).map(|k| scale.apply(read_bits(row, k * bits, bits)))),
+        }
+    }
+    if out.len() != count {
+        return Err(format!("PNG yielded {} of {count} values", out.len()));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// [`super::unpack`] into a fresh vector, asserting that it matches
+    /// [`unpack_before`] bit for bit (or that both fail).
+    fn unpack(payload: &[u8], simple: &SimplePacking, count: usize) -> Result<Vec<f32>, String> {
+        let mut out = vec![0f32; count];
+        let now = super::unpack(payload, simple, &mut out).map(|()| out);
+        match (&now, unpack_before(payload, simple, count)) {
+            (Ok(a), Ok(b)) => assert_eq!(
+                a.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                b.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+            ),
+            (Err(_), Err(_)) => {}
+            (a, b) => panic!("streamed {a:?}, whole frame {b:?}"),
+        }
+        now
+    }
 
     fn encode(w: u32, h: u32, color: png::ColorType, depth: png::BitDepth, data: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();

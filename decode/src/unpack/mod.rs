@@ -1,5 +1,8 @@
 //! Bulk unpacking of the common GRIB2 packings: simple (template 5.0),
-//! complex (5.2) and complex with spatial differencing (5.3).
+//! complex (5.2), complex with spatial differencing (5.3), JPEG 2000
+//! (5.40, [`jpeg2000`]), PNG (5.41, [`crate::png41`]) and CCSDS (5.42,
+//! [`ccsds`]): the codec decodes the whole stream, then one pass scales
+//! its integers into the output.
 //!
 //! The `grib` crate unpacks value by value through a chain of iterators;
 //! this module decodes whole arrays instead: N-bit integers a word at a
@@ -22,7 +25,9 @@
 
 mod bitmap;
 mod bits;
+mod ccsds;
 mod complex;
+mod jpeg2000;
 mod simple;
 mod spatial;
 
@@ -82,8 +87,9 @@ fn missing_set(c: &ComplexPacking, encoded: usize) -> Option<MissingSet> {
 /// missing.
 ///
 /// Returns `Ok(None)` for what this module leaves to the `grib` crate:
-/// templates other than 5.0, 5.2 and 5.3, and simple packing wider than 32
-/// bits (which the crate truncates to the low 32 bits of each integer).
+/// templates other than 5.0, 5.2, 5.3, 5.40, 5.41 and 5.42, and simple
+/// packing wider than 32 bits (which the crate truncates to the low 32
+/// bits of each integer).
 pub(crate) fn unpack(
     s5: &Section5,
     sect6: &[u8],
@@ -93,7 +99,11 @@ pub(crate) fn unpack(
     let template = &s5.payload.template;
     match template {
         DataRepresentationTemplate::_5_0(t) if t.simple.num_bits <= 32 => {}
-        DataRepresentationTemplate::_5_2(_) | DataRepresentationTemplate::_5_3(_) => {}
+        DataRepresentationTemplate::_5_2(_)
+        | DataRepresentationTemplate::_5_3(_)
+        | DataRepresentationTemplate::_5_40(_)
+        | DataRepresentationTemplate::_5_41(_)
+        | DataRepresentationTemplate::_5_42(_) => {}
         _ => return Ok(None),
     }
     let encoded = s5.payload.num_encoded_points as usize;
@@ -143,6 +153,19 @@ pub(crate) fn unpack(
                 undo.run(values, at, missing)
             };
             complex::unpack(data, &t.complex, layout, packed, missing.as_mut(), finish)?;
+        }
+        DataRepresentationTemplate::_5_40(t) => {
+            check_field_type(t.orig_field_type)?;
+            jpeg2000::unpack(data, t, packed)?;
+        }
+        DataRepresentationTemplate::_5_41(t) => {
+            check_field_type(t.orig_field_type)?;
+            crate::png41::unpack(data, &t.simple, packed)
+                .map_err(|e| Fault::Corrupt(format!("section 7: {e}")))?;
+        }
+        DataRepresentationTemplate::_5_42(t) => {
+            check_field_type(t.orig_field_type)?;
+            ccsds::unpack(data, t, packed)?;
         }
         _ => return Ok(None),
     }
