@@ -236,7 +236,7 @@ fn latest_cache_control(max_age: u64) -> HeaderValue {
 }
 
 /// The values of a route's path parameters, in the route's order.
-fn path_parts<'a, const N: usize>(path: &'a RawPathParams) -> Result<[&'a str; N], OgcError> {
+fn path_parts<const N: usize>(path: &RawPathParams) -> Result<[&str; N], OgcError> {
     let mut parts = [""; N];
     let mut values = path.iter().map(|(_, v)| v);
     for part in &mut parts {
