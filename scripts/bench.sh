@@ -13,6 +13,8 @@
 #   pan          the shipped pan pattern at z10, 4 000 requests, fresh server
 #   animation    the shipped animation scenario on a fresh server
 #   tool check   one URL, wxfarm-loadgen vs wrk, against wxfarm and the ceiling
+#   cache hits   scripts/bench-cache-hits.sh: wrk -c64 on one L1 tile, wxfarm vs
+#                the ceiling (and nginx): req/s and CPU per request
 #
 # Environment: BENCH_REPS (3), BENCH_SECS (10: measured seconds of the timed
 # scenarios), BENCH_DOC (docs/performance.md), CARGO_TARGET_DIR.
@@ -271,3 +273,6 @@ open(doc, "w").write(text)
 print(section)
 EOF
 log "done in $(($(date +%s) - START)) s"
+# Cache hits vs the ceiling (and nginx) with wrk -c64, req/s and CPU per
+# request: its own section of the same document.
+BENCH_DOC=$DOC "$ROOT/scripts/bench-cache-hits.sh"

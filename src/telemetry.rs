@@ -27,7 +27,27 @@ pub fn install_metrics() -> Result<PrometheusHandle> {
         .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &buckets)?
         .install_recorder()?;
     describe_metrics();
+    spawn_upkeep(handle.clone());
     Ok(handle)
+}
+
+/// Every 5 s, folds the histogram samples recorded since into the
+/// exported buckets. `install_recorder` leaves this to the caller: without
+/// it each sample is kept until the next scrape, so an unscraped server's
+/// memory grew with every request (and every few dozen requests allocated
+/// another block of samples on the request path).
+fn spawn_upkeep(handle: PrometheusHandle) {
+    let started = std::thread::Builder::new()
+        .name("metrics-upkeep".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(5));
+                handle.run_upkeep();
+            }
+        });
+    if let Err(e) = started {
+        tracing::warn!(error = %e, "metrics upkeep thread not started; histograms grow until scraped");
+    }
 }
 
 /// HELP text for every metric wxfarm exports, and the unlabelled counters

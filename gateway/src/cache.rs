@@ -1,17 +1,47 @@
 //! L1: the in-process tile cache, bounded by bytes. Its entry API also
 //! gives single-flight: concurrent misses for one key run one render.
+//! An entry carries what a hit answers with besides the bytes (the ETag),
+//! computed once when the tile is stored, not on every hit.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use axum::http::HeaderValue;
 use bytes::Bytes;
 use moka::future::Cache;
 use protocol::TileSink;
 
+/// The keys' hasher: keys are ours (built from a validated request), so
+/// a fast non-cryptographic hash is enough (moka's default is SipHash);
+/// the seed is still random per process.
+type KeyHasher = foldhash::fast::RandomState;
+
+/// A cached tile: its bytes (shared, never copied per response) and its
+/// strong validator.
+#[derive(Debug, Clone)]
+pub struct CachedTile {
+    pub bytes: Bytes,
+    /// The `ETag` header's value ([`crate::tiles::etag_of`] of the key).
+    pub etag: HeaderValue,
+}
+
+impl CachedTile {
+    /// The entry for `bytes` stored under `cache_key`.
+    pub fn new(cache_key: &str, bytes: Bytes) -> Self {
+        let etag = HeaderValue::from_maybe_shared(Bytes::from(crate::tiles::etag_of(cache_key)))
+            // A hex number in quotes is always a valid header value.
+            .unwrap_or(HeaderValue::from_static("\"0\""));
+        Self { bytes, etag }
+    }
+}
+
 /// In-process tile cache keyed by [`protocol::TileKey::cache_key`].
+/// Cloned with the handlers' state on every request: one reference count
+/// behind an `Arc`, where a moka handle holds a dozen.
 #[derive(Clone)]
 pub struct TileCache {
-    inner: Cache<String, Bytes>,
+    inner: Arc<Cache<String, CachedTile, KeyHasher>>,
 }
 
 impl TileCache {
@@ -19,10 +49,14 @@ impl TileCache {
     pub fn new(max_bytes: u64, ttl: Duration) -> Self {
         let inner = Cache::builder()
             .max_capacity(max_bytes)
-            .weigher(|k: &String, v: &Bytes| (k.len() + v.len()).try_into().unwrap_or(u32::MAX))
+            .weigher(|k: &String, v: &CachedTile| {
+                (k.len() + v.bytes.len()).try_into().unwrap_or(u32::MAX)
+            })
             .time_to_live(ttl)
-            .build();
-        Self { inner }
+            .build_with_hasher(KeyHasher::default());
+        Self {
+            inner: Arc::new(inner),
+        }
     }
 
     /// Whether `key` is cached (without touching its recency).
@@ -30,7 +64,8 @@ impl TileCache {
         self.inner.contains_key(key)
     }
 
-    pub async fn get(&self, key: &str) -> Option<Bytes> {
+    /// The cached tile, if any (a hit counts towards its recency).
+    pub async fn get(&self, key: &str) -> Option<CachedTile> {
         self.inner.get(key).await
     }
 
@@ -40,11 +75,13 @@ impl TileCache {
         &self,
         key: String,
         render: F,
-    ) -> Result<(Bytes, bool), std::sync::Arc<E>>
+    ) -> Result<(CachedTile, bool), std::sync::Arc<E>>
     where
         F: Future<Output = Result<Bytes, E>>,
         E: Send + Sync + 'static,
     {
+        let etag_key = key.clone();
+        let render = async move { render.await.map(|b| CachedTile::new(&etag_key, b)) };
         let entry = self.inner.entry(key).or_try_insert_with(render).await?;
         let fresh = entry.is_fresh();
         Ok((entry.into_value(), fresh))
@@ -70,6 +107,8 @@ impl TileCache {
 #[async_trait]
 impl TileSink for TileCache {
     async fn put(&self, cache_key: &str, bytes: Bytes) {
-        self.inner.insert(cache_key.to_owned(), bytes).await;
+        self.inner
+            .insert(cache_key.to_owned(), CachedTile::new(cache_key, bytes))
+            .await;
     }
 }

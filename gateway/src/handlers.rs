@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawPathParams, RawQuery, State};
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -18,9 +18,9 @@ use crate::tiles::{TileHints, TileRequest, TileResponse, get_tile};
 pub async fn wmts_kvp(
     State(state): State<GatewayState>,
     headers: HeaderMap,
-    Query(raw): Query<HashMap<String, String>>,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, OgcError> {
-    let kvp = Kvp::new(raw);
+    let kvp = Kvp::from_query(query.as_deref());
     match kvp.get("service") {
         Some(s) if s.eq_ignore_ascii_case("WMTS") => {}
         Some(s) => {
@@ -67,19 +67,20 @@ pub async fn wmts_kvp(
 pub async fn wmts_rest(
     State(state): State<GatewayState>,
     headers: HeaderMap,
-    Path((layer, style, tms, z, row, file)): Path<(String, String, String, String, String, String)>,
-    Query(raw): Query<HashMap<String, String>>,
+    path: RawPathParams,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, OgcError> {
-    let kvp = Kvp::new(raw);
-    let tms = tile_matrix_set(&tms)?;
-    let (col, format) = split_extension(&file, "tilecol")?;
-    let z = tile_matrix(&z)?;
-    let y = parse_u32("tilerow", &row)?;
+    let kvp = Kvp::from_query(query.as_deref());
+    let [layer, style, tms, z, row, file] = path_parts(&path)?;
+    let tms = tile_matrix_set(tms)?;
+    let (col, format) = split_extension(file, "tilecol")?;
+    let z = tile_matrix(z)?;
+    let y = parse_u32("tilerow", row)?;
     let x = parse_u32("tilecol", col)?;
     let req = tile_request(
         &state,
         &kvp,
-        (layer, style_or_default(&style), tms),
+        (layer.to_owned(), style_or_default(style), tms),
         (z, x, y),
         format,
     )?;
@@ -91,18 +92,19 @@ pub async fn wmts_rest(
 pub async fn xyz(
     State(state): State<GatewayState>,
     headers: HeaderMap,
-    Path((layer, style, z, x, file)): Path<(String, String, String, String, String)>,
-    Query(raw): Query<HashMap<String, String>>,
+    path: RawPathParams,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, OgcError> {
-    let kvp = Kvp::new(raw);
-    let (y, format) = split_extension(&file, "y")?;
-    let (z, x, y) = (parse_u32("z", &z)?, parse_u32("x", &x)?, parse_u32("y", y)?);
+    let kvp = Kvp::from_query(query.as_deref());
+    let [layer, style, z, x, file] = path_parts(&path)?;
+    let (y, format) = split_extension(file, "y")?;
+    let (z, x, y) = (parse_u32("z", z)?, parse_u32("x", x)?, parse_u32("y", y)?);
     let req = tile_request(
         &state,
         &kvp,
         (
-            layer,
-            style_or_default(&style),
+            layer.to_owned(),
+            style_or_default(style),
             TileMatrixSetId::WebMercatorQuad,
         ),
         (z, x, y),
@@ -178,28 +180,21 @@ async fn tile_response(
     };
     // Series per layer, bounded by the catalogue: a name the catalog does
     // not know (a client's typo) counts as "none".
-    let layer: metrics::SharedString =
-        if tier != "none" || state.catalog.snapshot().layers.contains_key(&req.layer) {
-            // Shared: one allocation for both series.
-            std::sync::Arc::<str>::from(req.layer.as_str()).into()
-        } else {
-            "none".into()
-        };
-    let status = response.status().as_u16().to_string();
-    metrics::counter!("wxfarm_tile_requests_total", "tier" => tier, "status" => status, "layer" => layer.clone())
-        .increment(1);
-    metrics::histogram!("wxfarm_tile_request_duration_seconds", "tier" => tier, "layer" => layer)
-        .record(started.elapsed());
+    let layer = if tier != "none" || state.catalog.snapshot().layers.contains_key(&req.layer) {
+        req.layer.as_str()
+    } else {
+        "none"
+    };
+    crate::tile_metrics::record(layer, tier, response.status().as_u16(), started.elapsed());
     response
 }
 
 fn tile_ok(state: &GatewayState, headers: &HeaderMap, tile: TileResponse) -> Response {
     let cache_control = if tile.immutable {
-        "public, max-age=31536000, immutable".to_owned()
+        HeaderValue::from_static("public, max-age=31536000, immutable")
     } else {
-        format!("public, max-age={}", state.config.latest_max_age.as_secs())
+        latest_cache_control(state.config.latest_max_age.as_secs())
     };
-    let etag = HeaderValue::from_str(&tile.etag).unwrap_or(HeaderValue::from_static("\"0\""));
     let matches = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -208,11 +203,8 @@ fn tile_ok(state: &GatewayState, headers: &HeaderMap, tile: TileResponse) -> Res
                 .any(|t| t.trim() == tile.etag || t.trim() == "*")
         });
     let common = [
-        (header::ETAG, etag),
-        (
-            header::CACHE_CONTROL,
-            HeaderValue::from_str(&cache_control).unwrap_or(HeaderValue::from_static("no-cache")),
-        ),
+        (header::ETAG, tile.etag),
+        (header::CACHE_CONTROL, cache_control),
         (
             header::HeaderName::from_static("x-cache"),
             HeaderValue::from_static(tile.tier.as_str()),
@@ -227,6 +219,32 @@ fn tile_ok(state: &GatewayState, headers: &HeaderMap, tile: TileResponse) -> Res
         tile.bytes,
     )
         .into_response()
+}
+
+/// `Cache-Control` of tiles whose run was not named: built once for the
+/// configured age (one gateway, one age), not on every response.
+fn latest_cache_control(max_age: u64) -> HeaderValue {
+    static BUILT: std::sync::OnceLock<(u64, HeaderValue)> = std::sync::OnceLock::new();
+    let build = |secs: u64| {
+        HeaderValue::from_str(&format!("public, max-age={secs}"))
+            .unwrap_or(HeaderValue::from_static("no-cache"))
+    };
+    match BUILT.get_or_init(|| (max_age, build(max_age))) {
+        (secs, value) if *secs == max_age => value.clone(),
+        _ => build(max_age),
+    }
+}
+
+/// The values of a route's path parameters, in the route's order.
+fn path_parts<const N: usize>(path: &RawPathParams) -> Result<[&str; N], OgcError> {
+    let mut parts = [""; N];
+    let mut values = path.iter().map(|(_, v)| v);
+    for part in &mut parts {
+        *part = values
+            .next()
+            .ok_or_else(|| OgcError::internal("route parameters missing"))?;
+    }
+    Ok(parts)
 }
 
 /// What the client says it will ask next: `ANIMATE=1` (or the header

@@ -5,6 +5,7 @@
 //! - [`tiles`]: request → catalog → L1 / render → response
 //! - [`params`]: KVP parsing, dimensions, style options
 //! - [`cache`]: L1 tile cache with single-flight
+//! - [`tile_metrics`]: the tile request metrics, handles kept
 //! - [`ogc`]: capabilities XML and exception reports
 //! - [`server`]: the HTTP/1.1 listener (header timeout, connection cap)
 //! - [`wms`], [`wms_crs`]: WMS, and the CRSs its maps are drawn in
@@ -20,6 +21,7 @@ pub mod prefetch;
 pub mod rate_limit;
 pub mod server;
 pub mod state;
+pub mod tile_metrics;
 pub mod tiles;
 pub mod warm_ledger;
 pub mod wms;

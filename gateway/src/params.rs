@@ -12,24 +12,46 @@ use protocol::style::{Rgba, Units};
 
 use crate::ogc::OgcError;
 
-/// Query parameters with case-insensitive names (OGC KVP rule).
+/// Query parameters with case-insensitive names (OGC KVP rule), kept as a
+/// list: a request has a handful, so a scan beats hashing, and a lookup
+/// allocates nothing. A name given twice counts once, the last value.
 #[derive(Debug, Default, Clone)]
-pub struct Kvp(HashMap<String, String>);
+pub struct Kvp(Vec<(String, String)>);
 
 impl Kvp {
     pub fn new(raw: HashMap<String, String>) -> Self {
-        Self(
-            raw.into_iter()
-                .map(|(k, v)| (k.to_ascii_lowercase(), v))
-                .collect(),
-        )
+        let mut kvp = Self(Vec::with_capacity(raw.len()));
+        for (k, v) in raw {
+            kvp.set(k, v);
+        }
+        kvp
+    }
+
+    /// Parses a raw query string (`a=1&B=2`, percent- and `+`-decoded as
+    /// forms are, as axum's `Query` does).
+    pub fn from_query(query: Option<&str>) -> Self {
+        let mut kvp = Self::default();
+        for (k, v) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+            kvp.set(k.into_owned(), v.into_owned());
+        }
+        kvp
+    }
+
+    /// Sets `name` (any case) to `value`, replacing an earlier value.
+    fn set(&mut self, mut name: String, value: String) {
+        name.make_ascii_lowercase();
+        match self.0.iter_mut().find(|(k, _)| *k == name) {
+            Some(slot) => slot.1 = value,
+            None => self.0.push((name, value)),
+        }
     }
 
     /// An optional parameter; empty values count as absent.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0
-            .get(&name.to_ascii_lowercase())
-            .map(String::as_str)
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
             .filter(|v| !v.is_empty())
     }
 
@@ -41,16 +63,16 @@ impl Kvp {
 
     /// A copy with `name` set to `value`.
     pub fn with(&self, name: &str, value: &str) -> Kvp {
-        let mut m = self.0.clone();
-        m.insert(name.to_ascii_lowercase(), value.to_owned());
-        Kvp(m)
+        let mut m = self.clone();
+        m.set(name.to_owned(), value.to_owned());
+        m
     }
 
     /// A copy without parameter `name`.
     pub fn without(&self, name: &str) -> Kvp {
-        let mut m = self.0.clone();
-        m.remove(&name.to_ascii_lowercase());
-        Kvp(m)
+        let mut m = self.clone();
+        m.0.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+        m
     }
 
     /// A required unsigned integer.
@@ -277,6 +299,20 @@ mod tests {
             k.require("style").unwrap_err().code,
             OgcErrorCode::MissingParameterValue
         );
+    }
+
+    #[test]
+    fn raw_queries_decode_like_forms_and_the_last_value_wins() {
+        let k = Kvp::from_query(Some("LAYER=a%20b&style=x+y&Layer=c&empty=&flag"));
+        assert_eq!(k.get("layer"), Some("c"));
+        assert_eq!(k.get("STYLE"), Some("x y"));
+        assert_eq!(k.get("empty"), None);
+        assert_eq!(k.get("flag"), None);
+        assert_eq!(k.get("missing"), None);
+        assert_eq!(Kvp::from_query(Some("a=%E2%82%AC")).get("A"), Some("€"));
+        assert_eq!(Kvp::from_query(None).get("a"), None);
+        let w = k.with("Style", "z").without("LAYER");
+        assert_eq!((w.get("style"), w.get("layer")), (Some("z"), None));
     }
 
     #[test]

@@ -10,7 +10,8 @@
 //! Each planned tile is skipped when it is already in L1 or was queued
 //! recently (per key), so repeated views cost nothing.
 
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher as _, Hash, Hasher};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -49,10 +50,13 @@ impl Default for PrefetchConfig {
 pub struct Prefetcher {
     config: PrefetchConfig,
     /// Keys queued recently: each is queued once per window.
-    queued: Cache<String, ()>,
+    /// (Both behind an `Arc`: the prefetcher is cloned with the handlers'
+    /// state on every request, and a moka handle holds a dozen counts.)
+    queued: Arc<Cache<String, ()>>,
     /// Hash of a tile position (everything but the time) → the valid time
-    /// last asked for it. A hash, not a string: this runs on every request.
-    last_step: Cache<u64, DateTime<Utc>>,
+    /// last asked for it. A hash, not a string: this runs on every request
+    /// (so the fast hasher for the position and the map alike).
+    last_step: Arc<Cache<u64, DateTime<Utc>, foldhash::fast::RandomState>>,
 }
 
 impl Prefetcher {
@@ -62,14 +66,18 @@ impl Prefetcher {
         config.rings = config.rings.min(MAX_RINGS);
         Self {
             config,
-            queued: Cache::builder()
-                .max_capacity(100_000)
-                .time_to_live(Duration::from_secs(60))
-                .build(),
-            last_step: Cache::builder()
-                .max_capacity(100_000)
-                .time_to_idle(Duration::from_secs(60))
-                .build(),
+            queued: Arc::new(
+                Cache::builder()
+                    .max_capacity(100_000)
+                    .time_to_live(Duration::from_secs(60))
+                    .build(),
+            ),
+            last_step: Arc::new(
+                Cache::builder()
+                    .max_capacity(100_000)
+                    .time_to_idle(Duration::from_secs(60))
+                    .build_with_hasher(foldhash::fast::RandomState::default()),
+            ),
         }
     }
 
@@ -110,12 +118,17 @@ impl Prefetcher {
     /// Whether the client asked for this tile position at an earlier step
     /// last time (and records this step).
     fn animating(&self, k: &TileKey) -> bool {
-        let mut h = std::hash::DefaultHasher::new();
+        let mut h = foldhash::fast::FixedState::default().build_hasher();
         (&k.layer, &k.style, &k.style_params, k.tms, k.z, k.x, k.y).hash(&mut h);
         (k.tile_size, &k.elevation, k.format).hash(&mut h);
         let position = h.finish();
         let before = self.last_step.get(&position);
-        self.last_step.insert(position, k.valid);
+        // The same step again (a cache hit re-asked) changes nothing: the
+        // read above already renewed the entry's idle time, and a write
+        // costs more than a read on every request.
+        if before != Some(k.valid) {
+            self.last_step.insert(position, k.valid);
+        }
         before.is_some_and(|t| t < k.valid)
     }
 

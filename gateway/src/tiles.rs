@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use axum::http::HeaderValue;
 use bytes::Bytes;
 pub use protocol::plan::{PlanError, StyleParams, TileRequest, plan_tile, style_spec};
 use protocol::warm_budget::WarmBudget;
@@ -50,7 +51,8 @@ impl CacheTier {
 pub struct TileResponse {
     pub bytes: Bytes,
     pub format: ImageFormat,
-    pub etag: String,
+    /// The `ETag` header's value (computed when the tile was cached).
+    pub etag: HeaderValue,
     pub tier: CacheTier,
     /// The run was named in the request, so the bytes never change.
     pub immutable: bool,
@@ -112,7 +114,31 @@ pub async fn render_planned(
     immutable: bool,
 ) -> Result<TileResponse, OgcError> {
     let key = job.key.cache_key();
-    let etag = etag_of(&key);
+    let format = job.key.format;
+    // A hit answers here, before anything the miss path needs is set up.
+    if let Some(hit) = state.tiles.get(&key).await {
+        return Ok(TileResponse {
+            bytes: hit.bytes,
+            format,
+            etag: hit.etag,
+            tier: CacheTier::L1,
+            immutable,
+        });
+    }
+    // Boxed: the miss path's state (spans, the single-flight entry, the
+    // render) is large, and an inline future makes every hit's future as
+    // large, copied each time the HTTP stack boxes or moves it.
+    Box::pin(render_miss(state, job, key, immutable)).await
+}
+
+/// The L1 miss path of [`render_planned`]: L2, else one render through the
+/// queue, inside L1's single-flight.
+async fn render_miss(
+    state: &GatewayState,
+    job: RenderJob,
+    key: String,
+    immutable: bool,
+) -> Result<TileResponse, OgcError> {
     let format = job.key.format;
     let queue = state.queue.clone();
     let timeout = state.config.render_timeout;
@@ -121,7 +147,7 @@ pub async fn render_planned(
     let lookup_key = key.clone();
     let from_l2 = Arc::new(AtomicBool::new(false));
     let from_l2_in = from_l2.clone();
-    let (bytes, loaded) = state
+    let (tile, loaded) = state
         .tiles
         .get_or_render(key, async move {
             // Spans only on an L1 miss: the hit path stays span-free.
@@ -186,9 +212,9 @@ pub async fn render_planned(
         (true, false) => CacheTier::Miss,
     };
     Ok(TileResponse {
-        bytes,
+        bytes: tile.bytes,
         format,
-        etag,
+        etag: tile.etag,
         tier,
         immutable,
     })

@@ -98,9 +98,25 @@ impl TileKey {
     /// The cache and de-duplication key: a flat string carrying every field
     /// and the render version. Layer and style names are validated
     /// identifiers, so the string needs no escaping.
+    ///
+    /// Built on every tile request (cache hits included), so it is written
+    /// into one exactly sized buffer, times without `strftime` (whose format
+    /// string chrono parses on every call).
     pub fn cache_key(&self) -> String {
-        format!(
-            "wx:v{}:{}:{}:{}:{}:{}:{}/{}/{}:{}:{}:{}.{}",
+        use std::fmt::Write as _;
+        let elevation = self.elevation.as_deref().unwrap_or("-");
+        // 2 × 16 for the times, 10 per number, separators and the version.
+        let len = 64
+            + self.layer.len()
+            + self.style.len()
+            + self.style_params.len()
+            + elevation.len()
+            + self.tms.as_str().len();
+        let mut k = String::with_capacity(len);
+        // Writing into a String cannot fail.
+        let _ = write!(
+            k,
+            "wx:v{}:{}:{}:{}:{}:{}:{}/{}/{}:",
             RENDER_VERSION,
             self.layer,
             self.style,
@@ -110,17 +126,57 @@ impl TileKey {
             self.z,
             self.x,
             self.y,
-            self.run.format("%Y%m%dT%H%M%SZ"),
-            self.valid.format("%Y%m%dT%H%M%SZ"),
-            self.elevation.as_deref().unwrap_or("-"),
-            self.format.extension(),
-        )
+        );
+        push_compact_time(&mut k, self.run);
+        k.push(':');
+        push_compact_time(&mut k, self.valid);
+        k.push(':');
+        k.push_str(elevation);
+        k.push('.');
+        k.push_str(self.format.extension());
+        k
     }
 
     /// Forecast lead time in hours (0 for observations).
     pub fn forecast_hours(&self) -> f64 {
         (self.valid - self.run).num_seconds() as f64 / 3600.0
     }
+}
+
+/// Appends `t` as `%Y%m%dT%H%M%SZ` (the cache key's time format), without
+/// chrono's format-string machinery; years outside 0..=9999, which chrono
+/// writes with a sign, go through chrono.
+fn push_compact_time(out: &mut String, t: DateTime<Utc>) {
+    use chrono::{Datelike as _, Timelike as _};
+    let year = t.year();
+    if !(0..=9999).contains(&year) {
+        use std::fmt::Write as _;
+        let _ = write!(out, "{}", t.format("%Y%m%dT%H%M%SZ"));
+        return;
+    }
+    let mut buf = [0u8; 16];
+    let mut put = |at: usize, width: usize, mut v: u32| {
+        for i in (at..at + width).rev() {
+            buf[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, 4, year as u32);
+    put(4, 2, t.month());
+    put(6, 2, t.day());
+    put(9, 2, t.hour());
+    put(11, 2, t.minute());
+    // A leap second (second 59 with nanoseconds ≥ 1e9) prints as 60, as
+    // chrono's %S does.
+    put(
+        13,
+        2,
+        t.second() + u32::from(t.nanosecond() >= 1_000_000_000),
+    );
+    buf[8] = b'T';
+    buf[15] = b'Z';
+    // Only ASCII digits and letters were written.
+    out.push_str(std::str::from_utf8(&buf).unwrap_or_default());
 }
 
 #[cfg(test)]
@@ -144,6 +200,48 @@ mod tests {
             elevation: None,
             format: ImageFormat::Png,
         }
+    }
+
+    /// The fast time formatting writes what chrono's `strftime` writes,
+    /// over ordinary and edge instants (the key must not change, or every
+    /// cache and L2 entry would go cold on upgrade).
+    #[test]
+    fn cache_key_times_match_strftime() {
+        let mut instants = vec![
+            Utc.with_ymd_and_hms(1970, 1, 1, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(2024, 2, 29, 23, 59, 59).unwrap(),
+            Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap(),
+            Utc.with_ymd_and_hms(0, 1, 1, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(-1, 6, 1, 12, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(10_000, 1, 1, 0, 0, 0).unwrap(),
+            Utc.timestamp_opt(1_700_000_000, 999_999_999).unwrap(),
+            // A leap second.
+            Utc.timestamp_opt(1_483_228_799, 1_500_000_000).unwrap(),
+        ];
+        let mut t = Utc.with_ymd_and_hms(1999, 12, 31, 17, 3, 9).unwrap();
+        for _ in 0..2_000 {
+            instants.push(t);
+            t += chrono::Duration::seconds(3_601 * 24 + 7);
+        }
+        for t in instants {
+            let mut fast = String::new();
+            push_compact_time(&mut fast, t);
+            assert_eq!(fast, t.format("%Y%m%dT%H%M%SZ").to_string(), "{t:?}");
+        }
+    }
+
+    #[test]
+    fn cache_key_layout() {
+        let mut k = key();
+        k.style_params = "range=0,1".into();
+        k.elevation = Some("500".into());
+        assert_eq!(
+            k.cache_key(),
+            format!(
+                "wx:v{RENDER_VERSION}:gfs_TMP_2m:gradient:range=0,1:WebMercatorQuad:256:3/4/2:\
+                 20250102T120000Z:20250102T180000Z:500.png"
+            )
+        );
     }
 
     #[test]
