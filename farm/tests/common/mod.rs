@@ -28,6 +28,20 @@ pub fn free_port() -> u16 {
         .expect("bind an ephemeral port")
 }
 
+/// The first `nats-server` on PATH (scripts/setup.sh puts a 2.10 build
+/// ahead of Debian's 2.9.10), else Debian's.
+fn nats_server_binary() -> String {
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join("nats-server"))
+        .find(|p| p.is_file())
+        .map_or_else(
+            || "/usr/sbin/nats-server".into(),
+            |p| p.display().to_string(),
+        )
+}
+
 /// `redis-server` on loopback `port`, keeping nothing on disk.
 fn redis_command(port: u16) -> Vec<String> {
     vec![
@@ -66,7 +80,7 @@ impl Server {
         let port = free_port();
         let store: PathBuf = dir.path().into();
         let command = vec![
-            "/usr/sbin/nats-server".into(),
+            nats_server_binary(),
             "-js".into(),
             "-a".into(),
             "127.0.0.1".into(),
