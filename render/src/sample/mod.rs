@@ -95,19 +95,28 @@ pub fn sample_footprint(grid: &Grid, footprint: &Footprint) -> Vec<f32> {
             mesh,
             width,
             height,
-        } => {
-            let mut out = Vec::with_capacity(width * height);
-            let mut row = Vec::with_capacity(*width);
-            for r in 0..*height {
-                mesh.row(r, *width, &mut row);
-                out.extend(row.iter().map(|&(lon, lat)| {
-                    grid.locate(lon, lat)
-                        .map_or(f32::NAN, |(i, j)| pixel_value(grid, i as f32, j as f32))
-                }));
-            }
-            out
-        }
+        } => map_mesh(grid, mesh, *width, *height, |at| {
+            at.map_or(f32::NAN, |(i, j)| pixel_value(grid, i as f32, j as f32))
+        }),
     }
+}
+
+/// `f` of the grid position (`None`: off the grid or no position) of every
+/// pixel of a map in a PROJ CRS, row-major.
+fn map_mesh<T>(
+    grid: &Grid,
+    mesh: &Mesh,
+    width: usize,
+    height: usize,
+    f: impl Fn(Option<(f64, f64)>) -> T,
+) -> Vec<T> {
+    let mut out = Vec::with_capacity(width * height);
+    let mut row = Vec::with_capacity(width);
+    for r in 0..height {
+        mesh.row(r, width, &mut row);
+        out.extend(row.iter().map(|&(lon, lat)| f(grid.locate(lon, lat))));
+    }
+    out
 }
 
 /// Fractional source-grid coordinates of every pixel, row-major; NaN where
@@ -281,18 +290,7 @@ pub fn on_grid(grid: &Grid, footprint: &Footprint) -> Vec<bool> {
             mesh,
             width,
             height,
-        } => {
-            let mut out = Vec::with_capacity(width * height);
-            let mut row = Vec::with_capacity(*width);
-            for r in 0..*height {
-                mesh.row(r, *width, &mut row);
-                out.extend(
-                    row.iter()
-                        .map(|&(lon, lat)| grid.locate(lon, lat).is_some()),
-                );
-            }
-            return out;
-        }
+        } => return map_mesh(grid, mesh, *width, *height, |at| at.is_some()),
     };
     if grid.is_separable() {
         let cols: Vec<bool> = axes
@@ -309,13 +307,9 @@ pub fn on_grid(grid: &Grid, footprint: &Footprint) -> Vec<bool> {
             })
             .collect();
     }
-    let coords = pixel_coords_of(grid, axes);
-    coords
-        .i
-        .iter()
-        .zip(&coords.j)
-        .map(|(i, j)| !(i.is_nan() || j.is_nan()))
-        .collect()
+    let mut out = vec![false; axes.width() * axes.height()];
+    for_each_coord(grid, axes, |k, _, _| out[k] = true);
+    out
 }
 
 /// The grid's value under every pixel of `frame`, row-major; NaN = no data.
