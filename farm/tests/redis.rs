@@ -16,6 +16,15 @@ const TIMEOUT: Duration = Duration::from_millis(150);
 /// loaded machine, not a performance goal).
 const FAST: Duration = Duration::from_millis(1500);
 
+/// A plain client connection to `redis`, for looking behind the store.
+async fn connect(redis: &Server) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(redis.redis_url())
+        .expect("client")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect")
+}
+
 fn store(redis: &Server) -> RedisTileStore {
     RedisTileStore::new(&[redis.redis_url()], Duration::from_secs(60), TIMEOUT).expect("store")
 }
@@ -29,8 +38,7 @@ async fn tiles_round_trip_with_a_ttl() {
     s.put("wx:k", tile.clone()).await;
     assert_eq!(s.get("wx:k").await, Ok(Some(tile)));
 
-    let client = redis::Client::open(redis.redis_url()).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let mut conn = connect(&redis).await;
     let ttl: i64 = redis::cmd("TTL")
         .arg("wx:k")
         .query_async(&mut conn)
@@ -133,11 +141,7 @@ async fn cluster_seeds_reach_every_node_of_a_redis_cluster() {
     // Every node agrees the cluster is up before the store is used.
     let until = Instant::now() + Duration::from_secs(30);
     for node in &nodes {
-        let client = redis::Client::open(node.redis_url()).expect("client");
-        let mut conn = client
-            .get_multiplexed_async_connection()
-            .await
-            .expect("connect");
+        let mut conn = connect(node).await;
         loop {
             let info: String = redis::cmd("CLUSTER")
                 .arg("INFO")
@@ -167,11 +171,7 @@ async fn cluster_seeds_reach_every_node_of_a_redis_cluster() {
         );
     }
     for node in &nodes {
-        let client = redis::Client::open(node.redis_url()).expect("client");
-        let mut conn = client
-            .get_multiplexed_async_connection()
-            .await
-            .expect("connect");
+        let mut conn = connect(node).await;
         let keys: u64 = redis::cmd("DBSIZE")
             .query_async(&mut conn)
             .await
