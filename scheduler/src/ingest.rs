@@ -395,7 +395,9 @@ fn is_compressed(key: &str) -> bool {
     key.ends_with(".gz") || key.ends_with(".xz")
 }
 
-fn strip_compression(key: &str) -> &str {
+/// `key` without a `.gz` or `.xz` suffix: the name its decompressed
+/// contents are stored under.
+pub fn strip_compression(key: &str) -> &str {
     key.strip_suffix(".gz")
         .or_else(|| key.strip_suffix(".xz"))
         .unwrap_or(key)

@@ -328,10 +328,7 @@ impl Puller {
     /// Fetching object `key` whole, unless the store has it already.
     async fn whole_task(&self, key: String) -> Result<Option<Task>> {
         let dest = format!("{}/{key}", self.bucket.name);
-        let stored_as = dest
-            .strip_suffix(".gz")
-            .or_else(|| dest.strip_suffix(".xz"))
-            .unwrap_or(&dest);
+        let stored_as = scheduler::ingest::strip_compression(&dest);
         Ok((!self.stored(stored_as).await?).then_some(Task::Whole { key, dest }))
     }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use bytes::Bytes;
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path;
 use object_store::{BackoffConfig, ObjectStore, RetryConfig};
@@ -147,24 +147,38 @@ impl Bucket {
         self.range(key, 0, size).await
     }
 
-    /// Keys (and sizes) under `prefix`.
+    /// Keys (and sizes) under `prefix`, at most [`MAX_LIST_ENTRIES`]: the
+    /// endpoint may be any mirror, so its listing is bounded like any body.
     pub async fn list(&self, prefix: &str) -> Result<Vec<(String, u64)>> {
         let path = Path::from(prefix.trim_end_matches('/'));
-        self.retry(&format!("listing s3://{}/{prefix}", self.name), || async {
-            let metas: Vec<_> = self
-                .store
-                .list(Some(&path))
-                .try_collect()
-                .await
-                .map_err(FetchError::from)?;
-            Ok(metas
-                .into_iter()
-                .map(|m| (m.location.to_string(), m.size))
-                .collect())
-        })
-        .await
+        let metas = self
+            .retry(&format!("listing s3://{}/{prefix}", self.name), || async {
+                let metas: Vec<_> = self
+                    .store
+                    .list(Some(&path))
+                    .take(MAX_LIST_ENTRIES + 1)
+                    .try_collect()
+                    .await
+                    .map_err(FetchError::from)?;
+                Ok(metas)
+            })
+            .await?;
+        if metas.len() > MAX_LIST_ENTRIES {
+            bail!(
+                "s3://{}/{prefix}: more than {MAX_LIST_ENTRIES} objects listed",
+                self.name
+            );
+        }
+        Ok(metas
+            .into_iter()
+            .map(|m| (m.location.to_string(), m.size))
+            .collect())
     }
 }
+
+/// Most objects one listing may return (a day of MRMS at its 2-minute
+/// cadence is 720; a GOES hour of one band about 12).
+pub const MAX_LIST_ENTRIES: usize = 100_000;
 
 /// A failed attempt: worth another try, or not.
 enum FetchError {
