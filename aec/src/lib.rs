@@ -78,8 +78,9 @@ pub fn bytes_per_sample(bits_per_sample: u32, flags: u32) -> usize {
 /// Refuses what CCSDS 121.0-B and GRIB2 do not allow, before libaec sees
 /// it: libaec 1.0.6 (Debian 12) does not check the block size itself, and
 /// a corrupt stream with a block size of 175 overran its heap buffers
-/// (found by `decode/tests/fuzz_decode.rs`).
-fn check(bits_per_sample: u32, block_size: u32, rsi: u32, flags: u32) -> Result<(), AecError> {
+/// (found by `decode/tests/fuzz_decode.rs`). [`decode`] checks too; callers
+/// check first to refuse a stream before sizing anything for it.
+pub fn check(bits_per_sample: u32, block_size: u32, rsi: u32, flags: u32) -> Result<(), AecError> {
     const KNOWN: u32 = DATA_SIGNED | DATA_3BYTE | DATA_MSB | DATA_PREPROCESS | RESTRICTED | PAD_RSI;
     let ok = (1..=32).contains(&bits_per_sample)
         && matches!(block_size, 8 | 16 | 32 | 64)

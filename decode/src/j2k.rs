@@ -35,7 +35,9 @@ pub(crate) fn check_header(codestream: &[u8], count: usize) -> Result<(), String
     let pixels = width
         .checked_mul(height)
         .ok_or("JPEG 2000 size overflows")?;
-    if pixels < count || pixels - count >= width.max(1) {
+    // A row no wider than the values (else a one-row image of any width
+    // would pass: the decoder sizes its buffers from that width).
+    if pixels < count || pixels - count >= width.max(1) || width > count.max(1) {
         return Err(format!(
             "JPEG 2000 image of {width}×{height} samples, section 5 declares {count} values"
         ));
@@ -79,5 +81,14 @@ mod tests {
         ] {
             assert!(check_header(&bytes, 1440 * 721).is_err(), "{why}");
         }
+    }
+
+    /// One row can hold the values too, but not a row wider than them:
+    /// one declared value must not buy a 4-gigapixel row.
+    #[test]
+    fn a_single_row_is_no_wider_than_the_values() {
+        assert!(check_header(&siz(1000, 1, 1000, 1), 1000).is_ok());
+        assert!(check_header(&siz(u32::MAX, 1, 65_536, 1), 1).is_err());
+        assert!(check_header(&siz(1001, 1, 1001, 1), 1000).is_err());
     }
 }

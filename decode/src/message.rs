@@ -228,7 +228,7 @@ pub(crate) fn unpack(field: &RawField<'_>) -> Result<Vec<f32>, DecodeError> {
     let (num_points, s5) = checked_headers(field)?;
     let values = match crate::unpack::unpack(&s5, field.sect6, field.sect7, num_points) {
         Ok(Some(values)) => values,
-        Ok(None) => unpack_other(field, &s5, num_points)?,
+        Ok(None) => unpack_other(field, num_points)?,
         Err(Fault::Corrupt(reason)) => {
             return Err(DecodeError::Corrupt {
                 message: id,
@@ -248,7 +248,26 @@ pub(crate) fn unpack(field: &RawField<'_>) -> Result<Vec<f32>, DecodeError> {
 #[cfg(test)]
 pub(crate) fn unpack_reference(field: &RawField<'_>) -> Result<Vec<f32>, DecodeError> {
     let (num_points, s5) = checked_headers(field)?;
-    let values = unpack_other(field, &s5, num_points)?;
+    let id = field.id;
+    let corrupt = |reason: String| DecodeError::Corrupt {
+        message: id,
+        reason,
+    };
+    // 5.41 as we unpacked it before rows were streamed.
+    if let DataRepresentationTemplate::_5_41(t) = &s5.payload.template {
+        if t.orig_field_type != 0 {
+            return Err(DecodeError::Unsupported {
+                message: id,
+                what: format!("original field type {} (integers)", t.orig_field_type),
+            });
+        }
+        let payload = field.sect7.get(5..).unwrap_or_default();
+        let count = s5.payload.num_encoded_points as usize;
+        let packed = png41::unpack_before(payload, &t.simple, count)
+            .map_err(|e| corrupt(format!("section 7: {e}")))?;
+        return apply_bitmap(field.sect6, packed, num_points, id);
+    }
+    let values = unpack_other(field, num_points)?;
     check_count(values, num_points, field.id)
 }
 
@@ -269,39 +288,14 @@ fn check_count(
     Ok(values)
 }
 
-/// Unpacks every template with the `grib` crate's value iterator, except
-/// PNG fields (5.41), which the crate splits at the declared width.
-fn unpack_other(
-    field: &RawField<'_>,
-    s5: &Section5,
-    num_points: usize,
-) -> Result<Vec<f32>, DecodeError> {
+/// Unpacks with the `grib` crate's value iterator (not for PNG fields,
+/// 5.41, which the crate splits at the declared width).
+fn unpack_other(field: &RawField<'_>, num_points: usize) -> Result<Vec<f32>, DecodeError> {
     let id = field.id;
     let corrupt = |reason: String| DecodeError::Corrupt {
         message: id,
         reason,
     };
-    if let DataRepresentationTemplate::_5_41(t) = &s5.payload.template {
-        if t.orig_field_type != 0 {
-            return Err(DecodeError::Unsupported {
-                message: id,
-                what: format!("original field type {} (integers)", t.orig_field_type),
-            });
-        }
-        let payload = field.sect7.get(5..).unwrap_or_default();
-        let count = s5.payload.num_encoded_points as usize;
-        // `crate::unpack` decodes 5.41 fields; only the tests' reference
-        // (the unpacking as it was before) comes here.
-        #[cfg(test)]
-        let packed = png41::unpack_before(payload, &t.simple, count);
-        #[cfg(not(test))]
-        let packed = {
-            let mut values = vec![0f32; count];
-            png41::unpack(payload, &t.simple, &mut values).map(|()| values)
-        };
-        let packed = packed.map_err(|e| corrupt(format!("section 7: {e}")))?;
-        return apply_bitmap(field.sect6, packed, num_points, id);
-    }
     let decoded = guarded(|| -> Result<Vec<f32>, grib::GribError> {
         let decoder = grib::Grib2SubmessageDecoder::new(
             num_points,
@@ -338,6 +332,14 @@ fn check_sizes(s5: &Section5, num_points: usize, sect7: &[u8]) -> Result<(), Str
         DataRepresentationTemplate::_5_40(_) if encoded > 0 || sect7_len > 5 => {
             crate::j2k::check_header(sect7.get(5..).unwrap_or_default(), encoded)?
         }
+        // libaec's parameters, before the grid and sample buffers exist.
+        DataRepresentationTemplate::_5_42(t) if t.simple.num_bits > 0 && encoded > 0 => aec::check(
+            u32::from(t.simple.num_bits),
+            u32::from(t.block_size),
+            u32::from(t.ref_sample_interval),
+            u32::from(t.mask) | aec::DATA_MSB,
+        )
+        .map_err(|e| format!("section 7: CCSDS: {e}"))?,
         DataRepresentationTemplate::_5_3(t) => {
             check_groups(&t.complex, encoded)?;
             if !(1..=2).contains(&t.spatial_diff_order)
@@ -367,6 +369,7 @@ fn check_groups(c: &ComplexPacking, encoded: usize) -> Result<(), String> {
     Ok(())
 }
 
+#[cfg(test)]
 /// Spreads `packed` values over the grid following section 6.
 fn apply_bitmap(
     sect6: &[u8],

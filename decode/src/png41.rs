@@ -139,7 +139,9 @@ fn read_header(
         ));
     }
     let pixels = width.checked_mul(height).ok_or("PNG size overflows")?;
-    if pixels < count || pixels - count >= width.max(1) {
+    // A row no wider than the values (else a one-row image of any width
+    // would pass: the decoder sizes its buffers from that width).
+    if pixels < count || pixels - count >= width.max(1) || width > count.max(1) {
         return Err(format!(
             "PNG holds {width}×{height} pixels, section 5 declares {count} values"
         ));
