@@ -193,7 +193,7 @@ fn tile_ok(state: &GatewayState, headers: &HeaderMap, tile: TileResponse) -> Res
     let cache_control = if tile.immutable {
         HeaderValue::from_static("public, max-age=31536000, immutable")
     } else {
-        latest_cache_control(state.config.latest_max_age.as_secs())
+        state.config.latest_cache_control.header()
     };
     let matches = headers
         .get(header::IF_NONE_MATCH)
@@ -219,20 +219,6 @@ fn tile_ok(state: &GatewayState, headers: &HeaderMap, tile: TileResponse) -> Res
         tile.bytes,
     )
         .into_response()
-}
-
-/// `Cache-Control` of tiles whose run was not named: built once for the
-/// configured age (one gateway, one age), not on every response.
-fn latest_cache_control(max_age: u64) -> HeaderValue {
-    static BUILT: std::sync::OnceLock<(u64, HeaderValue)> = std::sync::OnceLock::new();
-    let build = |secs: u64| {
-        HeaderValue::from_str(&format!("public, max-age={secs}"))
-            .unwrap_or(HeaderValue::from_static("no-cache"))
-    };
-    match BUILT.get_or_init(|| (max_age, build(max_age))) {
-        (secs, value) if *secs == max_age => value.clone(),
-        _ => build(max_age),
-    }
 }
 
 /// The values of a route's path parameters, in the route's order.

@@ -31,4 +31,4 @@ pub use app::{MAX_URI_BYTES, router};
 pub use cache::TileCache;
 pub use prefetch::{PrefetchConfig, Prefetcher};
 pub use server::ServerLimits;
-pub use state::{GatewayConfig, GatewayState};
+pub use state::{GatewayConfig, GatewayState, LatestCacheControl};

@@ -12,6 +12,25 @@ use crate::cache::TileCache;
 /// new keys), so this only bounds how long an unused tile holds memory.
 pub const L1_TTL: Duration = Duration::from_secs(6 * 3600);
 
+/// `Cache-Control: public, max-age=…` for tiles whose run was not named,
+/// built once rather than on every response.
+#[derive(Debug, Clone)]
+pub struct LatestCacheControl(axum::http::HeaderValue);
+
+impl LatestCacheControl {
+    pub fn max_age(age: Duration) -> Self {
+        let value = format!("public, max-age={}", age.as_secs());
+        Self(
+            axum::http::HeaderValue::from_str(&value)
+                .unwrap_or(axum::http::HeaderValue::from_static("no-cache")),
+        )
+    }
+
+    pub fn header(&self) -> axum::http::HeaderValue {
+        self.0.clone()
+    }
+}
+
 /// Gateway settings.
 #[derive(Debug, Clone)]
 pub struct GatewayConfig {
@@ -20,8 +39,8 @@ pub struct GatewayConfig {
     pub public_url: Option<String>,
     /// How long a request waits for a render.
     pub render_timeout: Duration,
-    /// `Cache-Control: max-age` for tiles whose run was not named.
-    pub latest_max_age: Duration,
+    /// `Cache-Control` for tiles whose run was not named.
+    pub latest_cache_control: LatestCacheControl,
     /// Largest tile side accepted (pixels).
     pub max_tile_size: u32,
     /// Largest WMS map side (pixels).
@@ -39,7 +58,7 @@ impl Default for GatewayConfig {
         Self {
             public_url: None,
             render_timeout: Duration::from_secs(10),
-            latest_max_age: Duration::from_secs(60),
+            latest_cache_control: LatestCacheControl::max_age(Duration::from_secs(60)),
             max_tile_size: 512,
             max_map_side: protocol::Limits::default().max_map_side,
             admin_token: None,
