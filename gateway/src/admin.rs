@@ -282,7 +282,7 @@ async fn run_warm(
             let (state, counts, first_error) = (&state, counts.clone(), first_error.clone());
             async move {
                 let result = match planned {
-                    Ok((job, immutable)) => render_planned(state, job, immutable)
+                    Ok((job, immutable)) => render_planned(state, &job, immutable)
                         .await
                         .map_err(|e| e.to_string()),
                     Err(e) => Err(e),

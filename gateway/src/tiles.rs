@@ -89,8 +89,7 @@ pub async fn get_tile(
         .as_ref()
         .zip(id)
         .and_then(|(l, id)| l.asked_id(id));
-    let prefetch = state.prefetch.as_ref().map(|p| (p, job.key.clone()));
-    let tile = render_planned(state, job, immutable).await?;
+    let tile = render_planned(state, &job, immutable).await?;
     if let (Some(ledger), Some(id)) = (&state.warm_ledger, id) {
         match tile.tier {
             CacheTier::Miss => ledger.missed(),
@@ -98,11 +97,11 @@ pub async fn get_tile(
             CacheTier::L1 => {}
         }
     }
-    if let Some((p, key)) = prefetch {
+    if let Some(p) = &state.prefetch {
         // A prefetched neighbour now asked for means the user moves that
         // way: keep going, as after a miss.
         let moving = tile.tier == CacheTier::Miss || first_use == Some(WarmSource::Spatial);
-        p.after_request(state, &catalog, req, &key, moving, hints);
+        p.after_request(state, &catalog, req, &job.key, moving, hints);
     }
     Ok(tile)
 }
@@ -110,7 +109,7 @@ pub async fn get_tile(
 /// Serves a planned job through L1, L2 and the queue (see [`get_tile`]).
 pub async fn render_planned(
     state: &GatewayState,
-    job: RenderJob,
+    job: &RenderJob,
     immutable: bool,
 ) -> Result<TileResponse, OgcError> {
     let key = job.key.cache_key();
@@ -128,7 +127,8 @@ pub async fn render_planned(
     // Boxed: the miss path's state (spans, the single-flight entry, the
     // render) is large, and an inline future makes every hit's future as
     // large, copied each time the HTTP stack boxes or moves it.
-    Box::pin(render_miss(state, job, key, immutable)).await
+    // Only a miss needs its own copy of the job (it goes on the queue).
+    Box::pin(render_miss(state, job.clone(), key, immutable)).await
 }
 
 /// The L1 miss path of [`render_planned`]: L2, else one render through the

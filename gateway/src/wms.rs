@@ -257,7 +257,7 @@ async fn get_map(state: &GatewayState, kvp: &Kvp) -> Result<Response, WmsError> 
     };
     let (mut job, _) = plan_tile(&state.catalog.snapshot(), &req).map_err(OgcError::from)?;
     job.area = Some(m.area);
-    let tile = render_planned(state, job, false).await?;
+    let tile = render_planned(state, &job, false).await?;
     Ok((
         [
             (header::CONTENT_TYPE, tile.format.mime()),
