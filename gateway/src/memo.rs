@@ -22,7 +22,10 @@
 //! never stored. What each hit must still do is done here or batched:
 //! the tile metrics (handles kept per answer) on every hit; demand counts
 //! (the hot set) and L1 recency once a second by [`TileMemo::sweep`], which
-//! also drops dead answers and keeps the lookahead's cells alive.
+//! also drops dead answers and keeps the lookahead's cells alive. The warm
+//! ledger's first use of a tile queued ahead is seen by the routed request
+//! that stored the answer; a tile queued ahead again is rendered into L1
+//! again, which replaces the entry and so ends the answer.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
