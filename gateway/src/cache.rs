@@ -1,10 +1,13 @@
 //! L1: the in-process tile cache, bounded by bytes. Its entry API also
 //! gives single-flight: concurrent misses for one key run one render.
 //! An entry carries what a hit answers with besides the bytes (the ETag),
-//! computed once when the tile is stored, not on every hit.
+//! computed once when the tile is stored, not on every hit, and its
+//! [`TileLife`]: whether it is still held, which the hit memo
+//! ([`crate::memo`]) checks instead of looking the key up.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use axum::http::HeaderValue;
@@ -17,22 +20,51 @@ use protocol::TileSink;
 /// the seed is still random per process.
 type KeyHasher = foldhash::fast::RandomState;
 
-/// A cached tile: its bytes (shared, never copied per response) and its
-/// strong validator.
+/// A cached tile: its bytes (shared, never copied per response), its
+/// strong validator and its life in the cache.
 #[derive(Debug, Clone)]
 pub struct CachedTile {
     pub bytes: Bytes,
     /// The `ETag` header's value ([`crate::tiles::etag_of`] of the key).
     pub etag: HeaderValue,
+    /// Shared by every copy of this entry: cleared when L1 drops it.
+    pub life: Arc<TileLife>,
+}
+
+/// Whether one L1 entry is still held: cleared by the cache's eviction
+/// listener (evicted, replaced, invalidated, expired), and bounded by the
+/// entry's time to live, since the cache removes expired entries lazily.
+#[derive(Debug)]
+pub struct TileLife {
+    held: AtomicBool,
+    expires: Instant,
+}
+
+impl TileLife {
+    /// Whether the entry is still in L1 at `now`.
+    pub fn is_held(&self, now: Instant) -> bool {
+        now < self.expires && self.held.load(Ordering::Acquire)
+    }
 }
 
 impl CachedTile {
-    /// The entry for `bytes` stored under `cache_key`.
-    pub fn new(cache_key: &str, bytes: Bytes) -> Self {
+    /// The entry for `bytes` stored under `cache_key` for at most `ttl`.
+    pub fn new(cache_key: &str, bytes: Bytes, ttl: Duration) -> Self {
         let etag = HeaderValue::from_maybe_shared(Bytes::from(crate::tiles::etag_of(cache_key)))
             // A hex number in quotes is always a valid header value.
             .unwrap_or(HeaderValue::from_static("\"0\""));
-        Self { bytes, etag }
+        // Made before the cache stores it, so this ends no later than the
+        // cache's own time to live.
+        let now = Instant::now();
+        let life = Arc::new(TileLife {
+            held: AtomicBool::new(true),
+            // An unrepresentable end (a test's "forever"): thirty years.
+            expires: now
+                .checked_add(ttl)
+                .or_else(|| now.checked_add(Duration::from_secs(30 * 365 * 86_400)))
+                .unwrap_or(now),
+        });
+        Self { bytes, etag, life }
     }
 }
 
@@ -42,6 +74,7 @@ impl CachedTile {
 #[derive(Clone)]
 pub struct TileCache {
     inner: Arc<Cache<String, CachedTile, KeyHasher>>,
+    ttl: Duration,
 }
 
 impl TileCache {
@@ -53,9 +86,14 @@ impl TileCache {
                 (k.len() + v.bytes.len()).try_into().unwrap_or(u32::MAX)
             })
             .time_to_live(ttl)
+            // Every removal, whatever its cause, ends the entry's life.
+            .eviction_listener(|_, tile: CachedTile, _| {
+                tile.life.held.store(false, Ordering::Release)
+            })
             .build_with_hasher(KeyHasher::default());
         Self {
             inner: Arc::new(inner),
+            ttl,
         }
     }
 
@@ -67,6 +105,12 @@ impl TileCache {
     /// The cached tile, if any (a hit counts towards its recency).
     pub async fn get(&self, key: &str) -> Option<CachedTile> {
         self.inner.get(key).await
+    }
+
+    /// Counts a read of `key` towards its recency, as a hit would (for
+    /// hits answered without looking the key up: [`crate::memo`]).
+    pub async fn touch(&self, key: &str) {
+        let _ = self.inner.get(key).await;
     }
 
     /// Returns the cached tile, or runs `render` once for all concurrent
@@ -81,7 +125,8 @@ impl TileCache {
         E: Send + Sync + 'static,
     {
         let etag_key = key.clone();
-        let render = async move { render.await.map(|b| CachedTile::new(&etag_key, b)) };
+        let ttl = self.ttl;
+        let render = async move { render.await.map(|b| CachedTile::new(&etag_key, b, ttl)) };
         let entry = self.inner.entry(key).or_try_insert_with(render).await?;
         let fresh = entry.is_fresh();
         Ok((entry.into_value(), fresh))
@@ -108,7 +153,10 @@ impl TileCache {
 impl TileSink for TileCache {
     async fn put(&self, cache_key: &str, bytes: Bytes) {
         self.inner
-            .insert(cache_key.to_owned(), CachedTile::new(cache_key, bytes))
+            .insert(
+                cache_key.to_owned(),
+                CachedTile::new(cache_key, bytes, self.ttl),
+            )
             .await;
     }
 }

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use axum::Extension;
 use axum::extract::{Path, Query, RawPathParams, RawQuery, State};
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::{StatusCode, Uri};
@@ -9,14 +10,16 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use protocol::{ImageFormat, TileMatrixSetId};
 
+use crate::memo_service::MemoPass;
 use crate::ogc::{OgcError, wmts_capabilities};
 use crate::params::{Kvp, dimensions, parse_u32, style_params, tile_matrix, tile_matrix_set};
 use crate::state::GatewayState;
-use crate::tiles::{TileHints, TileRequest, TileResponse, get_tile};
+use crate::tiles::{TileHints, TileRequest, TileResponse, get_tile_offering};
 
 /// `GET /wmts?SERVICE=WMTS&REQUEST=...`
 pub async fn wmts_kvp(
     State(state): State<GatewayState>,
+    pass: Option<Extension<MemoPass>>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, OgcError> {
@@ -60,12 +63,13 @@ pub async fn wmts_kvp(
     let x = kvp.require_u32("tilecol")?;
     let req = tile_request(&state, &kvp, (layer, style, tms), (z, x, y), format)?;
     let hints = tile_hints(&kvp, &headers)?;
-    Ok(tile_response(&state, &headers, &req, hints).await)
+    Ok(tile_response(&state, &headers, &req, hints, offers(pass)).await)
 }
 
 /// `GET /wmts/1.0.0/{layer}/{style}/{tms}/{z}/{row}/{col}.png`
 pub async fn wmts_rest(
     State(state): State<GatewayState>,
+    pass: Option<Extension<MemoPass>>,
     headers: HeaderMap,
     path: RawPathParams,
     RawQuery(query): RawQuery,
@@ -85,12 +89,13 @@ pub async fn wmts_rest(
         format,
     )?;
     let hints = tile_hints(&kvp, &headers)?;
-    Ok(tile_response(&state, &headers, &req, hints).await)
+    Ok(tile_response(&state, &headers, &req, hints, offers(pass)).await)
 }
 
 /// `GET /tiles/{layer}/{style}/{z}/{x}/{y}.png` (Web Mercator, XYZ order).
 pub async fn xyz(
     State(state): State<GatewayState>,
+    pass: Option<Extension<MemoPass>>,
     headers: HeaderMap,
     path: RawPathParams,
     RawQuery(query): RawQuery,
@@ -111,7 +116,7 @@ pub async fn xyz(
         format,
     )?;
     let hints = tile_hints(&kvp, &headers)?;
-    Ok(tile_response(&state, &headers, &req, hints).await)
+    Ok(tile_response(&state, &headers, &req, hints, offers(pass)).await)
 }
 
 /// `GET /wmts/1.0.0/WMTSCapabilities.xml`
@@ -164,17 +169,30 @@ pub fn base_url(state: &GatewayState, headers: &HeaderMap) -> String {
     format!("{scheme}://{host}")
 }
 
+/// Whether the hit memo's service asks for this request's answer.
+fn offers(pass: Option<Extension<MemoPass>>) -> bool {
+    pass.is_some_and(|Extension(p)| p.wants_fill())
+}
+
 async fn tile_response(
     state: &GatewayState,
     headers: &HeaderMap,
     req: &TileRequest,
     hints: TileHints,
+    offer: bool,
 ) -> Response {
     let started = std::time::Instant::now();
-    let (response, tier) = match get_tile(state, req, hints).await {
-        Ok(tile) => {
+    let (response, tier) = match get_tile_offering(state, req, hints, offer).await {
+        Ok((tile, fill)) => {
             let tier = tile.tier.metric_label();
-            (tile_ok(state, headers, tile), tier)
+            let mut response = tile_ok(state, headers, tile);
+            // A 200 only: a 304 answers one client's validator.
+            if let Some(fill) = fill
+                && response.status() == StatusCode::OK
+            {
+                response.extensions_mut().insert(fill);
+            }
+            (response, tier)
         }
         Err(e) => (e.into_response(), "none"),
     };
@@ -197,11 +215,7 @@ fn tile_ok(state: &GatewayState, headers: &HeaderMap, tile: TileResponse) -> Res
     };
     let matches = headers
         .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',')
-                .any(|t| t.trim() == tile.etag || t.trim() == "*")
-        });
+        .is_some_and(|v| crate::memo::etag_matches(v, &tile.etag));
     let common = [
         (header::ETAG, tile.etag),
         (header::CACHE_CONTROL, cache_control),

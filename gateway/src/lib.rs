@@ -5,6 +5,7 @@
 //! - [`tiles`]: request → catalog → L1 / render → response
 //! - [`params`]: KVP parsing, dimensions, style options
 //! - [`cache`]: L1 tile cache with single-flight
+//! - [`memo`], [`memo_service`]: repeated L1 hits answered before routing
 //! - [`tile_metrics`]: the tile request metrics, handles kept
 //! - [`ogc`]: capabilities XML and exception reports
 //! - [`server`]: the HTTP/1.1 listener (header timeout, connection cap)
@@ -15,6 +16,8 @@ pub mod app;
 pub mod cache;
 pub mod featureinfo;
 pub mod handlers;
+pub mod memo;
+pub mod memo_service;
 pub mod ogc;
 pub mod params;
 pub mod prefetch;
@@ -29,6 +32,7 @@ pub mod wms_crs;
 
 pub use app::{MAX_URI_BYTES, router};
 pub use cache::TileCache;
+pub use memo::TileMemo;
 pub use prefetch::{PrefetchConfig, Prefetcher};
-pub use server::ServerLimits;
+pub use server::{HttpApp, ServerLimits};
 pub use state::{GatewayConfig, GatewayState, LatestCacheControl};

@@ -12,6 +12,7 @@
 
 use std::hash::{BuildHasher as _, Hash, Hasher};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -54,9 +55,29 @@ pub struct Prefetcher {
     /// state on every request, and a moka handle holds a dozen counts.)
     queued: Arc<Cache<String, ()>>,
     /// Hash of a tile position (everything but the time) → the valid time
-    /// last asked for it. A hash, not a string: this runs on every request
-    /// (so the fast hasher for the position and the map alike).
-    last_step: Arc<Cache<u64, DateTime<Utc>, foldhash::fast::RandomState>>,
+    /// last asked for it (µs since the epoch). A hash, not a string: this
+    /// runs on every request (so the fast hasher for the position and the
+    /// map alike). A shared cell, so a step changes no map entry and the
+    /// hit memo can hold the cell and see, with one load, whether the
+    /// position is still at its tile's step ([`StepRef`]).
+    last_step: Arc<Cache<u64, Arc<AtomicI64>, foldhash::fast::RandomState>>,
+}
+
+/// A tile's position cell in the lookahead's map and the tile's step, held
+/// by a memoised answer: while the cell still holds that step, answering
+/// again would not change what the lookahead sees.
+#[derive(Debug, Clone)]
+pub(crate) struct StepRef {
+    position: u64,
+    cell: Arc<AtomicI64>,
+    valid: i64,
+}
+
+impl StepRef {
+    /// Whether the position was last asked at this tile's step.
+    pub(crate) fn is_current(&self) -> bool {
+        self.cell.load(Ordering::Relaxed) == self.valid
+    }
 }
 
 impl Prefetcher {
@@ -118,18 +139,45 @@ impl Prefetcher {
     /// Whether the client asked for this tile position at an earlier step
     /// last time (and records this step).
     fn animating(&self, k: &TileKey) -> bool {
-        let mut h = foldhash::fast::FixedState::default().build_hasher();
-        (&k.layer, &k.style, &k.style_params, k.tms, k.z, k.x, k.y).hash(&mut h);
-        (k.tile_size, &k.elevation, k.format).hash(&mut h);
-        let position = h.finish();
-        let before = self.last_step.get(&position);
-        // The same step again (a cache hit re-asked) changes nothing: the
-        // read above already renewed the entry's idle time, and a write
-        // costs more than a read on every request.
-        if before != Some(k.valid) {
-            self.last_step.insert(position, k.valid);
+        let valid = k.valid.timestamp_micros();
+        // One cell per position (`get_with` inserts once): a new position
+        // starts at this step, which is not a step forward.
+        let cell = self
+            .last_step
+            .get_with(position_of(k), || Arc::new(AtomicI64::new(valid)));
+        // The same step again (a cache hit re-asked) writes nothing.
+        let before = cell.load(Ordering::Relaxed);
+        if before != valid {
+            cell.store(valid, Ordering::Relaxed);
         }
-        before.is_some_and(|t| t < k.valid)
+        before < valid
+    }
+
+    /// The step cell of `k`'s position, for a memoised answer; none while
+    /// the lookahead is off (then no step needs watching).
+    pub(crate) fn step_ref(&self, k: &TileKey) -> Option<StepRef> {
+        if self.config.lookahead == 0 {
+            return None;
+        }
+        let position = position_of(k);
+        let valid = k.valid.timestamp_micros();
+        let cell = self
+            .last_step
+            .get_with(position, || Arc::new(AtomicI64::new(valid)));
+        Some(StepRef {
+            position,
+            cell,
+            valid,
+        })
+    }
+
+    /// Renews the idle time of `step`'s position, as a request would;
+    /// false when the map holds another cell for it now (the held one was
+    /// forgotten), so the memoised answer must go.
+    pub(crate) fn keep_step(&self, step: &StepRef) -> bool {
+        self.last_step
+            .get(&step.position)
+            .is_some_and(|c| Arc::ptr_eq(&c, &step.cell))
     }
 
     fn queue(
@@ -166,6 +214,14 @@ impl Prefetcher {
         }
         usize::from(ok)
     }
+}
+
+/// The lookahead's identity of `k`'s position (everything but the time).
+fn position_of(k: &TileKey) -> u64 {
+    let mut h = foldhash::fast::FixedState::default().build_hasher();
+    (&k.layer, &k.style, &k.style_params, k.tms, k.z, k.x, k.y).hash(&mut h);
+    (k.tile_size, &k.elevation, k.format).hash(&mut h);
+    h.finish()
 }
 
 /// The tiles of `rings` rings around `req` (x wraps around the

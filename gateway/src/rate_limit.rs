@@ -74,7 +74,7 @@ impl RateLimiter {
     }
 
     /// The address a request is counted against.
-    fn client(&self, headers: &HeaderMap, peer: Option<SocketAddr>) -> IpAddr {
+    pub(crate) fn client(&self, headers: &HeaderMap, peer: Option<SocketAddr>) -> IpAddr {
         let hops = usize::from(self.trusted_proxies);
         let forwarded = (hops > 0)
             .then(|| headers.get("x-forwarded-for")?.to_str().ok())
@@ -92,9 +92,19 @@ impl RateLimiter {
     }
 }
 
-/// Middleware: answers 429 for clients over their rate.
+/// Whether requests for `path` are never limited (health checks).
+pub(crate) fn exempt(path: &str) -> bool {
+    matches!(path, "/healthz" | "/readyz")
+}
+
+/// Middleware: answers 429 for clients over their rate (a request the hit
+/// memo's service admitted was counted there already).
 pub async fn enforce(State(limiter): State<RateLimiter>, req: Request, next: Next) -> Response {
-    if matches!(req.uri().path(), "/healthz" | "/readyz") {
+    let admitted = req
+        .extensions()
+        .get::<crate::memo_service::MemoPass>()
+        .is_some_and(|p| p.admitted);
+    if admitted || exempt(req.uri().path()) {
         return next.run(req).await;
     }
     let peer = req

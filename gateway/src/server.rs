@@ -2,20 +2,19 @@
 //! server needs and `axum::serve` does not set: a deadline for each
 //! request's headers (which also closes idle keep-alive connections, since
 //! hyper starts it as soon as it waits for the next request), a cap on open
-//! connections and on header size, and graceful shutdown.
+//! connections and on header size, and graceful shutdown. In front of the
+//! router, per connection, sits the hit memo's service
+//! ([`crate::memo_service`]) when the app has a memo.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
-use tower_service::Service as _;
 
 /// Limits of the HTTP edge.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,18 +42,31 @@ impl Default for ServerLimits {
     }
 }
 
+/// What [`serve`] serves: a router, and the hit memo in front of it
+/// (none: every request is routed).
+pub struct HttpApp {
+    pub router: Router,
+    pub memo: Option<crate::TileMemo>,
+}
+
+impl From<Router> for HttpApp {
+    fn from(router: Router) -> Self {
+        Self { router, memo: None }
+    }
+}
+
 /// Serves `app` on `listener` until `shutdown` resolves, then lets requests
 /// in flight finish (up to [`ServerLimits::drain`]). Handlers see the
-/// peer's address as `ConnectInfo<SocketAddr>`.
+/// peer's address as `ConnectInfo<std::net::SocketAddr>`.
 pub async fn serve(
     listener: TcpListener,
-    app: Router,
+    app: impl Into<HttpApp>,
     limits: ServerLimits,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    let HttpApp { router, memo } = app.into();
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
-    let mut make_service = app.into_make_service_with_connect_info::<SocketAddr>();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
@@ -82,8 +94,9 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let Ok(service) = make_service.call(peer).await;
-        let conn = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let service =
+            crate::memo_service::MemoService::new(memo.clone(), router.clone(), Some(peer));
+        let conn = http.serve_connection(TokioIo::new(stream), service);
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
             if let Err(e) = conn.await {

@@ -16,9 +16,32 @@ use metrics::{Counter, Histogram, SharedString};
 
 /// One series pair's handles.
 #[derive(Clone)]
-struct Series {
+pub(crate) struct Series {
     requests: Counter,
     duration: Histogram,
+}
+
+impl Series {
+    /// Counts one request taking `took`.
+    pub(crate) fn record(&self, took: Duration) {
+        self.requests.increment(1);
+        self.duration.record(took);
+    }
+}
+
+/// The handles of (`layer`, `tier`, `status`), registered on first use
+/// (kept by the hit memo, so its hits skip even the table look-up).
+pub(crate) fn series(layer: &str, tier: &'static str, status: u16) -> Series {
+    {
+        let table = SERIES.read().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, _, series)) = table
+            .get(layer)
+            .and_then(|l| l.iter().find(|(t, s, _)| *t == tier && *s == status))
+        {
+            return series.clone();
+        }
+    }
+    register(layer, tier, status)
 }
 
 /// Layer → its (tier, status) series: a handful per layer, scanned.

@@ -14,8 +14,10 @@ use protocol::{ImageFormat, Priority, RenderError, RenderJob, WarmSource};
 
 use tracing::Instrument;
 
+use crate::memo::{FillParts, MemoFill};
 use crate::ogc::OgcError;
 use crate::state::GatewayState;
+use protocol::catalog::LayerKind;
 
 /// Where a tile came from, for the `X-Cache` header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +58,8 @@ pub struct TileResponse {
     pub tier: CacheTier,
     /// The run was named in the request, so the bytes never change.
     pub immutable: bool,
+    /// The L1 entry's life (see [`crate::cache::TileLife`]).
+    pub life: Arc<crate::cache::TileLife>,
 }
 
 /// What a client says about its next requests; not part of the tile's
@@ -76,6 +80,20 @@ pub async fn get_tile(
     req: &TileRequest,
     hints: TileHints,
 ) -> Result<TileResponse, OgcError> {
+    get_tile_offering(state, req, hints, false)
+        .await
+        .map(|(tile, _)| tile)
+}
+
+/// [`get_tile`], and when `offer` is set, what the hit memo needs to
+/// answer the same request again ([`crate::memo`]), if it may: only L1
+/// hits, without hints, whose answer does not depend on the clock.
+pub async fn get_tile_offering(
+    state: &GatewayState,
+    req: &TileRequest,
+    hints: TileHints,
+    offer: bool,
+) -> Result<(TileResponse, Option<MemoFill>), OgcError> {
     let catalog = state.catalog.snapshot();
     let (job, immutable) = plan_tile(&catalog, req)?;
     if let Some(demand) = &state.demand {
@@ -103,7 +121,44 @@ pub async fn get_tile(
         let moving = tile.tier == CacheTier::Miss || first_use == Some(WarmSource::Spatial);
         p.after_request(state, &catalog, req, &job.key, moving, hints);
     }
-    Ok(tile)
+    let fill = if offer && tile.tier == CacheTier::L1 && !hints.animating {
+        memo_fill(state, &catalog, req, &job.key, &tile)
+    } else {
+        None
+    };
+    Ok((tile, fill))
+}
+
+/// The hit memo's copy of an L1 answer to `req` (planned as `key` against
+/// `catalog`); none when the answer depends on the clock: a tile with no
+/// forecast or time resolves to the step nearest now (but an observation
+/// with no run either resolves to the newest time, clock-free).
+fn memo_fill(
+    state: &GatewayState,
+    catalog: &Arc<protocol::Catalog>,
+    req: &TileRequest,
+    key: &protocol::TileKey,
+    tile: &TileResponse,
+) -> Option<MemoFill> {
+    let layer = catalog.layer(&req.layer)?;
+    let d = &req.dims;
+    let newest_observation = d.run.is_none() && layer.info.kind == LayerKind::Observation;
+    if d.forecast_hours.is_none() && d.time.is_none() && !newest_observation {
+        return None;
+    }
+    Some(MemoFill(Arc::new(FillParts {
+        body: tile.bytes.clone(),
+        etag: tile.etag.clone(),
+        life: tile.life.clone(),
+        cache_key: key.cache_key(),
+        catalog: Arc::downgrade(catalog),
+        step: state.prefetch.as_ref().and_then(|p| p.step_ref(key)),
+        layer: req.layer.clone(),
+        position: state
+            .demand
+            .as_ref()
+            .map(|_| protocol::demand::TilePosition::of(req, key)),
+    })))
 }
 
 /// Serves a planned job through L1, L2 and the queue (see [`get_tile`]).
@@ -122,6 +177,7 @@ pub async fn render_planned(
             etag: hit.etag,
             tier: CacheTier::L1,
             immutable,
+            life: hit.life,
         });
     }
     // Boxed: the miss path's state (spans, the single-flight entry, the
@@ -217,6 +273,7 @@ async fn render_miss(
         etag: tile.etag,
         tier,
         immutable,
+        life: tile.life,
     })
 }
 

@@ -346,6 +346,9 @@ pub async fn serve_gateway(
     let addr = listener.local_addr()?;
     announce(addr);
     println!("listening on http://{addr}");
+    // Repeated tile hits are answered before routing. Not while traces are
+    // exported: every request then gets its server span from the router.
+    let memo = (!crate::telemetry::traces_exported()).then(|| ::gateway::TileMemo::new(&state));
     let app = match http.metrics_listen {
         Some(addr) => {
             spawn_metrics(addr, metrics).await?;
@@ -360,6 +363,7 @@ pub async fn serve_gateway(
     } else {
         app
     };
+    let app = ::gateway::HttpApp { router: app, memo };
     ::gateway::server::serve(listener, app, http.limits(), crate::shutdown::signal()).await?;
     Ok(())
 }
