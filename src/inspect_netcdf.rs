@@ -85,7 +85,7 @@ pub fn write_values(bytes: &[u8], name: &str, index: usize, path: &Path) -> Resu
             }
         }
     } else {
-        for v in &grid.values {
+        for v in grid.values.iter() {
             w.write_all(&v.to_le_bytes())?;
         }
     }

@@ -94,7 +94,7 @@ fn index_field(bytes: &[u8], f: &RawField<'_>) -> Result<FieldIndex, DecodeError
     let shape = Grid {
         ni: spec.ni,
         nj: spec.nj,
-        values: Vec::new(),
+        values: Vec::new().into(),
         geometry: spec.geometry,
         winds_grid_relative: spec.winds_grid_relative,
     };

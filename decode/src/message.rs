@@ -13,8 +13,8 @@ use grib::def::grib2::{DataRepresentationTemplate, Section5};
 
 use super::{png41, scan, sect3};
 use crate::error::{DecodeError, MessageId};
-use crate::unpack::Fault;
-use protocol::grid::Grid;
+use crate::unpack::{Codes, Fault};
+use protocol::grid::{Coded, Grid, GridValues};
 
 /// Data templates we decode (GRIB2 code table 5.0).
 pub(crate) const SUPPORTED_DATA: [u16; 7] = [0, 2, 3, 40, 41, 42, 200];
@@ -152,28 +152,65 @@ pub fn decode_message(bytes: &[u8], submessage: usize) -> Result<Grid, DecodeErr
     // The grid is checked first: it is cheap, and an unsupported grid
     // should not cost a full unpack.
     let spec = sect3::grid_spec(field.sect3, field.id)?;
-    let mut values = unpack(&field)?;
-    if values.len() != spec.ni * spec.nj {
-        return Err(DecodeError::Corrupt {
-            message: field.id,
-            reason: format!("{} values for a {}×{} grid", values.len(), spec.ni, spec.nj),
-        });
-    }
-    if field.discipline == MRMS_DISCIPLINE {
-        for v in values.iter_mut() {
-            // f32 arithmetic in some unpackers leaves the sentinel a few
-            // ulps away from the integer.
-            if (*v - MRMS_NO_COVERAGE).abs() < 1e-3 {
-                *v = f32::NAN;
+    let wrong_count = |n: usize| DecodeError::Corrupt {
+        message: field.id,
+        reason: format!("{n} values for a {}×{} grid", spec.ni, spec.nj),
+    };
+    let no_coverage = |values: &mut [f32]| {
+        if field.discipline == MRMS_DISCIPLINE {
+            for v in values.iter_mut() {
+                // f32 arithmetic in some unpackers leaves the sentinel a
+                // few ulps away from the integer.
+                if (*v - MRMS_NO_COVERAGE).abs() < 1e-3 {
+                    *v = f32::NAN;
+                }
             }
         }
-    }
+    };
+    let values = match unpack_codes(&field)? {
+        // Packed integers stay integers (half the memory of f32, and no
+        // float pass over the field); each integer's value is the one the
+        // f32 path computes, so the grid reads the same.
+        Some((codes, mut table)) => {
+            if codes.len() != spec.ni * spec.nj {
+                return Err(wrong_count(codes.len()));
+            }
+            no_coverage(&mut table);
+            let codes = scan::normalise(codes, spec.ni, spec.nj, spec.scan);
+            match Coded::new(codes, table) {
+                Some(coded) => GridValues::Coded(coded),
+                None => return Err(wrong_count(0)),
+            }
+        }
+        None => {
+            let mut values = unpack(&field)?;
+            if values.len() != spec.ni * spec.nj {
+                return Err(wrong_count(values.len()));
+            }
+            no_coverage(&mut values);
+            GridValues::Floats(scan::normalise(values, spec.ni, spec.nj, spec.scan))
+        }
+    };
     Ok(Grid {
         ni: spec.ni,
         nj: spec.nj,
-        values: scan::normalise(values, spec.ni, spec.nj, spec.scan),
+        values,
         geometry: spec.geometry,
         winds_grid_relative: spec.winds_grid_relative,
+    })
+}
+
+/// [`crate::unpack::unpack_codes`] of `field`: its packed integers and
+/// their values, for the fields that keep them.
+pub(crate) fn unpack_codes(field: &RawField<'_>) -> Result<Option<Codes>, DecodeError> {
+    let id = field.id;
+    let (num_points, s5) = checked_headers(field)?;
+    crate::unpack::unpack_codes(&s5, field.sect6, field.sect7, num_points).map_err(|f| match f {
+        Fault::Corrupt(reason) => DecodeError::Corrupt {
+            message: id,
+            reason,
+        },
+        Fault::Unsupported(what) => DecodeError::Unsupported { message: id, what },
     })
 }
 

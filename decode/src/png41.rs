@@ -29,11 +29,47 @@ pub(crate) fn unpack(
         out.fill(scale.apply(0));
         return Ok(());
     }
+    unpack_samples(payload, out, |x| scale.apply(x))
+}
+
+/// The packed integers themselves (the X of `(R + X·2^E) / 10^D`) and the
+/// value of each, when every sample fits 16 bits: `Ok(None)` for wider
+/// samples and a zero width. `codes.len()` integers are written; the
+/// table covers every integer up to the largest one written.
+pub(crate) fn unpack_codes(
+    payload: &[u8],
+    simple: &SimplePacking,
+    codes: &mut [u16],
+) -> Result<Option<Vec<f32>>, String> {
+    if simple.num_bits == 0 {
+        return Ok(None);
+    }
+    let reader = read_header(payload, codes.len())?;
+    let info = reader.info();
+    if info.bit_depth as usize * channels(info.color_type)? > 16 {
+        return Ok(None);
+    }
+    drop(reader);
+    // At most 16 bits: the narrowing keeps every sample.
+    unpack_samples(payload, codes, |x| x as u16)?;
+    let largest = codes.iter().copied().max().unwrap_or(0);
+    let scale = Scale::new(simple);
+    Ok(Some(
+        (0..=u32::from(largest)).map(|x| scale.apply(x)).collect(),
+    ))
+}
+
+/// Every sample of the PNG, `convert`ed, into `out`.
+fn unpack_samples<T: Copy + Default>(
+    payload: &[u8],
+    out: &mut [T],
+    convert: impl Fn(u32) -> T,
+) -> Result<(), String> {
     let count = out.len();
     let mut reader = read_header(payload, count)?;
     let info = reader.info();
     if info.interlaced {
-        out.copy_from_slice(&unpack_frame(payload, simple, count)?);
+        out.copy_from_slice(&unpack_frame(payload, count, &convert)?);
         return Ok(());
     }
     let width = info.width as usize;
@@ -45,7 +81,7 @@ pub(crate) fn unpack(
             .map_err(|e| format!("PNG data: {e}"))?
             .ok_or_else(|| format!("PNG yielded {done} of {count} values"))?;
         let need = (count - done).min(width);
-        convert_row(row.data(), bits, &scale, &mut out[done..done + need]);
+        convert_row(row.data(), bits, &convert, &mut out[done..done + need]);
         done += need;
     }
     // Read on to the end of the image data, as a whole-frame read does:
@@ -59,10 +95,13 @@ pub(crate) fn unpack(
     Ok(())
 }
 
-/// Unpacks `count` values as [`unpack`] does, through a buffer of the
-/// whole decoded image (the png crate deinterlaces into it).
-fn unpack_frame(payload: &[u8], simple: &SimplePacking, count: usize) -> Result<Vec<f32>, String> {
-    let scale = Scale::new(simple);
+/// Unpacks `count` samples as [`unpack_samples`] does, through a buffer
+/// of the whole decoded image (the png crate deinterlaces into it).
+fn unpack_frame<T: Copy + Default>(
+    payload: &[u8],
+    count: usize,
+    convert: &impl Fn(u32) -> T,
+) -> Result<Vec<T>, String> {
     let mut reader = read_header(payload, count)?;
     let info = reader.info();
     let (width, height) = (info.width as usize, info.height as usize);
@@ -71,14 +110,14 @@ fn unpack_frame(payload: &[u8], simple: &SimplePacking, count: usize) -> Result<
     let frame = reader
         .next_frame(&mut buf)
         .map_err(|e| format!("PNG data: {e}"))?;
-    let mut out = vec![0f32; count];
+    let mut out = vec![T::default(); count];
     let mut done = 0;
     for row in buf.chunks_exact(frame.line_size.max(1)).take(height) {
         let need = (count - done).min(width);
         if need == 0 {
             break;
         }
-        convert_row(row, bits, &scale, &mut out[done..done + need]);
+        convert_row(row, bits, convert, &mut out[done..done + need]);
         done += need;
     }
     if done != count {
@@ -87,11 +126,11 @@ fn unpack_frame(payload: &[u8], simple: &SimplePacking, count: usize) -> Result<
     Ok(out)
 }
 
-/// Scales the first `out.len()` pixels of one decoded row into `out`.
+/// Converts the first `out.len()` pixels of one decoded row into `out`.
 /// Samples are big-endian and pixels are packed MSB first, so each pixel
 /// is one `bits`-wide big-endian integer.
-fn convert_row(row: &[u8], bits: usize, scale: &Scale, out: &mut [f32]) {
-    fn each<const N: usize>(row: &[u8], out: &mut [f32], f: impl Fn([u8; N]) -> f32) {
+fn convert_row<T>(row: &[u8], bits: usize, convert: impl Fn(u32) -> T, out: &mut [T]) {
+    fn each<T, const N: usize>(row: &[u8], out: &mut [T], f: impl Fn([u8; N]) -> T) {
         for (o, p) in out.iter_mut().zip(row.chunks_exact(N)) {
             let mut b = [0u8; N];
             b.copy_from_slice(p);
@@ -99,15 +138,15 @@ fn convert_row(row: &[u8], bits: usize, scale: &Scale, out: &mut [f32]) {
         }
     }
     match bits {
-        8 => each::<1>(row, out, |[b]| scale.apply(u32::from(b))),
-        16 => each::<2>(row, out, |p| scale.apply(u32::from(u16::from_be_bytes(p)))),
-        24 => each::<3>(row, out, |[a, b, c]| {
-            scale.apply(u32::from_be_bytes([0, a, b, c]))
+        8 => each::<T, 1>(row, out, |[b]| convert(u32::from(b))),
+        16 => each::<T, 2>(row, out, |p| convert(u32::from(u16::from_be_bytes(p)))),
+        24 => each::<T, 3>(row, out, |[a, b, c]| {
+            convert(u32::from_be_bytes([0, a, b, c]))
         }),
-        32 => each::<4>(row, out, |p| scale.apply(u32::from_be_bytes(p))),
+        32 => each::<T, 4>(row, out, |p| convert(u32::from_be_bytes(p))),
         _ => {
             for (k, o) in out.iter_mut().enumerate() {
-                *o = scale.apply(read_bits(row, k * bits, bits));
+                *o = convert(read_bits(row, k * bits, bits));
             }
         }
     }

@@ -12,7 +12,12 @@ const ALTERNATING_I_NEGATIVE: u8 = ALTERNATING | I_NEGATIVE;
 /// Puts file-order `values` of an `ni`×`nj` grid with scanning mode `scan`
 /// into `values[j * ni + i]` order with i increasing in +i. The j order is
 /// kept as stored: the geometry's signed row step describes it.
-pub(crate) fn normalise(values: Vec<f32>, ni: usize, nj: usize, scan: u8) -> Vec<f32> {
+pub(crate) fn normalise<T: Copy + Default>(
+    values: Vec<T>,
+    ni: usize,
+    nj: usize,
+    scan: u8,
+) -> Vec<T> {
     let mut values = values;
     if ni == 0 || values.len() != ni * nj {
         return values;
@@ -21,7 +26,7 @@ pub(crate) fn normalise(values: Vec<f32>, ni: usize, nj: usize, scan: u8) -> Vec
         // By far the common cases: already in order, or rows reversed.
         0 => values,
         I_NEGATIVE => {
-            values.chunks_exact_mut(ni).for_each(<[f32]>::reverse);
+            values.chunks_exact_mut(ni).for_each(<[T]>::reverse);
             values
         }
         // Rows stored whole, every other one reversed (NDFD's 0x50): row j
@@ -37,7 +42,8 @@ pub(crate) fn normalise(values: Vec<f32>, ni: usize, nj: usize, scan: u8) -> Vec
         }
         flags => {
             let fast = if flags & J_CONSECUTIVE != 0 { nj } else { ni };
-            let mut out = vec![f32::NAN; values.len()];
+            // Every point is written: the fill is never seen.
+            let mut out = vec![T::default(); values.len()];
             for (k, v) in values.into_iter().enumerate() {
                 let (slow, mut pos) = (k / fast, k % fast);
                 if flags & ALTERNATING != 0 && slow % 2 == 1 {

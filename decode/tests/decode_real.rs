@@ -192,7 +192,7 @@ fn mrms_grid_has_no_coverage_as_nan_no_echo_as_value_and_north_to_south_rows() {
     assert_eq!((grid.ni, grid.nj), (7000, 3500));
     // Scan mode 0: file order is already rows from the north, eastward.
     let (mut no_coverage, mut no_echo) = (0, 0);
-    for (k, (&g, &w)) in grid.values.iter().zip(&wgrib2).enumerate() {
+    for (k, (g, &w)) in grid.values.iter().zip(&wgrib2).enumerate() {
         if w == -999.0 {
             assert!(g.is_nan(), "[{k}] no coverage {g} kept as a value");
             no_coverage += 1;
@@ -200,6 +200,24 @@ fn mrms_grid_has_no_coverage_as_nan_no_echo_as_value_and_north_to_south_rows() {
             no_echo += usize::from(w == -99.0);
             assert!((g - w).abs() < 0.05, "[{k}] {g} vs {w}");
         }
+    }
+    // Kept as the PNG's 16-bit integers, each read as exactly the value
+    // the f32 unpacking gives (no coverage aside).
+    let protocol::grid::GridValues::Coded(coded) = &grid.values else {
+        panic!("MRMS PNG samples are kept as codes");
+    };
+    assert!(coded.table().len() <= 65_536);
+    let raw = decode_raw(&bytes, 0).unwrap();
+    for (k, (g, r)) in grid.values.iter().zip(&raw).enumerate() {
+        let r = if (r + 999.0).abs() < 1e-3 {
+            f32::NAN
+        } else {
+            *r
+        };
+        assert!(
+            g.to_bits() == r.to_bits() || (g.is_nan() && r.is_nan()),
+            "[{k}] {g} vs {r}"
+        );
     }
     // The real mosaic has both: no coverage over the oceans, no echo over
     // most of the covered land.

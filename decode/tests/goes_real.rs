@@ -197,7 +197,7 @@ fn geostationary_grid_agrees_with_proj_geos_within_a_tenth_of_a_pixel() {
         let grid = decode::Grid {
             ni: product.ni,
             nj: product.nj,
-            values: Vec::new(),
+            values: Vec::new().into(),
             geometry: product.geometry.clone(),
             winds_grid_relative: false,
         };

@@ -11,6 +11,7 @@ pub mod crs;
 mod encode;
 mod font;
 mod gradient;
+mod imagery;
 mod legend;
 mod raster;
 mod sample;
@@ -139,6 +140,17 @@ pub(crate) fn render_palette(
     index: impl Fn(f32) -> u8,
     cancel: &Cancel,
 ) -> Result<Vec<u8>, RenderError> {
+    let (width, height) = (axes.width() as u32, axes.height() as u32);
+    let encode = |indices: &[u8]| {
+        encode::encode_indexed_png(indices, width, height, palette)
+            .map_err(|e| RenderError::Internal(format!("png encode: {e}")))
+    };
+    if let ([grid], Footprint::Axes(axes)) = (grids, axes)
+        && let Some(indices) = imagery::palette_indices(grid, axes, no_data, &index)
+    {
+        cancel.check()?;
+        return encode(&indices);
+    }
     let values = sample_field(grids, axes)?;
     cancel.check()?;
     let mut indices: Vec<u8> = values.iter().map(|&v| index(v)).collect();
@@ -150,6 +162,5 @@ pub(crate) fn render_palette(
             }
         }
     }
-    encode::encode_indexed_png(&indices, axes.width() as u32, axes.height() as u32, palette)
-        .map_err(|e| RenderError::Internal(format!("png encode: {e}")))
+    encode(&indices)
 }

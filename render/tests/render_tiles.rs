@@ -107,7 +107,7 @@ fn missing_data_is_transparent_and_outside_regional_grids_too() {
     let grid = Grid {
         ni,
         nj,
-        values,
+        values: values.into(),
         geometry,
         winds_grid_relative: false,
     };

@@ -216,19 +216,19 @@ fn lambert(grid_relative: bool, f: impl Fn(f64, f64) -> (f32, f32)) -> (Grid, Gr
     let mut g = Grid {
         ni,
         nj,
-        values: vec![0.0; ni * nj],
+        values: vec![0.0; ni * nj].into(),
         geometry,
         winds_grid_relative: grid_relative,
     };
-    let mut h = g.clone();
+    let (mut u, mut v) = (vec![0.0; ni * nj], vec![0.0; ni * nj]);
     for j in 0..nj {
         for i in 0..ni {
             let (lon, lat) = g.lonlat(i as f64, j as f64);
-            let (a, b) = f(lon, lat);
-            g.values[j * ni + i] = a;
-            h.values[j * ni + i] = b;
+            (u[j * ni + i], v[j * ni + i]) = f(lon, lat);
         }
     }
+    let mut h = g.clone();
+    (g.values, h.values) = (u.into(), v.into());
     (g, h)
 }
 

@@ -94,7 +94,7 @@ fn index_on_thread(bytes: &[u8]) -> Result<Vec<SatelliteIndex>, DecodeError> {
     let shape = Grid {
         ni: p.ni,
         nj: p.nj,
-        values: Vec::new(),
+        values: Vec::new().into(),
         geometry: p.geometry.clone(),
         winds_grid_relative: false,
     };

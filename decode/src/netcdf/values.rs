@@ -5,6 +5,7 @@
 //! Fill, off-disk and poor-quality pixels (DQF 2 and up) are NaN.
 
 use netcdf::{File, Variable};
+use protocol::grid::{Coded, GridValues};
 
 use super::abi::{BandVar, ProductKind};
 use super::attrs::{err, scalar, var_number, var_text};
@@ -58,12 +59,20 @@ impl Packing {
 
     /// The physical value of one raw 16-bit integer; `None` for fill.
     pub(crate) fn unpack(&self, raw: i16) -> Option<f64> {
-        let r = if self.unsigned {
+        (!self.is_fill(raw)).then_some(self.integer(raw) as f64 * self.scale + self.offset)
+    }
+
+    /// Whether a raw integer is the fill value.
+    pub(crate) fn is_fill(&self, raw: i16) -> bool {
+        self.fill == Some(self.integer(raw))
+    }
+
+    fn integer(&self, raw: i16) -> i64 {
+        if self.unsigned {
             i64::from(raw as u16)
         } else {
             i64::from(raw)
-        };
-        (self.fill != Some(r)).then_some(r as f64 * self.scale + self.offset)
+        }
     }
 }
 
@@ -123,9 +132,14 @@ impl Conversion {
 /// One band, unpacked: the stored physical values (radiance for L1b) and
 /// the shown ones, row-major from the file's first row (north).
 pub(crate) struct Unpacked {
-    /// raw · scale + offset (NaN for fill, off-disk or bad quality).
+    /// raw · scale + offset (NaN for fill, off-disk or bad quality); empty
+    /// unless asked for.
     pub stored: Vec<f32>,
-    pub shown: Vec<f32>,
+    /// The shown values, as the raw integers with one shown value per
+    /// integer: exact (each raw value converts to one value either way) in
+    /// half the memory of f32, and the conversion runs once per integer
+    /// instead of once per pixel.
+    pub shown: GridValues,
 }
 
 /// Reads and unpacks `band` of a product of `n` points. `keep_stored`
@@ -164,24 +178,97 @@ pub(crate) fn read_band(
         }
         None => None,
     };
-    let mut stored = Vec::with_capacity(if keep_stored { n } else { 0 });
-    let mut shown = Vec::with_capacity(n);
-    for (k, &r) in raw.iter().enumerate() {
-        // DQF 0 good, 1 conditionally usable; 2 out of range, 3 no value,
-        // 4 (L1b) focal plane too warm; 255 (fill) off the disk.
-        let good = dqf.as_ref().is_none_or(|q| (q[k] as u8) <= 1);
-        let v = packing.unpack(r).filter(|_| good).unwrap_or(f64::NAN);
-        if keep_stored {
-            stored.push(v as f32);
+    // DQF 0 good, 1 conditionally usable; 2 out of range, 3 no value,
+    // 4 (L1b) focal plane too warm; 255 (fill) off the disk.
+    let good = |k: usize| dqf.as_ref().is_none_or(|q| (q[k] as u8) <= 1);
+    let stored = if keep_stored {
+        (0..raw.len())
+            .map(|k| {
+                let v = packing.unpack(raw[k]).filter(|_| good(k));
+                v.map_or(f32::NAN, |v| v as f32)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let shown_of = |r: i16| {
+        let v = packing.unpack(r).unwrap_or(f64::NAN);
+        conversion.apply(v) as f32
+    };
+    Ok(Unpacked {
+        stored,
+        shown: shown_values(&raw, |k| good(k) && !packing.is_fill(raw[k]), shown_of),
+    })
+}
+
+/// The raw integers as codes (their 16 bits), with `shown(raw)` per code
+/// and one code past the largest good one for pixels that are not `good`;
+/// f32 values in the rare case that no code is left for them.
+fn shown_values(
+    raw: &[i16],
+    good: impl Fn(usize) -> bool,
+    shown: impl Fn(i16) -> f32,
+) -> GridValues {
+    let mut codes: Vec<u16> = raw.iter().map(|&r| r as u16).collect();
+    let largest_good = (0..codes.len())
+        .filter(|&k| good(k))
+        .map(|k| codes[k])
+        .max()
+        .unwrap_or(0);
+    let Some(no_value) = largest_good.checked_add(1) else {
+        let floats = (0..raw.len())
+            .map(|k| if good(k) { shown(raw[k]) } else { f32::NAN })
+            .collect();
+        return GridValues::Floats(floats);
+    };
+    for (k, c) in codes.iter_mut().enumerate() {
+        if !good(k) {
+            *c = no_value;
         }
-        shown.push(conversion.apply(v) as f32);
     }
-    Ok(Unpacked { stored, shown })
+    let mut table: Vec<f32> = (0..no_value).map(|c| shown(c as i16)).collect();
+    table.push(f32::NAN);
+    match Coded::new(codes, table) {
+        Some(coded) => GridValues::Coded(coded),
+        // Unreachable: every code is at most `no_value`.
+        None => GridValues::Floats(raw.iter().map(|&r| shown(r)).collect()),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Codes keep every pixel's shown value and quality: each good pixel
+    /// reads the same value as converting it directly; the others NaN.
+    #[test]
+    fn shown_values_are_exact_codes() {
+        let raw: Vec<i16> = vec![5, -1, 4095, 0, 17, 4095, 3];
+        let good = |k: usize| k != 4 && raw[k] != -1;
+        let shown = |r: i16| (f64::from(r as u16) * 0.25 + 3.0).sqrt() as f32;
+        let values = shown_values(&raw, good, shown);
+        let GridValues::Coded(coded) = &values else {
+            panic!("expected codes");
+        };
+        assert_eq!(
+            coded.table().len(),
+            4097,
+            "codes up to the largest good one, plus no-value"
+        );
+        for (k, &r) in raw.iter().enumerate() {
+            let v = values[k];
+            if good(k) {
+                assert_eq!(v.to_bits(), shown(r).to_bits(), "pixel {k}");
+            } else {
+                assert!(v.is_nan(), "pixel {k}");
+            }
+        }
+        // No code left for "no value": plain f32.
+        let full: Vec<i16> = vec![-1, 2];
+        let values = shown_values(&full, |_| true, shown);
+        assert!(matches!(values, GridValues::Floats(_)));
+        assert_eq!(values[1], shown(2));
+    }
 
     #[test]
     fn unsigned_fill_is_compared_on_the_raw_value() {

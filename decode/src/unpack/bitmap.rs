@@ -59,6 +59,12 @@ impl<'a> Bitmap<'a> {
     /// number of unmarked points, and each unmarked point closes the gap by
     /// one), so values are moved before they are overwritten.
     pub(crate) fn spread(&self, grid: &mut [f32]) {
+        self.spread_with(grid, f32::NAN);
+    }
+
+    /// [`Self::spread`] for any point type, writing `missing` at the
+    /// points without a value.
+    pub(crate) fn spread_with<T: Copy>(&self, grid: &mut [T], missing: T) {
         let Self::Present { bits, marked } = *self else {
             return;
         };
@@ -77,17 +83,17 @@ impl<'a> Bitmap<'a> {
                 }
                 0x00 => {
                     let run = run_of(&bits[k..whole], 0x00);
-                    grid[at..at + 8 * run].fill(f32::NAN);
+                    grid[at..at + 8 * run].fill(missing);
                     (at, k) = (at + 8 * run, k + run);
                 }
                 byte => {
-                    src = spread_bits(grid, byte, at, 8, src);
+                    src = spread_bits(grid, byte, at, 8, src, missing);
                     (at, k) = (at + 8, k + 1);
                 }
             }
         }
         if let Some(&byte) = bits.get(whole).filter(|_| at < n) {
-            spread_bits(grid, byte, at, n - at, src);
+            spread_bits(grid, byte, at, n - at, src, missing);
         }
     }
 }
@@ -119,15 +125,22 @@ fn run_of(bits: &[u8], value: u8) -> usize {
 
 /// Spreads one octet's `count` points (most significant bit first) from
 /// `grid[src..]` to `grid[at..]`; returns the new read position. Reads
-/// past the grid (impossible after [`Bitmap::read`]) give NaN.
+/// past the grid (impossible after [`Bitmap::read`]) give `missing`.
 #[inline]
-fn spread_bits(grid: &mut [f32], byte: u8, at: usize, count: usize, mut src: usize) -> usize {
+fn spread_bits<T: Copy>(
+    grid: &mut [T],
+    byte: u8,
+    at: usize,
+    count: usize,
+    mut src: usize,
+    missing: T,
+) -> usize {
     for b in 0..count {
         let v = if byte & (0x80 >> b) != 0 {
             src += 1;
-            grid.get(src - 1).copied().unwrap_or(f32::NAN)
+            grid.get(src - 1).copied().unwrap_or(missing)
         } else {
-            f32::NAN
+            missing
         };
         if let Some(slot) = grid.get_mut(at + b) {
             *slot = v;

@@ -19,7 +19,7 @@ use grib::encoder::{
 };
 
 use super::sections::Field;
-use crate::message::{RawField, raw_fields, unpack as unpack_fast, unpack_reference};
+use crate::message::{RawField, raw_fields, unpack as unpack_fast, unpack_codes, unpack_reference};
 
 /// Decodes `field` both ways; asserts equal bits (NaN at the same points)
 /// or, for fields the crate cannot read either, two errors. Returns the
@@ -37,6 +37,7 @@ fn assert_identical(label: &str, field: &RawField<'_>) -> usize {
             if let Some(k) = differ {
                 panic!("{label}[{k}]: ours {} the crate's {}", a[k], b[k]);
             }
+            assert_codes_identical(label, field, &a);
             a.len()
         }
         (Err(a), Err(b)) => {
@@ -48,6 +49,23 @@ fn assert_identical(label: &str, field: &RawField<'_>) -> usize {
             a.map(|v| v.len()),
             b.map(|v| v.len())
         ),
+    }
+}
+
+/// Where a field keeps its packed integers (PNG samples up to 16 bits),
+/// each point's integer reads as exactly its f32 value.
+fn assert_codes_identical(label: &str, field: &RawField<'_>, values: &[f32]) {
+    let codes = unpack_codes(field).unwrap_or_else(|e| panic!("{label}: codes: {e}"));
+    let Some((codes, table)) = codes else {
+        return;
+    };
+    assert_eq!(codes.len(), values.len(), "{label}: code count");
+    for (k, (&c, v)) in codes.iter().zip(values).enumerate() {
+        let got = table[usize::from(c)];
+        assert!(
+            got.to_bits() == v.to_bits(),
+            "{label}[{k}]: code {c} reads {got}, not {v}"
+        );
     }
 }
 

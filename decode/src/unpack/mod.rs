@@ -81,6 +81,51 @@ fn missing_set(c: &ComplexPacking, encoded: usize) -> Option<MissingSet> {
     (c.missing_value_management > 0).then(|| MissingSet::new(encoded))
 }
 
+/// A field's packed integers per point and the value of each integer.
+pub(crate) type Codes = (Vec<u16>, Vec<f32>);
+
+/// PNG-packed fields (5.41) of samples up to 16 bits as their packed
+/// integers in file order, with the value of each integer: one more
+/// integer, valued NaN, marks the points the bit-map leaves without a
+/// value. `Ok(None)` for other fields, and where no integer is left for
+/// that mark: they unpack to f32 through [`unpack`].
+pub(crate) fn unpack_codes(
+    s5: &Section5,
+    sect6: &[u8],
+    sect7: &[u8],
+    num_points: usize,
+) -> Result<Option<Codes>, Fault> {
+    let DataRepresentationTemplate::_5_41(t) = &s5.payload.template else {
+        return Ok(None);
+    };
+    check_field_type(t.orig_field_type)?;
+    let encoded = s5.payload.num_encoded_points as usize;
+    if encoded > num_points {
+        return Err(Fault::Corrupt(format!(
+            "{encoded} values packed for {num_points} points"
+        )));
+    }
+    let map = Bitmap::read(sect6, num_points, encoded)?;
+    let data = sect7
+        .get(5..)
+        .ok_or_else(|| Fault::Corrupt("section 7 is too short".into()))?;
+    let mut codes = vec![0u16; num_points];
+    let packed = &mut codes[num_points - encoded..];
+    let section7 = |e: String| Fault::Corrupt(format!("section 7: {e}"));
+    let Some(mut table) = crate::png41::unpack_codes(data, &t.simple, packed).map_err(section7)?
+    else {
+        return Ok(None);
+    };
+    if matches!(map, Bitmap::Present { .. }) {
+        let Ok(no_value) = u16::try_from(table.len()) else {
+            return Ok(None);
+        };
+        table.push(f32::NAN);
+        map.spread_with(&mut codes, no_value);
+    }
+    Ok(Some((codes, table)))
+}
+
 /// Unpacks sections 6 and 7 (whole sections, headers included) as section
 /// 5 (`s5`, parsed) describes them into `num_points` values in file order,
 /// NaN where the bit-map has no value or complex packing marks one

@@ -64,7 +64,7 @@ pub(crate) struct Simple {
 }
 
 impl Simple {
-    fn bytes(&self) -> Vec<u8> {
+    pub(crate) fn bytes(&self) -> Vec<u8> {
         let mut b = self.r.to_bits().to_be_bytes().to_vec();
         b.extend(signed(self.e.into(), 2));
         b.extend(signed(self.d.into(), 2));

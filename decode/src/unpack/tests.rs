@@ -311,3 +311,58 @@ fn extreme_scale_factors() {
         }
     }
 }
+
+/// A 16-bit grey PNG of `samples` in one row.
+fn png16(samples: &[u16]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut enc = png::Encoder::new(&mut out, samples.len() as u32, 1);
+    enc.set_color(png::ColorType::Grayscale);
+    enc.set_depth(png::BitDepth::Sixteen);
+    let data: Vec<u8> = samples.iter().flat_map(|s| s.to_be_bytes()).collect();
+    let mut w = enc.write_header().expect("png header");
+    w.write_image_data(&data).expect("png data");
+    w.finish().expect("png end");
+    out
+}
+
+/// PNG samples kept as codes read exactly as the f32 unpacking, with the
+/// bit-map's gaps as a code of their own; with every 16-bit code taken,
+/// the field falls back to f32.
+#[test]
+fn png_codes_with_a_bitmap() {
+    let present = [
+        true, false, true, true, false, true, true, false, true, true,
+    ];
+    for (largest, keeps_codes) in [(40_000u16, true), (65_535, false)] {
+        let samples = [0, 1, 300, largest, 7, 7, 2];
+        let p = Simple {
+            r: -10.0,
+            e: 1,
+            d: 1,
+            bits: 16,
+        };
+        let mut params = p.bytes();
+        params.push(0);
+        let f = Field::new(
+            10,
+            7,
+            41,
+            &params,
+            Some(&bitmap(&present)),
+            &png16(&samples),
+        );
+        let values = same("5.41 bit-map", &f).expect("decodes");
+        let codes = crate::message::unpack_codes(&f.raw()).expect("codes");
+        let Some((codes, table)) = codes else {
+            assert!(!keeps_codes, "largest {largest}: kept as codes");
+            continue;
+        };
+        assert!(keeps_codes, "largest {largest}: no code left for the gaps");
+        for (k, (&c, v)) in codes.iter().zip(&values).enumerate() {
+            let got = table[usize::from(c)];
+            assert_eq!(got.to_bits(), v.to_bits(), "[{k}] code {c}");
+        }
+        assert_eq!(values.iter().filter(|v| v.is_nan()).count(), 3);
+        assert_eq!(values[3], ((-10.0 + 300.0 * 2.0) / 10.0) as f32);
+    }
+}

@@ -1,10 +1,12 @@
 //! [`Grid`]: decoded values plus where each one is on Earth.
 
 pub mod projection;
+mod values;
 
 use crate::tms::LonLatBox;
 
 use projection::{PoleRotation, Projection};
+pub use values::{Coded, GridValues};
 
 /// A decoded field.
 ///
@@ -18,7 +20,7 @@ pub struct Grid {
     /// Number of rows (along j).
     pub nj: usize,
     /// `ni × nj` values, row-major; NaN where missing.
-    pub values: Vec<f32>,
+    pub values: GridValues,
     /// Where each grid point is.
     pub geometry: GridGeometry,
     /// Whether vector components (u/v) are relative to the grid's own x/y
@@ -118,7 +120,7 @@ impl Grid {
     /// The value at integer grid point (i, j), NaN outside the grid.
     pub fn value(&self, i: usize, j: usize) -> f32 {
         if i < self.ni && j < self.nj {
-            self.values[j * self.ni + i]
+            self.values.get(j * self.ni + i).unwrap_or(f32::NAN)
         } else {
             f32::NAN
         }
@@ -130,7 +132,7 @@ impl Grid {
             GridGeometry::Gaussian { lats, .. } => lats.len() * std::mem::size_of::<f64>(),
             _ => 0,
         };
-        self.values.len() * std::mem::size_of::<f32>() + std::mem::size_of::<Self>() + extra
+        self.values.size_bytes() + std::mem::size_of::<Self>() + extra
     }
 
     /// Whether the grid's columns close around the globe, so column `ni`
@@ -396,7 +398,7 @@ mod tests {
         Grid {
             ni,
             nj,
-            values: vec![0.0; ni * nj],
+            values: vec![0.0; ni * nj].into(),
             geometry,
             winds_grid_relative: false,
         }

@@ -119,7 +119,7 @@ impl Lattice {
         let (x0, x2) = (self.xs[bx], self.xs[bx + 2]);
         let (y0, y2) = (self.ys[by], self.ys[by + 2]);
         let (w, h) = ((x2 - x0) as f64, (y2 - y0) as f64);
-        let cells_per_px = ((b.0 - a.0).hypot(b.1 - a.1) / w).max((c.0 - a.0).hypot(c.1 - a.1) / h);
+        let cells_per_px = (distance(a, b) / w).max(distance(a, c) / h);
         if cells_per_px <= 0.0 {
             return None;
         }
@@ -129,7 +129,7 @@ impl Lattice {
             let fx = (self.xs[bx + xi] - x0) as f64 / w;
             let fy = (self.ys[by + yi] - y0) as f64 / h;
             let g = bilerp(&corners, fx, fy);
-            worst = worst.max((g.0 - e.0).hypot(g.1 - e.1) / cells_per_px);
+            worst = worst.max(distance(g, e) / cells_per_px);
         }
         Some(worst)
     }
@@ -141,6 +141,10 @@ impl Lattice {
         let (cx, cy) = (self.xs.len() - 1, self.ys.len() - 1);
         // Interpolated positions may leave the grid near its edge.
         let (max_i, max_j) = (grid.ni as f64 - 0.5, grid.nj as f64 - 0.5);
+        let inside = |(i, j): (f64, f64)| i >= -0.5 && j >= -0.5 && i <= max_i && j <= max_j;
+        // The position at each node column on the current pixel row: cells
+        // share their edges, so each is interpolated once per row.
+        let mut edges = vec![(f64::NAN, f64::NAN); cx + 1];
         for yc in 0..cy {
             let (y0, y1) = (self.ys[yc], self.ys[yc + 1]);
             // Node rows belong to the cell below them; the last cell also
@@ -148,6 +152,14 @@ impl Lattice {
             let rows_end = if yc + 1 == cy { y1 + 1 } else { y1 };
             for py in y0..rows_end {
                 let fy = (py - y0) as f64 / (y1 - y0) as f64;
+                for (xi, edge) in edges.iter_mut().enumerate() {
+                    // NaN where a node has no position: only cells that
+                    // are not certified touch those.
+                    *edge = match (self.node(xi, yc), self.node(xi, yc + 1)) {
+                        (Some(a), Some(c)) => (a.0 + (c.0 - a.0) * fy, a.1 + (c.1 - a.1) * fy),
+                        _ => (f64::NAN, f64::NAN),
+                    };
+                }
                 let row = py * n;
                 for xc in 0..cx {
                     let (x0, x1) = (self.xs[xc], self.xs[xc + 1]);
@@ -156,22 +168,26 @@ impl Lattice {
                         exact_run(grid, axes, py, x0, end, row, visit);
                         continue;
                     }
-                    let corner = |x, y| self.node(x, y).unwrap_or_default();
-                    let corners = [
-                        corner(xc, yc),
-                        corner(xc + 1, yc),
-                        corner(xc, yc + 1),
-                        corner(xc + 1, yc + 1),
-                    ];
-                    let left = bilerp(&corners, 0.0, fy);
-                    let right = bilerp(&corners, 1.0, fy);
+                    let (left, right) = (edges[xc], edges[xc + 1]);
                     let w = (x1 - x0) as f64;
                     let (di, dj) = ((right.0 - left.0) / w, (right.1 - left.1) / w);
-                    for px in x0..end {
+                    let at = |px: usize| {
                         let t = (px - x0) as f64;
-                        let (gi, gj) = (left.0 + di * t, left.1 + dj * t);
-                        if gi >= -0.5 && gj >= -0.5 && gi <= max_i && gj <= max_j {
+                        (left.0 + di * t, left.1 + dj * t)
+                    };
+                    // Linear along the run: both ends on the grid put
+                    // every pixel between on it.
+                    if inside(at(x0)) && inside(at(end - 1)) {
+                        for px in x0..end {
+                            let (gi, gj) = at(px);
                             visit(row + px, gi, gj);
+                        }
+                    } else {
+                        for px in x0..end {
+                            let p = at(px);
+                            if inside(p) {
+                                visit(row + px, p.0, p.1);
+                            }
                         }
                     }
                 }
@@ -194,6 +210,13 @@ fn block_starts(cells: usize) -> impl Iterator<Item = usize> {
     (0..cells / 2)
         .map(|b| 2 * b)
         .chain((cells % 2 == 1).then_some(cells - 2))
+}
+
+/// Euclidean distance between grid positions (a few thousand cells at
+/// most: no overflow, so no need for libm's slower `hypot`).
+fn distance(a: (f64, f64), b: (f64, f64)) -> f64 {
+    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+    (dx * dx + dy * dy).sqrt()
 }
 
 fn bilerp([a, b, c, d]: &[(f64, f64); 4], fx: f64, fy: f64) -> (f64, f64) {
@@ -232,7 +255,7 @@ mod tests {
         Grid {
             ni,
             nj,
-            values: vec![0.0; ni * nj],
+            values: vec![0.0; ni * nj].into(),
             geometry: GridGeometry::RotatedLatLon {
                 lon0: -30.0,
                 lat0: -20.0,

@@ -9,7 +9,7 @@
 
 use protocol::TileMatrixSetId;
 
-use protocol::grid::Grid;
+use protocol::grid::{Grid, GridValues};
 
 use crate::crs::Mesh;
 
@@ -257,28 +257,53 @@ fn sample_separable(grid: &Grid, axes: &Axes) -> Vec<f32> {
     let mut out = vec![f32::NAN; n * axes.height()];
     for (py, row) in rows.iter().enumerate() {
         let Some((j0, j1, tj)) = *row else { continue };
-        let (r0, r1) = (
-            &grid.values[j0 * grid.ni..(j0 + 1) * grid.ni],
-            &grid.values[j1 * grid.ni..(j1 + 1) * grid.ni],
-        );
         let out_row = &mut out[py * n..(py + 1) * n];
-        for (o, col) in out_row.iter_mut().zip(&cols) {
-            let Some((i0, i1, ti)) = *col else { continue };
-            let (a, b, c, d) = (r0[i0], r0[i1], r1[i0], r1[i1]);
-            let top = a + (b - a) * ti;
-            let bottom = c + (d - c) * ti;
-            let v = top + (bottom - top) * tj;
-            // A missing neighbour poisons the blend: fall back to the nearest
-            // point, so data edges stay crisp instead of eroding.
-            *o = if v.is_nan() {
-                let near = if tj < 0.5 { r0 } else { r1 };
-                near[if ti < 0.5 { i0 } else { i1 }]
-            } else {
-                v
-            };
+        let rows = (
+            j0 * grid.ni..(j0 + 1) * grid.ni,
+            j1 * grid.ni..(j1 + 1) * grid.ni,
+        );
+        // One loop per storage, so the f32 loop stays a plain slice read.
+        match &grid.values {
+            GridValues::Floats(v) => {
+                let (top, bottom) = (&v[rows.0], &v[rows.1]);
+                blend_row(out_row, &cols, tj, |k| top[k], |k| bottom[k]);
+            }
+            GridValues::Coded(c) => {
+                let (codes, table) = (c.codes(), c.table());
+                let (top, bottom) = (&codes[rows.0], &codes[rows.1]);
+                let at = |row: &[u16], k: usize| table[usize::from(row[k])];
+                blend_row(out_row, &cols, tj, |k| at(top, k), |k| at(bottom, k));
+            }
         }
     }
     out
+}
+
+/// One output row between grid rows `top` and `bottom` (values by column),
+/// `tj` of the way to `bottom`.
+#[inline]
+fn blend_row(
+    out_row: &mut [f32],
+    cols: &Axis,
+    tj: f32,
+    top: impl Fn(usize) -> f32,
+    bottom: impl Fn(usize) -> f32,
+) {
+    for (o, col) in out_row.iter_mut().zip(cols) {
+        let Some((i0, i1, ti)) = *col else { continue };
+        let (a, b, c, d) = (top(i0), top(i1), bottom(i0), bottom(i1));
+        let upper = a + (b - a) * ti;
+        let lower = c + (d - c) * ti;
+        let v = upper + (lower - upper) * tj;
+        // A missing neighbour poisons the blend: fall back to the nearest
+        // point, so data edges stay crisp instead of eroding.
+        *o = if v.is_nan() {
+            let near = if ti < 0.5 { i0 } else { i1 };
+            if tj < 0.5 { top(near) } else { bottom(near) }
+        } else {
+            v
+        };
+    }
 }
 
 /// Whether each pixel of an image lies on the grid, row-major: where a
@@ -323,22 +348,16 @@ pub fn sample_axes(grid: &Grid, axes: &Axes) -> Vec<f32> {
         return sample_separable(grid, axes);
     }
     let mut out = vec![f32::NAN; axes.width() * axes.height()];
-    if grid.is_imagery() {
-        // As `pixel_value`, from the interpolated position. Indices first,
-        // then one tight gather: the scan is large and read sparsely, and
-        // a loop that does nothing but load keeps many cache misses in
-        // flight at once (1.5x faster than loading inside the lattice walk).
-        let (ni, nj) = (grid.ni, grid.nj);
-        let mut index = vec![usize::MAX; out.len()];
-        for_each_coord(grid, axes, |k, gi, gj| {
-            // Positions are at least -0.5, so truncation rounds.
-            let c = ((gi + 0.5) as usize).min(ni - 1);
-            let r = ((gj + 0.5) as usize).min(nj - 1);
-            index[k] = r * ni + c;
-        });
-        for (o, &i) in out.iter_mut().zip(&index) {
-            if let Some(&v) = grid.values.get(i) {
-                *o = v;
+    if let Some(index) = imagery_indices(grid, axes) {
+        // Indices first, then one tight gather: the scan is large and read
+        // sparsely, and a loop that does nothing but load keeps many cache
+        // misses in flight at once (1.5x faster than loading inside the
+        // lattice walk).
+        match &grid.values {
+            GridValues::Floats(values) => gather(&mut out, &index, |k| values[k]),
+            GridValues::Coded(coded) => {
+                let (codes, table) = (coded.codes(), coded.table());
+                gather(&mut out, &index, |k| table[usize::from(codes[k])]);
             }
         }
     } else {
@@ -347,6 +366,41 @@ pub fn sample_axes(grid: &Grid, axes: &Axes) -> Vec<f32> {
         });
     }
     out
+}
+
+/// Marks a pixel that shows no scan pixel in [`imagery_indices`].
+pub(crate) const OFF_GRID: u32 = u32::MAX;
+
+/// For imagery ([`Grid::is_imagery`]): the index into the grid's values of
+/// the scan pixel each output pixel shows (as [`pixel_value`]), row-major,
+/// [`OFF_GRID`] where none; `None` for other grids (and for scans too
+/// large for 32-bit indices).
+pub(crate) fn imagery_indices(grid: &Grid, axes: &Axes) -> Option<Vec<u32>> {
+    if !grid.is_imagery() || grid.values.len() >= OFF_GRID as usize || grid.ni == 0 || grid.nj == 0
+    {
+        return None;
+    }
+    let (ni, nj) = (grid.ni, grid.nj);
+    let mut index = vec![OFF_GRID; axes.width() * axes.height()];
+    for_each_coord(grid, axes, |k, gi, gj| {
+        // Positions are at least -0.5, so truncation rounds (through i64,
+        // which converts in one instruction; usize takes several).
+        let c = ((gi + 0.5) as i64 as usize).min(ni - 1);
+        let r = ((gj + 0.5) as i64 as usize).min(nj - 1);
+        // Below `OFF_GRID`: the grid has fewer points.
+        index[k] = (r * ni + c) as u32;
+    });
+    Some(index)
+}
+
+/// `out[k] = value(index[k])` wherever the index is on the grid.
+#[inline]
+fn gather(out: &mut [f32], index: &[u32], value: impl Fn(usize) -> f32) {
+    for (o, &i) in out.iter_mut().zip(index) {
+        if i != OFF_GRID {
+            *o = value(i as usize);
+        }
+    }
 }
 
 /// What a map pixel at fractional grid position (i, j) shows: bilinear

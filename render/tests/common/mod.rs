@@ -25,7 +25,7 @@ pub fn gfs_like(f: impl Fn(f64, f64) -> f32) -> Grid {
     Grid {
         ni,
         nj,
-        values,
+        values: values.into(),
         geometry,
         winds_grid_relative: false,
     }
