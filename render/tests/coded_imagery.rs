@@ -96,6 +96,7 @@ fn coded_scans_render_and_sample_exactly_as_f32() {
             panic!("{name}: ABI counts are kept as codes");
         };
         assert!(c.table().len() <= 65_536, "{name}");
+        eprintln!("{name}: {} codes", c.table().len());
         let floats = as_floats(&coded);
         assert!(
             coded.size_bytes() * 3 / 2 < floats.size_bytes(),

@@ -209,10 +209,9 @@ fn shown_values(
     good: impl Fn(usize) -> bool,
     shown: impl Fn(i16) -> f32,
 ) -> GridValues {
-    let mut codes: Vec<u16> = raw.iter().map(|&r| r as u16).collect();
-    let largest_good = (0..codes.len())
+    let largest_good = (0..raw.len())
         .filter(|&k| good(k))
-        .map(|k| codes[k])
+        .map(|k| raw[k] as u16)
         .max()
         .unwrap_or(0);
     let Some(no_value) = largest_good.checked_add(1) else {
@@ -221,11 +220,9 @@ fn shown_values(
             .collect();
         return GridValues::Floats(floats);
     };
-    for (k, c) in codes.iter_mut().enumerate() {
-        if !good(k) {
-            *c = no_value;
-        }
-    }
+    let codes: Vec<u16> = (0..raw.len())
+        .map(|k| if good(k) { raw[k] as u16 } else { no_value })
+        .collect();
     let mut table: Vec<f32> = (0..no_value).map(|c| shown(c as i16)).collect();
     table.push(f32::NAN);
     match Coded::new(codes, table) {
