@@ -81,6 +81,27 @@ fn missing_set(c: &ComplexPacking, encoded: usize) -> Option<MissingSet> {
     (c.missing_value_management > 0).then(|| MissingSet::new(encoded))
 }
 
+/// How many values section 5 says are packed (checked against the grid),
+/// where section 6 puts them, and section 7's payload.
+fn packed_layout<'a>(
+    s5: &Section5,
+    sect6: &'a [u8],
+    sect7: &'a [u8],
+    num_points: usize,
+) -> Result<(usize, Bitmap<'a>, &'a [u8]), Fault> {
+    let encoded = s5.payload.num_encoded_points as usize;
+    if encoded > num_points {
+        return Err(Fault::Corrupt(format!(
+            "{encoded} values packed for {num_points} points"
+        )));
+    }
+    let map = Bitmap::read(sect6, num_points, encoded)?;
+    let data = sect7
+        .get(5..)
+        .ok_or_else(|| Fault::Corrupt("section 7 is too short".into()))?;
+    Ok((encoded, map, data))
+}
+
 /// A field's packed integers per point and the value of each integer.
 pub(crate) type Codes = (Vec<u16>, Vec<f32>);
 
@@ -99,16 +120,7 @@ pub(crate) fn unpack_codes(
         return Ok(None);
     };
     check_field_type(t.orig_field_type)?;
-    let encoded = s5.payload.num_encoded_points as usize;
-    if encoded > num_points {
-        return Err(Fault::Corrupt(format!(
-            "{encoded} values packed for {num_points} points"
-        )));
-    }
-    let map = Bitmap::read(sect6, num_points, encoded)?;
-    let data = sect7
-        .get(5..)
-        .ok_or_else(|| Fault::Corrupt("section 7 is too short".into()))?;
+    let (encoded, map, data) = packed_layout(s5, sect6, sect7, num_points)?;
     let mut codes = vec![0u16; num_points];
     let packed = &mut codes[num_points - encoded..];
     let section7 = |e: String| Fault::Corrupt(format!("section 7: {e}"));
@@ -151,16 +163,7 @@ pub(crate) fn unpack(
         | DataRepresentationTemplate::_5_42(_) => {}
         _ => return Ok(None),
     }
-    let encoded = s5.payload.num_encoded_points as usize;
-    if encoded > num_points {
-        return Err(Fault::Corrupt(format!(
-            "{encoded} values packed for {num_points} points"
-        )));
-    }
-    let map = Bitmap::read(sect6, num_points, encoded)?;
-    let data = sect7
-        .get(5..)
-        .ok_or_else(|| Fault::Corrupt("section 7 is too short".into()))?;
+    let (encoded, map, data) = packed_layout(s5, sect6, sect7, num_points)?;
     let mut grid = vec![0f32; num_points];
     let packed = &mut grid[num_points - encoded..];
     let section7 = |e: bits::BitsError| Fault::Corrupt(format!("section 7: {e}"));
