@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use pull_support::fixture::{BUCKET, Fixture, layers_of};
-use pull_support::{files_under, gfs_key};
+use pull_support::{Fault, data_ranges, files_under, gfs_key};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_follow_picks_up_a_new_run_and_retires_the_oldest() {
@@ -162,4 +162,77 @@ async fn a_notification_pulls_the_object_it_names() {
     );
     let (status, text) = post(event("x").replace(BUCKET, "other-bucket"), Some(token)).await;
     assert_eq!(status, 404, "{text}");
+}
+
+/// The webhook pulls at most `MAX_NOTIFIED_PULLS` (2) notifications at
+/// once: with two pulls stuck on data that never arrives, a third
+/// notification gets 503 with `Retry-After` instead of starting a pull.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_past_the_pull_slots_get_503_with_retry_after() {
+    let Some(fx) = Fixture::start().await else {
+        return;
+    };
+    let data = tempfile::tempdir().unwrap();
+    let token = "notify-token-0123456789";
+    let sources = data.path().with_extension("sources.toml");
+    fx.sources_file(&sources, 2);
+    let server = support::Server::start(
+        data.path(),
+        &[
+            "--follow",
+            "gfs",
+            "--follow-interval",
+            "3600",
+            "--sources",
+            sources.to_str().unwrap(),
+            "--endpoint",
+            &fx.proxy.url,
+            "--admin-token",
+            token,
+        ],
+    );
+    let run = (Utc::now() - chrono::Duration::days(3))
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc();
+    fx.upload_run(run, &[0, 3]).await;
+    fx.proxy.set_faults(vec![Fault::HangDataAfter(0)]);
+    let post = |fh: u32| {
+        let body = serde_json::json!({"Records": [{"eventName": "ObjectCreated:Put",
+            "s3": {"bucket": {"name": BUCKET}, "object": {"key": format!("{}.idx", gfs_key(run, fh))}}}]})
+        .to_string();
+        reqwest::Client::new()
+            .post(format!("{}/admin/pull/notify", server.url))
+            .header("authorization", format!("Bearer {token}"))
+            .timeout(Duration::from_secs(30))
+            .body(body)
+            .send()
+    };
+    // Each pull holds its slot once it asks for data (which never comes).
+    let mut seen = Vec::new();
+    for fh in [0, 3] {
+        tokio::spawn(post(fh));
+        let key = gfs_key(run, fh);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !seen
+            .iter()
+            .any(|(p, _): &(String, String)| p.ends_with(&key))
+        {
+            assert!(Instant::now() < deadline, "no data request for f{fh:03}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            seen.extend(data_ranges(&fx.proxy.take_log()));
+        }
+    }
+    let third = post(0).await.expect("answered");
+    assert_eq!(third.status().as_u16(), 503);
+    let retry = third.headers().get("retry-after").cloned();
+    assert_eq!(
+        retry
+            .and_then(|v| v.to_str().ok().map(str::to_owned))
+            .as_deref(),
+        Some("5")
+    );
+    let text = third.text().await.unwrap();
+    assert!(text.contains("being pulled"), "{text}");
 }

@@ -38,10 +38,18 @@ struct Followed {
     keep: Keep,
 }
 
+/// Notified objects pulled at once by the webhook; past that it answers
+/// 503 with `Retry-After` (S3 event senders retry, and the poll catches up),
+/// so a burst of notifications cannot start unbounded pulls.
+pub const MAX_NOTIFIED_PULLS: usize = 2;
+
+/// Seconds a notifier is asked to wait when every pull slot is taken.
+const NOTIFY_RETRY_AFTER_SECS: u64 = 5;
+
 /// The followed sources of a running follow loop: what notifications (the
 /// webhook of `serve`, the farm's notices) are pulled with.
 #[derive(Clone)]
-pub struct Following(Arc<Vec<Followed>>);
+pub struct Following(Arc<Vec<Followed>>, Arc<tokio::sync::Semaphore>);
 
 /// What became of one notified object.
 pub enum Notified {
@@ -154,21 +162,34 @@ pub fn start(
             }
         }
     });
-    Ok(Some(Following(followed)))
+    Ok(Some(Following(
+        followed,
+        Arc::new(tokio::sync::Semaphore::new(MAX_NOTIFIED_PULLS)),
+    )))
 }
 
 /// `POST /admin/pull/notify`: an S3 event (raw or SNS); pulls each named
 /// object of a followed source's bucket. 200 with what was pulled, 400 for
-/// a notification that is not one, 404 when it names no followed bucket.
+/// a notification that is not one, 404 when it names no followed bucket,
+/// 503 with `Retry-After` while [`MAX_NOTIFIED_PULLS`] notifications are
+/// being pulled.
 async fn notified(
     axum::extract::State(following): axum::extract::State<Following>,
     body: axum::body::Bytes,
 ) -> axum::response::Response {
-    use axum::http::StatusCode;
+    use axum::http::{StatusCode, header};
     use axum::response::IntoResponse;
     let objects = match super::notify::objects(&body) {
         Ok(o) => o,
         Err(e) => return (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response(),
+    };
+    let Ok(_slot) = following.1.clone().try_acquire_owned() else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, NOTIFY_RETRY_AFTER_SECS.to_string())],
+            format!("{MAX_NOTIFIED_PULLS} notifications are being pulled; retry later\n"),
+        )
+            .into_response();
     };
     let mut lines = Vec::new();
     let mut matched = false;
