@@ -87,17 +87,16 @@ async fn serve_follow_picks_up_a_new_run_and_retires_the_oldest() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_notification_pulls_the_object_it_names() {
-    let Some(fx) = Fixture::start().await else {
-        return;
-    };
-    let data = tempfile::tempdir().unwrap();
-    let token = "notify-token-0123456789";
-    let sources = data.path().with_extension("sources.toml");
+/// The admin token of the notification tests.
+const TOKEN: &str = "notify-token-0123456789";
+
+/// `serve` following the fixture's GFS bucket (polling hourly, so only
+/// notifications pull within a test), with the notification webhook.
+fn notified_server(fx: &Fixture, data: &std::path::Path) -> support::Server {
+    let sources = data.with_extension("sources.toml");
     fx.sources_file(&sources, 2);
-    let server = support::Server::start(
-        data.path(),
+    support::Server::start(
+        data,
         &[
             "--follow",
             "gfs",
@@ -108,22 +107,38 @@ async fn a_notification_pulls_the_object_it_names() {
             "--endpoint",
             &fx.proxy.url,
             "--admin-token",
-            token,
+            TOKEN,
         ],
-    );
-    // Three days old: polls (today and yesterday) never find it, only the
-    // notification names it.
-    let run = (Utc::now() - chrono::Duration::days(3))
+    )
+}
+
+/// A run three days old: polls (today and yesterday) never find it, only
+/// a notification names it.
+fn unpolled_run() -> DateTime<Utc> {
+    (Utc::now() - chrono::Duration::days(3))
         .date_naive()
         .and_hms_opt(0, 0, 0)
         .unwrap()
-        .and_utc();
-    fx.upload_run(run, &[0, 3]).await;
-    let event = |key: &str| {
-        serde_json::json!({"Records": [{"eventName": "ObjectCreated:Put",
-            "s3": {"bucket": {"name": BUCKET}, "object": {"key": key}}}]})
-        .to_string()
+        .and_utc()
+}
+
+/// An S3 event notification of `key` created in the fixture's bucket.
+fn s3_event(key: &str) -> String {
+    serde_json::json!({"Records": [{"eventName": "ObjectCreated:Put",
+        "s3": {"bucket": {"name": BUCKET}, "object": {"key": key}}}]})
+    .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notification_pulls_the_object_it_names() {
+    let Some(fx) = Fixture::start().await else {
+        return;
     };
+    let data = tempfile::tempdir().unwrap();
+    let server = notified_server(&fx, data.path());
+    let run = unpolled_run();
+    fx.upload_run(run, &[0, 3]).await;
+    let event = s3_event;
     let post = |body: String, auth: Option<&str>| {
         let mut r = reqwest::Client::new()
             .post(format!("{}/admin/pull/notify", server.url))
@@ -138,14 +153,14 @@ async fn a_notification_pulls_the_object_it_names() {
     };
     let idx3 = format!("{}.idx", gfs_key(run, 3));
     assert_eq!(post(event(&idx3), None).await.0, 401);
-    let (status, text) = post("{\"nope\": 1}".into(), Some(token)).await;
+    let (status, text) = post("{\"nope\": 1}".into(), Some(TOKEN)).await;
     assert_eq!(status, 400, "{text}");
     // Over the 256 KiB budget: refused before it is read.
-    let (status, _) = post(" ".repeat(300 << 10), Some(token)).await;
+    let (status, _) = post(" ".repeat(300 << 10), Some(TOKEN)).await;
     assert_eq!(status, 413);
     // An SNS envelope naming f003's inventory: f003 alone is pulled.
     let sns = serde_json::json!({"Type": "Notification", "Message": event(&idx3)}).to_string();
-    let (status, text) = post(sns, Some(token)).await;
+    let (status, text) = post(sns, Some(TOKEN)).await;
     assert_eq!(status, 200, "{text}");
     assert!(text.contains("pulled 3 messages"), "{text}");
     let layers = layers_of(&server.url).await;
@@ -155,12 +170,12 @@ async fn a_notification_pulls_the_object_it_names() {
         assert_eq!(runs, &vec![(iso, vec![3.0])], "{name}");
     }
     // Again: already present. Another bucket: 404.
-    let (status, text) = post(event(&idx3), Some(token)).await;
+    let (status, text) = post(event(&idx3), Some(TOKEN)).await;
     assert!(
         status == 200 && text.contains("3 already present"),
         "{text}"
     );
-    let (status, text) = post(event("x").replace(BUCKET, "other-bucket"), Some(token)).await;
+    let (status, text) = post(event("x").replace(BUCKET, "other-bucket"), Some(TOKEN)).await;
     assert_eq!(status, 404, "{text}");
 }
 
@@ -173,38 +188,15 @@ async fn notifications_past_the_pull_slots_get_503_with_retry_after() {
         return;
     };
     let data = tempfile::tempdir().unwrap();
-    let token = "notify-token-0123456789";
-    let sources = data.path().with_extension("sources.toml");
-    fx.sources_file(&sources, 2);
-    let server = support::Server::start(
-        data.path(),
-        &[
-            "--follow",
-            "gfs",
-            "--follow-interval",
-            "3600",
-            "--sources",
-            sources.to_str().unwrap(),
-            "--endpoint",
-            &fx.proxy.url,
-            "--admin-token",
-            token,
-        ],
-    );
-    let run = (Utc::now() - chrono::Duration::days(3))
-        .date_naive()
-        .and_hms_opt(0, 0, 0)
-        .unwrap()
-        .and_utc();
+    let server = notified_server(&fx, data.path());
+    let run = unpolled_run();
     fx.upload_run(run, &[0, 3]).await;
     fx.proxy.set_faults(vec![Fault::HangDataAfter(0)]);
     let post = |fh: u32| {
-        let body = serde_json::json!({"Records": [{"eventName": "ObjectCreated:Put",
-            "s3": {"bucket": {"name": BUCKET}, "object": {"key": format!("{}.idx", gfs_key(run, fh))}}}]})
-        .to_string();
+        let body = s3_event(&format!("{}.idx", gfs_key(run, fh)));
         reqwest::Client::new()
             .post(format!("{}/admin/pull/notify", server.url))
-            .header("authorization", format!("Bearer {token}"))
+            .header("authorization", format!("Bearer {TOKEN}"))
             .timeout(Duration::from_secs(30))
             .body(body)
             .send()
