@@ -13,7 +13,7 @@ use grib::def::grib2::{DataRepresentationTemplate, Section5};
 
 use super::{png41, scan, sect3};
 use crate::error::{DecodeError, MessageId};
-use crate::unpack::{Codes, Fault};
+use crate::unpack::Fault;
 use protocol::grid::{Coded, Grid, GridValues};
 
 /// Data templates we decode (GRIB2 code table 5.0).
@@ -167,7 +167,11 @@ pub fn decode_message(bytes: &[u8], submessage: usize) -> Result<Grid, DecodeErr
             }
         }
     };
-    let values = match unpack_codes(&field)? {
+    // Headers once, for whichever unpacking runs.
+    let (num_points, s5) = checked_headers(&field)?;
+    let codes = crate::unpack::unpack_codes(&s5, field.sect6, field.sect7, num_points)
+        .map_err(|f| fault(field.id, f))?;
+    let values = match codes {
         // Packed integers stay integers (half the memory of f32, and no
         // float pass over the field); each integer's value is the one the
         // f32 path computes, so the grid reads the same.
@@ -183,7 +187,7 @@ pub fn decode_message(bytes: &[u8], submessage: usize) -> Result<Grid, DecodeErr
             }
         }
         None => {
-            let mut values = unpack(&field)?;
+            let mut values = unpack_checked(&field, num_points, &s5)?;
             if values.len() != spec.ni * spec.nj {
                 return Err(wrong_count(values.len()));
             }
@@ -202,16 +206,24 @@ pub fn decode_message(bytes: &[u8], submessage: usize) -> Result<Grid, DecodeErr
 
 /// [`crate::unpack::unpack_codes`] of `field`: its packed integers and
 /// their values, for the fields that keep them.
-pub(crate) fn unpack_codes(field: &RawField<'_>) -> Result<Option<Codes>, DecodeError> {
-    let id = field.id;
+#[cfg(test)]
+pub(crate) fn unpack_codes(
+    field: &RawField<'_>,
+) -> Result<Option<crate::unpack::Codes>, DecodeError> {
     let (num_points, s5) = checked_headers(field)?;
-    crate::unpack::unpack_codes(&s5, field.sect6, field.sect7, num_points).map_err(|f| match f {
+    crate::unpack::unpack_codes(&s5, field.sect6, field.sect7, num_points)
+        .map_err(|f| fault(field.id, f))
+}
+
+/// An unpacking fault as the error of message `id`.
+fn fault(id: MessageId, f: Fault) -> DecodeError {
+    match f {
         Fault::Corrupt(reason) => DecodeError::Corrupt {
             message: id,
             reason,
         },
         Fault::Unsupported(what) => DecodeError::Unsupported { message: id, what },
-    })
+    }
 }
 
 /// Checks everything in `field`'s headers that sizes its decoding
@@ -261,20 +273,22 @@ fn checked_headers(field: &RawField<'_>) -> Result<(usize, Section5), DecodeErro
 /// 5.3, 5.40, 5.41 and 5.42 through [`crate::unpack`], the others (5.200)
 /// through [`unpack_other`].
 pub(crate) fn unpack(field: &RawField<'_>) -> Result<Vec<f32>, DecodeError> {
-    let id = field.id;
     let (num_points, s5) = checked_headers(field)?;
-    let values = match crate::unpack::unpack(&s5, field.sect6, field.sect7, num_points) {
-        Ok(Some(values)) => values,
-        Ok(None) => unpack_other(field, num_points)?,
-        Err(Fault::Corrupt(reason)) => {
-            return Err(DecodeError::Corrupt {
-                message: id,
-                reason,
-            });
-        }
-        Err(Fault::Unsupported(what)) => {
-            return Err(DecodeError::Unsupported { message: id, what });
-        }
+    unpack_checked(field, num_points, &s5)
+}
+
+/// [`unpack`] once the headers are checked.
+fn unpack_checked(
+    field: &RawField<'_>,
+    num_points: usize,
+    s5: &Section5,
+) -> Result<Vec<f32>, DecodeError> {
+    let id = field.id;
+    let values = match crate::unpack::unpack(s5, field.sect6, field.sect7, num_points)
+        .map_err(|f| fault(id, f))?
+    {
+        Some(values) => values,
+        None => unpack_other(field, num_points)?,
     };
     check_count(values, num_points, id)
 }

@@ -29,7 +29,8 @@ pub(crate) fn unpack(
         out.fill(scale.apply(0));
         return Ok(());
     }
-    unpack_samples(payload, out, |x| scale.apply(x))
+    let reader = read_header(payload, out.len())?;
+    unpack_samples(payload, reader, out, |x| scale.apply(x))
 }
 
 /// The packed integers themselves (the X of `(R + X·2^E) / 10^D`) and the
@@ -49,9 +50,8 @@ pub(crate) fn unpack_codes(
     if info.bit_depth as usize * channels(info.color_type)? > 16 {
         return Ok(None);
     }
-    drop(reader);
     // At most 16 bits: the narrowing keeps every sample.
-    unpack_samples(payload, codes, |x| x as u16)?;
+    unpack_samples(payload, reader, codes, |x| x as u16)?;
     let largest = codes.iter().copied().max().unwrap_or(0);
     let scale = Scale::new(simple);
     Ok(Some(
@@ -59,14 +59,15 @@ pub(crate) fn unpack_codes(
     ))
 }
 
-/// Every sample of the PNG, `convert`ed, into `out`.
+/// Every sample of the PNG `payload` (its header already read and checked
+/// by `reader`), `convert`ed, into `out`.
 fn unpack_samples<T: Copy + Default>(
     payload: &[u8],
+    mut reader: png::Reader<std::io::Cursor<&[u8]>>,
     out: &mut [T],
     convert: impl Fn(u32) -> T,
 ) -> Result<(), String> {
     let count = out.len();
-    let mut reader = read_header(payload, count)?;
     let info = reader.info();
     if info.interlaced {
         out.copy_from_slice(&unpack_frame(payload, count, &convert)?);
